@@ -1,0 +1,219 @@
+"""Analysis units (Ortsteile): from OSM boundaries, a file, or approximated from centres.
+
+Every unit carries ``name, municipality, kind, population, approx, source``. Where the
+region's centres file knows a population, it is joined by name so results can be
+population-weighted whatever the geometry source.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from dorfkarte.errors import DataError
+from dorfkarte.region import Region
+
+COLUMNS = ["name", "municipality", "kind", "population", "approx", "source"]
+APPROX_SOURCE = (
+    "Näherung: Voronoi-Zellen der Ortsmittelpunkte (ortsteile.csv), kein amtlicher Grenzverlauf"
+)
+
+
+def norm_name(name: str) -> str:
+    """Loose key for matching names across sources ("Bad Belzig (Kernstadt)" ~ "Bad Belzig")."""
+    s = unicodedata.normalize("NFKC", str(name)).casefold()
+    s = re.sub(r"\(.*?\)", "", s)
+    return re.sub(r"[^0-9a-zäöüß]+", "", s)
+
+
+def read_centres(region: Region) -> pd.DataFrame:
+    """The centres file (e.g. ``ortsteile.csv``): name, municipality, kind, population, lat, lon."""
+    path = region.districts.centres_file
+    if path is None:
+        raise DataError("Region nennt keine 'districts.centres_file'")
+    try:
+        df = pd.read_csv(path, encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise DataError(f"Ortsmittelpunkte-Datei nicht gefunden: {path}") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"Ortsmittelpunkte-Datei {path} ist kein lesbares CSV: {exc}") from None
+    for col in ("name", "lat", "lon"):
+        if col not in df.columns:
+            raise DataError(f"Ortsmittelpunkte-Datei {path}: Spalte '{col}' fehlt")
+    for col in ("lat", "lon"):
+        vals = pd.to_numeric(df[col], errors="coerce")
+        if vals.isna().any():
+            row = int(np.flatnonzero(vals.isna().to_numpy())[0]) + 2
+            raise DataError(f"Ortsmittelpunkte-Datei {path}, Zeile {row}: '{col}' ist keine Zahl")
+        df[col] = vals
+    for col, default in (("municipality", ""), ("kind", "ortsteil")):
+        if col not in df.columns:
+            df[col] = default
+    df["population"] = pd.to_numeric(df.get("population"), errors="coerce")
+    return df
+
+
+def from_centres(region: Region, municipalities: gpd.GeoDataFrame | None = None,
+                 clip_m: float = 3000.0) -> gpd.GeoDataFrame:
+    """Voronoi cells of the centres, clipped to the municipalities (or a hull around the centres).
+
+    Marked ``approx=True``: these are not official boundaries.
+    """
+    df = read_centres(region)
+    pts = gpd.GeoSeries(gpd.points_from_xy(df["lon"], df["lat"]), crs="EPSG:4326").to_crs(
+        region.crs
+    )
+    if municipalities is not None and len(municipalities):
+        extent = shapely.union_all(municipalities.to_crs(region.crs).geometry.to_numpy())
+    else:
+        extent = shapely.convex_hull(shapely.multipoints(pts.to_numpy())).buffer(clip_m)
+    cells = shapely.voronoi_polygons(shapely.multipoints(pts.to_numpy()), extend_to=extent)
+    cell_list = list(shapely.get_parts(cells))
+    geoms = []
+    for p in pts.to_numpy():
+        cell = next(c for c in cell_list if c.covers(p))
+        geoms.append(shapely.intersection(cell, extent))
+    out = gpd.GeoDataFrame(
+        {
+            "name": df["name"].astype(str),
+            "municipality": df["municipality"].astype(str),
+            "kind": df["kind"].astype(str),
+            "population": df["population"].astype(float),
+            "approx": True,
+            "source": APPROX_SOURCE,
+        },
+        geometry=geoms,
+        crs=region.crs,
+    )
+    return out.to_crs("EPSG:4326")
+
+
+def from_file(region: Region) -> gpd.GeoDataFrame:
+    """Districts from a GeoJSON/GeoPackage with the region's name column."""
+    path = region.districts.file
+    assert path is not None
+    try:
+        gdf = pyogrio.read_dataframe(path)
+    except Exception as exc:
+        raise DataError(f"Bezirksdatei {path} ist nicht lesbar: {exc}") from None
+    col = region.districts.name_column
+    if col not in gdf.columns:
+        cols = ", ".join(c for c in gdf.columns if c != "geometry") or "keine"
+        raise DataError(f"Bezirksdatei {path}: Namensspalte '{col}' fehlt (vorhanden: {cols})")
+    if gdf.crs is None:
+        raise DataError(f"Bezirksdatei {path}: kein Koordinatensystem angegeben")
+    out = gpd.GeoDataFrame(
+        {
+            "name": gdf[col].astype(str),
+            "municipality": gdf["municipality"].astype(str) if "municipality" in gdf else "",
+            "kind": gdf["kind"].astype(str) if "kind" in gdf else "ortsteil",
+            "population": pd.to_numeric(gdf.get("population"), errors="coerce"),
+            "approx": False,
+            "source": f"Datei {Path(path).name}",
+        },
+        geometry=gdf.geometry.to_numpy(),
+        crs=gdf.crs,
+    ).to_crs("EPSG:4326")
+    return _join_population(region, out)
+
+
+def from_osm(region: Region, boundaries: gpd.GeoDataFrame,
+             municipalities: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
+    """Boundaries at the region's admin_level inside the municipalities, plus remainders.
+
+    What of a municipality no Ortsteil polygon covers becomes its main place (Kernort),
+    named from the centres file where a ``kind=kernort`` centre lies in it.
+    """
+    level = region.districts.admin_level
+    if boundaries is None or not len(boundaries) or municipalities is None or not len(
+        municipalities
+    ):
+        return None
+    b = boundaries.to_crs(region.crs)
+    m = municipalities.to_crs(region.crs)
+    lvl = pd.to_numeric(b["admin_level"], errors="coerce")
+    cand = b[(lvl == level) & b.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if cand.empty:
+        return None
+    rows = []
+    for _, muni in m.iterrows():
+        inside = cand[cand.representative_point().within(muni.geometry)]
+        for _, d in inside.iterrows():
+            rows.append(
+                {"name": str(d["name"]), "municipality": str(muni["name"]), "kind": "ortsteil",
+                 "geometry": d.geometry.intersection(muni.geometry)}
+            )
+        rest = muni.geometry.difference(shapely.union_all(inside.geometry.to_numpy()))
+        if not rest.is_empty and rest.area > 1e5:
+            rows.append({"name": str(muni["name"]), "municipality": str(muni["name"]),
+                         "kind": "kernort", "geometry": rest})
+    if not rows:
+        return None
+    out = gpd.GeoDataFrame(rows, geometry="geometry", crs=region.crs)
+    out["population"] = np.nan
+    out["approx"] = False
+    out["source"] = f"OpenStreetMap, Verwaltungsgrenzen admin_level={level}"
+    out = _name_kernorte(region, out)
+    return _join_population(region, out.to_crs("EPSG:4326"))[COLUMNS + ["geometry"]]
+
+
+def _name_kernorte(region: Region, out: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    if region.districts.centres_file is None:
+        return out
+    try:
+        centres = read_centres(region)
+    except DataError:
+        return out
+    kern = centres[centres["kind"] == "kernort"]
+    pts = gpd.GeoSeries(gpd.points_from_xy(kern["lon"], kern["lat"]), crs="EPSG:4326").to_crs(
+        region.crs
+    )
+    for name, pt in zip(kern["name"], pts, strict=True):
+        hit = out.index[(out["kind"] == "kernort") & out.geometry.covers(pt)]
+        if len(hit):
+            out.loc[hit[0], "name"] = str(name)
+    return out
+
+
+def _join_population(region: Region, out: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Fill missing population from the centres file, matching names loosely."""
+    if region.districts.centres_file is None:
+        return out
+    try:
+        centres = read_centres(region)
+    except DataError:
+        return out
+    exact = dict(zip(centres["name"].map(norm_name), centres["population"], strict=True))
+    out = out.copy()
+    keys = out["name"].map(norm_name)
+    missing = out["population"].isna()
+    out.loc[missing, "population"] = keys[missing].map(exact)
+    return out
+
+
+def resolve(region: Region, boundaries: gpd.GeoDataFrame | None,
+            municipalities: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    """The region's districts by its configured source, falling back as configured."""
+    src = region.districts.source
+    out = None
+    if src == "osm":
+        out = from_osm(region, boundaries, municipalities)
+    elif src == "file":
+        out = from_file(region)
+    elif src == "centres":
+        out = from_centres(region, municipalities)
+    if out is None or out.empty:
+        if region.districts.fallback == "centres":
+            return from_centres(region, municipalities)
+        raise DataError(
+            f"Keine Ortsteil-Grenzen auf admin_level={region.districts.admin_level} gefunden "
+            "und kein Ersatz ('districts.fallback') konfiguriert"
+        )
+    return out

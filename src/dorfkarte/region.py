@@ -1,0 +1,293 @@
+"""Region model: everything region-specific is read from one TOML file.
+
+Any rural region can be described the same way: municipalities, where the districts
+come from, service categories with OSM tag rules and German labels, travel speeds and
+reachability thresholds (each with its source).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dorfkarte.errors import RegionError, UnknownCategoryError
+from dorfkarte.tags import TagRule, parse_rule
+
+#: Network modes with a street graph.
+NETWORK_MODES: tuple[str, ...] = ("walk", "bike", "drive")
+#: Pseudo-mode "ÖPNV-Nähe": distance to the nearest served stop.
+TRANSIT = "transit"
+MODES: tuple[str, ...] = (*NETWORK_MODES, TRANSIT)
+MODE_LABELS: dict[str, str] = {"walk": "Fuß", "bike": "Rad", "drive": "Auto", TRANSIT: "ÖPNV-Nähe"}
+MODE_LABELS_EN: dict[str, str] = {"walk": "Walk", "bike": "Bike", "drive": "Car",
+                                  TRANSIT: "Transit access"}
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """Reachability limit for one category and mode; ``minutes`` or (transit) ``metres``."""
+
+    minutes: float | None = None
+    metres: float | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Category:
+    id: str
+    label: str
+    label_en: str
+    icon: str
+    color: str
+    rules: tuple[TagRule, ...]
+    thresholds: dict[str, Threshold]
+    source: str = "osm"  # "osm" or "transit"
+
+    def matches(self, tags: dict[str, Any]) -> bool:
+        return any(r.matches(tags) for r in self.rules)
+
+
+@dataclass(frozen=True)
+class Municipality:
+    name: str
+    ags: str | None = None
+
+
+@dataclass(frozen=True)
+class DistrictSource:
+    source: str  # "osm" | "file" | "centres"
+    admin_level: int | None = None
+    fallback: str | None = None
+    file: Path | None = None
+    centres_file: Path | None = None
+    name_column: str = "name"
+
+
+@dataclass(frozen=True)
+class TransitSettings:
+    stops_file: Path | None
+    source: str = ""
+    licence: str = ""
+    attribution: str = ""
+    min_weight: float = 0.0
+
+
+@dataclass(frozen=True)
+class Modes:
+    walk_kmh: float = 4.5
+    bike_kmh: float = 15.0
+    rural_kmh: float = 80.0
+    urban_kmh: float = 50.0
+    highway_kmh: dict[str, float] = field(default_factory=dict)
+    detour_factor: float = 1.3
+
+
+@dataclass(frozen=True)
+class GapClasses:
+    ok_share: float = 0.9
+    knapp_share: float = 0.5
+    source: str = ""
+
+    def classify(self, share: float | None) -> str:
+        """``ok`` / ``knapp`` / ``Lücke`` from the share of residents within threshold."""
+        if share is None or share != share:
+            return "Lücke"
+        if share >= self.ok_share:
+            return "ok"
+        if share >= self.knapp_share:
+            return "knapp"
+        return "Lücke"
+
+
+@dataclass(frozen=True)
+class Region:
+    id: str
+    name: str
+    path: Path
+    crs: str
+    buffer_m: float
+    grid_m: float
+    unit_label: str
+    municipalities: tuple[Municipality, ...]
+    districts: DistrictSource
+    transit: TransitSettings
+    modes: Modes
+    gap_classes: GapClasses
+    home_rules: tuple[TagRule, ...]
+    categories: dict[str, Category]
+
+    def category(self, cid: str) -> Category:
+        try:
+            return self.categories[cid]
+        except KeyError:
+            known = ", ".join(self.categories)
+            raise UnknownCategoryError(
+                f"Unbekannte Kategorie {cid!r} (Region {self.id}); bekannt: {known}"
+            ) from None
+
+    def threshold(self, cid: str, mode: str) -> Threshold:
+        return self.category(cid).thresholds[mode]
+
+    def osm_categories(self) -> list[Category]:
+        return [c for c in self.categories.values() if c.source == "osm"]
+
+
+def _req(table: dict[str, Any], key: str, where: str) -> Any:
+    if key not in table:
+        raise RegionError(f"Regionsdatei: Schlüssel '{where}.{key}' fehlt")
+    return table[key]
+
+
+def _threshold(raw: Any, where: str) -> Threshold:
+    if not isinstance(raw, dict):
+        raise RegionError(f"Regionsdatei: '{where}' muss eine Tabelle sein")
+    minutes, metres = raw.get("minutes"), raw.get("metres")
+    if minutes is None and metres is None:
+        raise RegionError(f"Regionsdatei: '{where}' braucht 'minutes' oder 'metres'")
+    for name, val in (("minutes", minutes), ("metres", metres)):
+        if val is not None and (not isinstance(val, int | float) or val <= 0):
+            raise RegionError(f"Regionsdatei: '{where}.{name}' muss eine positive Zahl sein")
+    return Threshold(
+        minutes=float(minutes) if minutes is not None else None,
+        metres=float(metres) if metres is not None else None,
+        source=str(raw.get("source", "")),
+    )
+
+
+def _rel(base: Path, value: str | None) -> Path | None:
+    if not value:
+        return None
+    p = Path(value)
+    return p if p.is_absolute() else (base / p).resolve()
+
+
+def load_region(path: str | Path) -> Region:
+    """Read and validate a region file; raise :class:`RegionError` naming the problem."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            raw = tomllib.load(fh)
+    except FileNotFoundError:
+        raise RegionError(f"Regionsdatei nicht gefunden: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RegionError(f"Regionsdatei {path}: kein gültiges TOML ({exc})") from None
+    base = path.parent
+
+    reg = _req(raw, "region", "")
+    rid = str(_req(reg, "id", "region"))
+    munis_raw = _req(raw, "municipalities", "")
+    if not isinstance(munis_raw, list) or not munis_raw:
+        raise RegionError("Regionsdatei: 'municipalities' braucht mindestens eine Gemeinde")
+    munis = tuple(
+        Municipality(str(_req(m, "name", "municipalities[]")), m.get("ags")) for m in munis_raw
+    )
+
+    d = _req(raw, "districts", "")
+    dsource = str(_req(d, "source", "districts"))
+    if dsource not in {"osm", "file", "centres"}:
+        raise RegionError(
+            f"Regionsdatei: 'districts.source' = {dsource!r}; erlaubt: osm, file, centres"
+        )
+    if dsource == "osm":
+        _req(d, "admin_level", "districts")
+    if dsource == "file":
+        _req(d, "file", "districts")
+    if dsource == "centres" or d.get("fallback") == "centres":
+        _req(d, "centres_file", "districts")
+    districts = DistrictSource(
+        source=dsource,
+        admin_level=int(d["admin_level"]) if "admin_level" in d else None,
+        fallback=d.get("fallback"),
+        file=_rel(base, d.get("file")),
+        centres_file=_rel(base, d.get("centres_file")),
+        name_column=str(d.get("name_column", "name")),
+    )
+
+    t = raw.get("transit", {})
+    transit = TransitSettings(
+        stops_file=_rel(base, t.get("stops_file")),
+        source=str(t.get("source", "")),
+        licence=str(t.get("licence", "")),
+        attribution=str(t.get("attribution", "")),
+        min_weight=float(t.get("min_weight", 0.0)),
+    )
+
+    m = raw.get("modes", {})
+    modes = Modes(
+        walk_kmh=float(m.get("walk", {}).get("speed_kmh", 4.5)),
+        bike_kmh=float(m.get("bike", {}).get("speed_kmh", 15.0)),
+        rural_kmh=float(m.get("drive", {}).get("rural_kmh", 80.0)),
+        urban_kmh=float(m.get("drive", {}).get("urban_kmh", 50.0)),
+        highway_kmh={k: float(v) for k, v in m.get("drive", {}).get("highway_kmh", {}).items()},
+        detour_factor=float(m.get("straight_line", {}).get("detour_factor", 1.3)),
+    )
+
+    g = raw.get("gap_classes", {})
+    gaps = GapClasses(
+        ok_share=float(g.get("ok_share", 0.9)),
+        knapp_share=float(g.get("knapp_share", 0.5)),
+        source=str(g.get("source", "")),
+    )
+
+    defaults_raw = raw.get("defaults", {}).get("thresholds", {})
+    defaults = {mode: _threshold(v, f"defaults.thresholds.{mode}")
+                for mode, v in defaults_raw.items()}
+    unknown_modes = set(defaults) - set(MODES)
+    if unknown_modes:
+        raise RegionError(f"Regionsdatei: unbekannter Modus {sorted(unknown_modes)[0]!r}")
+
+    cats_raw = _req(raw, "categories", "")
+    if not isinstance(cats_raw, dict) or not cats_raw:
+        raise RegionError("Regionsdatei: 'categories' braucht mindestens eine Kategorie")
+    categories: dict[str, Category] = {}
+    for cid, c in cats_raw.items():
+        where = f"categories.{cid}"
+        label = str(_req(c, "label", where))
+        source = str(c.get("source", "osm"))
+        if source not in {"osm", "transit"}:
+            raise RegionError(f"Regionsdatei: '{where}.source' = {source!r}; erlaubt: osm, transit")
+        rules_raw = c.get("osm", [])
+        if source == "osm" and not rules_raw:
+            raise RegionError(f"Regionsdatei: Schlüssel '{where}.osm' fehlt oder ist leer")
+        rules = tuple(parse_rule(r) for r in rules_raw)
+        thresholds = dict(defaults)
+        for mode, v in c.get("thresholds", {}).items():
+            if mode not in MODES:
+                raise RegionError(f"Regionsdatei: '{where}.thresholds.{mode}': unbekannter Modus")
+            thresholds[mode] = _threshold(v, f"{where}.thresholds.{mode}")
+        missing = [mode for mode in MODES if mode not in thresholds]
+        if missing:
+            raise RegionError(
+                f"Regionsdatei: Schwelle für '{where}' im Modus {missing[0]!r} fehlt "
+                f"(weder in defaults.thresholds noch in {where}.thresholds)"
+            )
+        categories[cid] = Category(
+            id=cid,
+            label=label,
+            label_en=str(c.get("label_en", label)),
+            icon=str(c.get("icon", "circle")),
+            color=str(c.get("color", "#555555")),
+            rules=rules,
+            thresholds=thresholds,
+            source=source,
+        )
+
+    homes = raw.get("homes", {}).get("rules", ["building=house", "building=residential"])
+    return Region(
+        id=rid,
+        name=str(_req(reg, "name", "region")),
+        path=path.resolve(),
+        crs=str(reg.get("crs", "EPSG:3857")),
+        buffer_m=float(reg.get("buffer_m", 3000)),
+        grid_m=float(reg.get("grid_m", 250)),
+        unit_label=str(reg.get("unit_label", "Ortsteile")),
+        municipalities=munis,
+        districts=districts,
+        transit=transit,
+        modes=modes,
+        gap_classes=gaps,
+        home_rules=tuple(parse_rule(r) for r in homes),
+        categories=categories,
+    )

@@ -1,0 +1,1 @@
+"""Data sources: OpenStreetMap (Overpass or local extract) and GTFS transit stops."""

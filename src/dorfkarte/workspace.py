@@ -1,0 +1,59 @@
+"""Region + data folder -> one Snapshot, with the embedded data filling what OSM lacks.
+
+Without an OSM snapshot the app and CLI still work on what ships in ``data/``: approximate
+Ortsteil areas from the centres file and the VBB stops.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dorfkarte import districts as districts_mod
+from dorfkarte.region import Region
+from dorfkarte.snapshot import (
+    BOUNDARIES,
+    DISTRICTS,
+    MUNICIPALITIES,
+    STOPS,
+    Snapshot,
+    read_snapshot,
+    snapshot_path,
+)
+from dorfkarte.sources import transit
+
+
+def open_snapshot(region: Region, data_dir: str | Path) -> Snapshot:
+    """Load the region's snapshot from ``data_dir`` (if any) and add embedded layers."""
+    path = snapshot_path(data_dir, region.id)
+    snap = read_snapshot(path) if path.exists() else Snapshot(region_id=region.id)
+    snap.region_id = region.id
+    if not snap.has(STOPS) and region.transit.stops_file is not None:
+        stops = transit.read_stops(region.transit.stops_file)
+        snap.add(
+            STOPS,
+            transit.service_points(stops, region.crs),
+            source=region.transit.source or str(region.transit.stops_file.name),
+            licence=region.transit.licence,
+            fetched_at=_mtime(region.transit.stops_file),
+            note="eingebettete Daten",
+            embedded=True,
+        )
+    if not snap.has(DISTRICTS):
+        d = districts_mod.resolve(region, snap.get(BOUNDARIES), snap.get(MUNICIPALITIES))
+        approx = bool(d["approx"].any())
+        snap.add(
+            DISTRICTS,
+            d,
+            source=str(d["source"].iloc[0]),
+            licence="" if approx else "ODbL (OpenStreetMap-Mitwirkende)",
+            fetched_at=snap.info[BOUNDARIES].fetched_at if snap.has(BOUNDARIES) else "",
+            note="Näherung" if approx else "",
+            embedded=True,
+        )
+    return snap
+
+
+def _mtime(path: Path) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(microsecond=0).isoformat()

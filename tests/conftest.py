@@ -1,0 +1,25 @@
+"""Shared fixtures: tests never write into the shipped data/ folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dorfkarte.region import Region, load_region
+from dorfkarte.settings import default_region_path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Point $DORFKARTE_DATA at a fresh temp folder for every test."""
+    d = tmp_path_factory.mktemp("data")
+    monkeypatch.setenv("DORFKARTE_DATA", str(d))
+    return d
+
+
+@pytest.fixture(scope="session")
+def region() -> Region:
+    return load_region(default_region_path())
