@@ -148,6 +148,7 @@ def from_osm(region: Region, boundaries: gpd.GeoDataFrame,
         for _, d in inside.iterrows():
             rows.append(
                 {"name": str(d["name"]), "municipality": str(muni["name"]), "kind": "ortsteil",
+                 "osm_population": pd.to_numeric(d.get("population"), errors="coerce"),
                  "geometry": d.geometry.intersection(muni.geometry)}
             )
         rest = muni.geometry.difference(shapely.union_all(inside.geometry.to_numpy()))
@@ -161,7 +162,11 @@ def from_osm(region: Region, boundaries: gpd.GeoDataFrame,
     out["approx"] = False
     out["source"] = f"OpenStreetMap, Verwaltungsgrenzen admin_level={level}"
     out = _name_kernorte(region, out)
-    return _join_population(region, out.to_crs("EPSG:4326"))[COLUMNS + ["geometry"]]
+    out = _join_population(region, out.to_crs("EPSG:4326"))
+    # The centres file's figures carry a source and date; OSM's population tag only fills gaps.
+    if "osm_population" in out:
+        out["population"] = out["population"].fillna(out["osm_population"].astype(float))
+    return out[COLUMNS + ["geometry"]]
 
 
 def _name_kernorte(region: Region, out: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -136,7 +136,8 @@ class Region:
 
 def _req(table: dict[str, Any], key: str, where: str) -> Any:
     if key not in table:
-        raise RegionError(f"Regionsdatei: Schlüssel '{where}.{key}' fehlt")
+        name = f"{where}.{key}" if where else key
+        raise RegionError(f"Regionsdatei: Schlüssel '{name}' fehlt")
     return table[key]
 
 

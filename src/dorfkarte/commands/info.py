@@ -5,19 +5,37 @@ from __future__ import annotations
 import argparse
 
 from dorfkarte.commands import subparser
-from dorfkarte.snapshot import snapshot_path
+from dorfkarte.snapshot import AMENITIES, snapshot_path
 from dorfkarte.workspace import open_snapshot
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = subparser(sub, "info", "Zeigt, was der Datenstand der Region enthält.")
+    p.add_argument("--category", metavar="ID", default=None,
+                   help="listet die Einrichtungen dieser Kategorie (z. B. hausarzt)")
     p.set_defaults(func=run)
+
+
+def category_counts(snap, region) -> list[tuple[str, str, int]]:
+    """(id, label, number of OSM service points) for every OSM category of the region."""
+    am = snap.get(AMENITIES)
+    out = []
+    for cat in region.osm_categories():
+        n = 0
+        if am is not None and len(am):
+            n = int(am["category"].fillna("").str.split(";").map(lambda c, i=cat.id: i in c).sum())
+        out.append((cat.id, cat.label, n))
+    return out
 
 
 def run(args: argparse.Namespace, ctx) -> int:
     region = ctx.region
+    if args.category is not None:
+        region.category(args.category)  # unknown id -> one-line error naming the known ones
     snap = open_snapshot(region, ctx.data_dir)
     path = snapshot_path(ctx.data_dir, region.id)
+    if args.category is not None:
+        return _list_category(snap, region, args.category)
     print(f"Region: {region.name} ({region.id}), {region.unit_label}")
     print(f"Regionsdatei: {region.path}")
     print(f"Datenordner: {ctx.data_dir}")
@@ -31,9 +49,29 @@ def run(args: argparse.Namespace, ctx) -> int:
         if info.note and info.note != "eingebettete Daten":
             src += f" [{info.note}]"
         print(f"{name:<16} {info.count:>8}  {info.fetched_at:<25} {src}")
+    if snap.has(AMENITIES):
+        print()
+        print("Einrichtungen je Kategorie (OSM):")
+        for cid, label, n in category_counts(snap, region):
+            print(f"  {label:<22} {n:>6}   ({cid})")
     if not snap.has_osm:
         print()
         print(no_osm_hint(region.id))
+    return 0
+
+
+def _list_category(snap, region, cid: str) -> int:
+    cat = region.category(cid)
+    am = snap.get(AMENITIES)
+    if am is None or not len(am):
+        print(f"{cat.label}: keine Einrichtungen im Datenstand.")
+        print(no_osm_hint(region.id))
+        return 0
+    rows = am[am["category"].fillna("").str.split(";").map(lambda c: cid in c)]
+    print(f"{cat.label} ({cid}): {len(rows)} Einrichtungen")
+    for r in rows.itertuples():
+        name = r.name or "(ohne Namen)"
+        print(f"  {name:<40} {r.geometry.y:9.5f} {r.geometry.x:9.5f}  {r.osm_id}")
     return 0
 
 

@@ -1,0 +1,144 @@
+"""``dorfkarte analyse --out DIR``: coverage.csv and coverage.gpkg for the whole region.
+
+The CSV is byte-identical for the same snapshot (sorted rows, fixed float format), so runs
+can be diffed and checked into a council's records; both files are written to a temp file
+and renamed, so an interrupted run never leaves half a file behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from dorfkarte.commands import subparser
+from dorfkarte.coverage import CoverageResult, analyse
+from dorfkarte.errors import DataError
+from dorfkarte.region import MODES
+from dorfkarte.workspace import open_snapshot
+
+CSV_NAME = "coverage.csv"
+GPKG_NAME = "coverage.gpkg"
+FLOAT_FORMAT = "%.4f"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = subparser(sub, "analyse",
+                  "Berechnet Erreichbarkeit je Ortsteil, Kategorie und Verkehrsmittel.")
+    p.add_argument("--out", type=Path, required=True, help="Zielordner für coverage.csv/.gpkg")
+    p.add_argument("--category", action="append", default=None, metavar="ID",
+                   help="nur diese Kategorie (mehrfach möglich); Standard: alle")
+    p.add_argument("--mode", action="append", default=None, choices=MODES,
+                   help="nur dieses Verkehrsmittel (mehrfach möglich); Standard: alle")
+    p.add_argument("--ohne-angebote", dest="listings", action="store_false",
+                   help="lokale Angebote (dorfkarte listings) nicht einbeziehen")
+    p.set_defaults(func=run)
+
+
+def coverage_table(result: CoverageResult) -> pd.DataFrame:
+    """Indicator rows in a stable order: district, category, mode (all by name)."""
+    t = result.table()
+    mode_rank = {m: i for i, m in enumerate(MODES)}
+    t["_m"] = t["mode"].map(mode_rank)
+    t = t.sort_values(["district", "category", "_m"], kind="stable").drop(columns="_m")
+    return t.reset_index(drop=True)
+
+
+def _atomic(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # keep the real extension last: GDAL checks it for GeoPackages
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}",
+                                    dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        tmp.unlink()
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_csv(result: CoverageResult, path: Path) -> Path:
+    """Deterministic CSV of the indicators (machine column names, see ARCHITECTURE.md)."""
+    table = coverage_table(result)
+
+    def _write(tmp: Path) -> None:
+        table.to_csv(tmp, index=False, float_format=FLOAT_FORMAT, na_rep="",
+                     lineterminator="\n", encoding="utf-8")
+
+    _atomic(path, _write)
+    return path
+
+
+def _key(cat: str, mode: str) -> str:
+    return f"{cat}__{mode}"
+
+
+def write_gpkg(result: CoverageResult, path: Path) -> Path:
+    """Districts with indicators (long and wide) and origins with their times."""
+    d = result.districts
+    geom = dict(zip(d["name"], d.geometry, strict=True))
+    table = coverage_table(result)
+    long = gpd.GeoDataFrame(table, geometry=[geom[n] for n in table["district"]],
+                            crs=d.crs)
+    wide = gpd.GeoDataFrame(d[["name", "municipality", "kind", "population", "approx"]],
+                            geometry=d.geometry.to_numpy(), crs=d.crs)
+    ind = result.indicators
+    for key in result.times:
+        sel = ind[(ind["category"] == key[0]) & (ind["mode"] == key[1])].set_index("district")
+        wide["share__" + _key(*key)] = wide["name"].map(sel["share_within"]).astype(float)
+        wide["gap__" + _key(*key)] = wide["name"].map(sel["gap_class"]).astype(str)
+    origins = result.origins.copy()
+    for key, t in result.times.items():
+        origins["t__" + _key(*key)] = np.asarray(t, dtype=float)
+        names = np.append(result.destinations[key[0]]["name"].astype(str).to_numpy(), "")
+        origins["nearest__" + _key(*key)] = names[result.nearest[key]]  # -1 -> ""
+
+    def _write(tmp: Path) -> None:
+        pyogrio.write_dataframe(long, tmp, layer="coverage", driver="GPKG")
+        pyogrio.write_dataframe(wide, tmp, layer="districts", driver="GPKG", append=True)
+        pyogrio.write_dataframe(origins, tmp, layer="origins", driver="GPKG", append=True)
+
+    _atomic(path, _write)
+    return path
+
+
+def _listings(region, data_dir: Path) -> gpd.GeoDataFrame | None:
+    """Local listings as extra destinations, as the app and exports use them."""
+    try:
+        from dorfkarte.commands.export import listing_destinations
+    except ImportError:  # listings/export not installed in this build
+        return None
+    return listing_destinations(region, data_dir)
+
+
+def run(args: argparse.Namespace, ctx) -> int:
+    region = ctx.region
+    out: Path = args.out
+    if out.exists() and not out.is_dir():
+        raise DataError(f"--out {out}: ist eine Datei, kein Ordner")
+    snap = open_snapshot(region, ctx.data_dir)
+    extra = _listings(region, Path(ctx.data_dir)) if getattr(args, "listings", True) else None
+    result = analyse(snap, region, categories=args.category, modes=args.mode,
+                     extra_destinations=extra)
+    csv_path = write_csv(result, out / CSV_NAME)
+    gpkg_path = write_gpkg(result, out / GPKG_NAME)
+    t = result.indicators
+    counts = t["gap_class"].value_counts()
+    print(f"{region.name}: {len(result.origins)} Ausgangspunkte, "
+          f"{t['district'].nunique()} Ortsteile, {len(t)} Zeilen")
+    print("Ergebnis: " + ", ".join(f"{k} {int(counts.get(k, 0))}"
+                                   for k in ("ok", "knapp", "Lücke", "keine Daten")))
+    for note in result.notes:
+        print(f"Hinweis: {note}")
+    print(f"Geschrieben: {csv_path}")
+    print(f"Geschrieben: {gpkg_path}")
+    return 0

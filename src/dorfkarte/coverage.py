@@ -1,0 +1,542 @@
+"""Coverage: travel time from every home to the nearest service, and gaps per Ortsteil.
+
+One multi-source shortest-path search per category and mode (all service points of the
+category are sources at once; their own snapping time enters as a virtual edge), over the
+*reverse* street graph, gives every home its time to the nearest service and which service
+that is. Indicators per Ortsteil x category x mode are then cheap array statistics, so a
+threshold slider only recomputes those (:meth:`CoverageResult.with_thresholds`).
+
+Without a street network (embedded data only) times are straight-line distance x the
+region's detour factor / speed and marked ``method = "straight_line"``. A category with no
+service point at all in the data gets ``gap_class = "keine Daten"`` and NaN times: "no GP
+anywhere" would be an invented fact when the data simply has no GP layer yet.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
+
+from dorfkarte.errors import DataError, DorfkarteError
+from dorfkarte.network import Network, network_for, point_xy, straight_line_kmh
+from dorfkarte.origins import build_origins, districts_of
+from dorfkarte.region import MODE_LABELS, MODES, NETWORK_MODES, TRANSIT, Region, Threshold
+from dorfkarte.snapshot import AMENITIES, STOPS, Snapshot
+
+NO_DATA = "keine Daten"
+GAP_CLASSES = ("ok", "knapp", "Lücke", NO_DATA)
+DEST_COLUMNS = ["name", "category", "source", "ref", "weight"]
+INDICATOR_COLUMNS = [
+    "district", "municipality", "kind", "category", "category_label", "mode", "population",
+    "n_origins", "median", "p90", "max", "unit", "threshold", "share_within",
+    "residents_within", "gap_class", "nearest_name", "nearest_source", "nearest_weight",
+    "unreachable_share", "method", "weighted",
+]
+
+Pair = tuple[str, str]
+
+
+class UnknownModeError(DorfkarteError):
+    """A mode name that is not walk/bike/drive/transit."""
+
+
+@dataclass
+class ModeGraph:
+    """What a what-if needs to add service points to one mode without a full re-run.
+
+    ``network`` is None for straight-line modes. ``origin_node`` / ``origin_offset`` are
+    each origin's snapped node and the minutes from the origin to it. For ``transit`` the
+    walk network is used and times are converted to metres (``metres_per_minute``).
+    """
+
+    mode: str
+    method: str  # "network" | "straight_line"
+    network: Network | None
+    origin_node: np.ndarray | None
+    origin_offset: np.ndarray | None
+    speed_kmh: float
+    detour_factor: float
+    unit: str  # "min" | "m"
+
+    @property
+    def metres_per_minute(self) -> float:
+        return self.speed_kmh * 1000.0 / 60.0
+
+
+@dataclass
+class CoverageResult:
+    """Times per origin and indicators per district x category x mode (see ARCHITECTURE.md)."""
+
+    region: Region
+    districts: gpd.GeoDataFrame
+    origins: gpd.GeoDataFrame
+    origin_xy: np.ndarray
+    destinations: dict[str, gpd.GeoDataFrame]
+    times: dict[Pair, np.ndarray]
+    nearest: dict[Pair, np.ndarray]
+    methods: dict[Pair, str]
+    thresholds: dict[Pair, float]
+    network: dict[str, ModeGraph]
+    indicators: pd.DataFrame
+    categories: list[str]
+    modes: list[str]
+    notes: list[str] = field(default_factory=list)
+    _groups: _Groups | None = field(default=None, repr=False)
+
+    @property
+    def pairs(self) -> list[Pair]:
+        return list(self.times)
+
+    def unit(self, mode: str) -> str:
+        return "m" if mode == TRANSIT else "min"
+
+    def with_thresholds(self, changes: Mapping[Pair, float]) -> CoverageResult:
+        """A copy with other thresholds; only threshold-dependent columns are recomputed."""
+        thr = dict(self.thresholds)
+        for key, val in changes.items():
+            if key not in self.times:
+                raise DorfkarteError(f"Keine Ergebnisse für Kategorie/Modus {key!r}")
+            v = float(val)
+            if not v > 0:
+                raise DorfkarteError(f"Schwelle für {key!r} muss positiv sein, nicht {val!r}")
+            thr[key] = v
+        ind = self.indicators.reset_index(drop=True).copy()
+        g = self._groups
+        assert g is not None
+        cat_col, mode_col = ind["category"].to_numpy(), ind["mode"].to_numpy()
+        row_of = {n: k for k, n in enumerate(g.districts["name"])}
+        for key in changes:
+            rows = np.flatnonzero((cat_col == key[0]) & (mode_col == key[1]))
+            code = np.array([row_of[n] for n in ind["district"].to_numpy()[rows]], dtype=int)
+            ind.loc[rows, "threshold"] = thr[key]
+            live = rows[(ind["gap_class"].to_numpy()[rows] != NO_DATA)]
+            if len(live) == 0:
+                continue
+            share = g.shares(self.times[key], thr[key])[code]
+            share = share[np.isin(rows, live)]
+            pop = ind.loc[live, "population"].to_numpy(dtype=float)
+            ind.loc[live, "share_within"] = share
+            ind.loc[live, "residents_within"] = np.where(np.isfinite(pop), share * pop, np.nan)
+            ind.loc[live, "gap_class"] = [self.region.gap_classes.classify(float(x))
+                                          for x in share]
+        return replace(self, thresholds=thr, indicators=ind)
+
+    def table(self) -> pd.DataFrame:
+        """Indicators without internal columns (what exports write)."""
+        return self.indicators[INDICATOR_COLUMNS].copy()
+
+
+# ---- destinations -------------------------------------------------------------------
+
+def _point_geoms(gdf: gpd.GeoDataFrame, crs: str) -> np.ndarray:
+    """Point geometries in ``crs`` (areas at a point on their surface)."""
+    xy = point_xy(gdf, crs)
+    return gpd.points_from_xy(xy[:, 0], xy[:, 1]) if len(xy) else np.array([], dtype=object)
+
+
+def _empty_dest(crs: str = "EPSG:4326") -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({c: pd.Series(dtype=float if c == "weight" else object)
+                             for c in DEST_COLUMNS}, geometry=gpd.GeoSeries([], crs=crs))
+
+
+def _validate_extra(extra: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    if extra.crs is None:
+        raise DataError("Zusätzliche Angebote haben kein Koordinatensystem")
+    for col in ("name", "category"):
+        if col not in extra.columns:
+            raise DataError(f"Zusätzliche Angebote: Spalte '{col}' fehlt")
+    bad = extra.geometry.isna() | extra.geometry.is_empty
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(f"Zusätzliche Angebote, Zeile {row + 1} "
+                        f"({extra['name'].iloc[row]!r}): keine Lage (Geometrie fehlt)")
+    return extra
+
+
+def destinations_for(snapshot: Snapshot, region: Region, category: str,
+                     extra: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+    """Service points of one category: OSM amenities, extra (listings), or served stops.
+
+    Polygons count at a point on their surface. Points outside the region are kept on
+    purpose: the snapshot is fetched with a buffer so that services just across the border
+    count.
+    """
+    cat = region.category(category)
+    frames: list[gpd.GeoDataFrame] = []
+    if cat.source == "transit":
+        stops = snapshot.get(STOPS)
+        if stops is not None and len(stops):
+            w = pd.to_numeric(stops.get("weight"), errors="coerce").to_numpy(dtype=float)
+            served = w >= region.transit.min_weight if region.transit.min_weight > 0 \
+                else np.ones(len(stops), dtype=bool)
+            s = stops[served]
+            frames.append(gpd.GeoDataFrame({
+                "name": s["name"].astype(str).to_numpy(),
+                "category": category,
+                "source": "transit",
+                "ref": s["stop_id"].astype(str).to_numpy() if "stop_id" in s else "",
+                "weight": w[served],
+            }, geometry=_point_geoms(s, "EPSG:4326"), crs="EPSG:4326"))
+    else:
+        am = snapshot.get(AMENITIES)
+        if am is not None and len(am) and "category" in am:
+            cats = am["category"].astype(str).str.split(";")
+            hit = cats.map(lambda cs: category in [c.strip() for c in cs])
+            a = am[hit.to_numpy()]
+            if len(a):
+                frames.append(gpd.GeoDataFrame({
+                    "name": a["name"].fillna("").astype(str).to_numpy() if "name" in a else "",
+                    "category": category,
+                    "source": a["source"].fillna("osm").astype(str).to_numpy()
+                    if "source" in a else "osm",
+                    "ref": a["osm_id"].astype(str).to_numpy() if "osm_id" in a else "",
+                    "weight": np.nan,
+                }, geometry=_point_geoms(a, "EPSG:4326"), crs="EPSG:4326"))
+    if extra is not None and len(extra):
+        e = extra[extra["category"].astype(str) == category]
+        if len(e):
+            more = {c: e[c].to_numpy() for c in e.columns
+                    if c not in (*DEST_COLUMNS, e.geometry.name)}  # e.g. example, kind
+            frames.append(gpd.GeoDataFrame({
+                **more,
+                "name": e["name"].fillna("").astype(str).to_numpy(),
+                "category": category,
+                "source": e["source"].fillna("listing").astype(str).to_numpy()
+                if "source" in e else "listing",
+                "ref": e["ref"].fillna("").astype(str).to_numpy() if "ref" in e else "",
+                "weight": pd.to_numeric(e["weight"], errors="coerce").to_numpy(dtype=float)
+                if "weight" in e else np.nan,
+            }, geometry=_point_geoms(e, "EPSG:4326"), crs="EPSG:4326"))
+    if not frames:
+        return _empty_dest()
+    out = pd.concat(frames, ignore_index=True)
+    cols = DEST_COLUMNS + [c for c in out.columns if c not in DEST_COLUMNS and c != "geometry"]
+    return gpd.GeoDataFrame(out[[*cols, "geometry"]], geometry="geometry", crs="EPSG:4326")
+
+
+# ---- travel times ---------------------------------------------------------------------
+
+def _xy(gdf: gpd.GeoDataFrame, crs: str) -> np.ndarray:
+    return point_xy(gdf, crs)
+
+
+def _network_times(mg: ModeGraph, dest_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes from every origin to its nearest source, and that source's index."""
+    net = mg.network
+    assert net is not None and mg.origin_node is not None and mg.origin_offset is not None
+    dnode, doff = net.snap(dest_xy)
+    g = net.with_sources(dnode, doff)
+    n = net.n_nodes
+    dist, _, src = dijkstra(g, directed=True, indices=n + np.arange(len(dnode)),
+                            return_predecessors=True, min_only=True)
+    t = dist[mg.origin_node] + mg.origin_offset
+    s = src[mg.origin_node]
+    nearest = np.where(s >= n, s - n, -1).astype(np.int64)
+    t[nearest < 0] = np.inf
+    return t, nearest
+
+
+def _straight_times(mg: ModeGraph, origin_xy: np.ndarray,
+                    dest_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    d, j = cKDTree(dest_xy).query(origin_xy, k=1)
+    return d * mg.detour_factor / mg.metres_per_minute, j.astype(np.int64)
+
+
+def _mode_graph(snapshot: Snapshot, region: Region, mode: str,
+                origin_xy: np.ndarray) -> ModeGraph:
+    net_mode = "walk" if mode == TRANSIT else mode
+    net = network_for(snapshot, net_mode, region)
+    unit = "m" if mode == TRANSIT else "min"
+    if net is None:
+        # Transit: straight-line metres as the BBSR 1,000 m rule defines them (no detour).
+        detour = 1.0 if mode == TRANSIT else region.modes.detour_factor
+        speed = region.modes.walk_kmh if mode == TRANSIT else straight_line_kmh(mode, region)
+        return ModeGraph(mode, "straight_line", None, None, None, speed, detour, unit)
+    node, off = net.snap(origin_xy)
+    return ModeGraph(mode, "network", net, node, off, net.snap_kmh, 1.0, unit)
+
+
+def _times(mg: ModeGraph, origin_xy: np.ndarray,
+           dest_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if mg.method == "network":
+        t, j = _network_times(mg, dest_xy)
+    else:
+        t, j = _straight_times(mg, origin_xy, dest_xy)
+    if mg.unit == "m":
+        t = t * mg.metres_per_minute
+    return t, j
+
+
+def times_from_points(result: CoverageResult, mode: str, points: gpd.GeoDataFrame,
+                      limit: float = np.inf) -> np.ndarray:
+    """Time (minutes; metres for ``transit``) from every origin to each of ``points``.
+
+    Shape ``(n_points, n_origins)``; ``inf`` where unreachable (or beyond ``limit``, in
+    the mode's unit). One search per distinct snapped node over the reverse graph, so a
+    what-if with a new service point costs one Dijkstra, not a full analysis.
+    """
+    if mode not in result.network:
+        raise UnknownModeError(f"Modus {mode!r} wurde nicht berechnet")
+    mg = result.network[mode]
+    if points.crs is None:
+        raise DataError("Punkte ohne Koordinatensystem")
+    pxy = point_xy(points, result.region.crs)
+    n_o = len(result.origin_xy)
+    if len(pxy) == 0:
+        return np.zeros((0, n_o))
+    if mg.method == "straight_line":
+        d = np.hypot(pxy[:, None, 0] - result.origin_xy[None, :, 0],
+                     pxy[:, None, 1] - result.origin_xy[None, :, 1])
+        out = d * mg.detour_factor if mg.unit == "m" else \
+            d * mg.detour_factor / mg.metres_per_minute
+    else:
+        net = mg.network
+        assert net is not None and mg.origin_node is not None and mg.origin_offset is not None
+        nodes, offs = net.snap(pxy)
+        uniq, inv = np.unique(nodes, return_inverse=True)
+        lim = limit / mg.metres_per_minute if mg.unit == "m" else limit
+        dist = dijkstra(net.graph, directed=True, indices=uniq, limit=lim)
+        out = dist[inv][:, mg.origin_node] + offs[:, None] + mg.origin_offset[None, :]
+        if mg.unit == "m":
+            out = out * mg.metres_per_minute
+    if math.isfinite(limit):
+        out[out > limit] = np.inf
+    return out
+
+
+# ---- indicators ----------------------------------------------------------------------
+
+def weighted_quantile(t: np.ndarray, w: np.ndarray, q: float) -> float:
+    """Smallest time within which at least share ``q`` of the weight arrives."""
+    order = np.argsort(t, kind="stable")
+    cw = np.cumsum(w[order])
+    if cw[-1] <= 0:
+        return float("nan")
+    k = int(np.searchsorted(cw, q * cw[-1] - 1e-9 * cw[-1], side="left"))
+    return float(t[order][min(k, len(t) - 1)])
+
+
+@dataclass
+class _Groups:
+    """Origins grouped by district, shared by all pairs (codes, weights, district columns)."""
+
+    codes: np.ndarray  # district index per origin
+    weights: np.ndarray  # population per origin, 1.0 where unknown
+    districts: gpd.GeoDataFrame
+
+    @property
+    def n(self) -> int:
+        return len(self.districts)
+
+    def shares(self, t: np.ndarray, thr: float) -> np.ndarray:
+        """Weighted share of each district's origins with ``t <= thr`` (NaN without origins)."""
+        total = np.bincount(self.codes, weights=self.weights, minlength=self.n)
+        hit = np.bincount(self.codes, weights=self.weights * (t <= thr), minlength=self.n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return hit / total
+
+
+def _quantiles(t: np.ndarray, g: _Groups, qs: Sequence[float]) -> tuple[list[np.ndarray],
+                                                                        np.ndarray]:
+    """Weighted quantiles and maximum per district in one sort (see weighted_quantile)."""
+    order = np.lexsort((t, g.codes))
+    ts, ws, cs = t[order], g.weights[order], g.codes[order]
+    starts = np.searchsorted(cs, np.arange(g.n), side="left")
+    ends = np.searchsorted(cs, np.arange(g.n), side="right")
+    cw = np.cumsum(ws)
+    before = np.where(starts > 0, cw[np.maximum(starts - 1, 0)], 0.0)
+    total = np.where(ends > starts, cw[np.maximum(ends - 1, 0)] - before, 0.0)
+    empty = ends == starts
+    out = []
+    for q in qs:
+        target = before + q * total - 1e-9 * np.maximum(total, 1e-300)
+        k = np.searchsorted(cw, target, side="left")
+        k = np.clip(k, starts, np.maximum(ends - 1, starts))
+        out.append(np.where(empty, np.nan, ts[np.minimum(k, len(ts) - 1)]))
+    mx = np.where(empty, np.nan, ts[np.maximum(ends - 1, 0)])
+    return out, mx
+
+
+def _pair_frame(g: _Groups, region: Region, key: Pair, t: np.ndarray, j: np.ndarray,
+                dest: gpd.GeoDataFrame, method: str, thr: float) -> dict[str, np.ndarray]:
+    """The indicator rows of one category x mode, all districts at once."""
+    cat, mode = key
+    d = g.districts
+    n = g.n
+    pop = d["population"].to_numpy(dtype=float)
+    counts = np.bincount(g.codes, minlength=n)
+    cols: dict[str, Any] = {
+        "district": d["name"].to_numpy(), "municipality": d["municipality"].astype(str),
+        "kind": d["kind"].astype(str), "category": cat,
+        "category_label": region.category(cat).label, "mode": mode, "population": pop,
+        "n_origins": counts, "unit": "m" if mode == TRANSIT else "min", "threshold": thr,
+        "method": method, "weighted": np.isfinite(pop) & (pop > 0),
+    }
+    nan = np.full(n, np.nan)
+    if len(dest) == 0:
+        cols.update(median=nan, p90=nan, max=nan, share_within=nan, residents_within=nan,
+                    gap_class=NO_DATA, nearest_name="", nearest_source="",
+                    nearest_weight=nan, unreachable_share=nan)
+    else:
+        (med, p90), mx = _quantiles(t, g, (0.5, 0.9))
+        share = g.shares(t, thr)
+        total = np.bincount(g.codes, weights=g.weights, minlength=n)
+        unreach = np.bincount(g.codes, weights=g.weights * ~np.isfinite(t), minlength=n)
+        k = len(dest)
+        reach = j >= 0
+        votes = np.bincount(g.codes[reach] * k + j[reach], weights=g.weights[reach],
+                            minlength=n * k).reshape(n, k)
+        best = np.argmax(votes, axis=1)  # ties: lowest index, deterministic
+        has = votes.max(axis=1) > 0
+        names = dest["name"].astype(str).to_numpy()
+        sources = dest["source"].astype(str).to_numpy()
+        weights = dest["weight"].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            unreach_share = unreach / total
+        cols.update(
+            median=med, p90=p90, max=mx, share_within=share,
+            residents_within=np.where(np.isfinite(pop), share * pop, np.nan),
+            gap_class=[region.gap_classes.classify(float(x)) if c else NO_DATA
+                       for x, c in zip(share, counts > 0, strict=True)],
+            nearest_name=np.where(has, names[best], ""),
+            nearest_source=np.where(has, sources[best], ""),
+            nearest_weight=np.where(has, weights[best], np.nan),
+            unreachable_share=unreach_share,
+        )
+    return {c: (np.asarray(v) if np.ndim(v) else np.full(n, v, dtype=object))
+            for c, v in cols.items()}
+
+
+def _indicators(g: _Groups, region: Region, times: dict[Pair, np.ndarray],
+                nearest: dict[Pair, np.ndarray], dests: dict[str, gpd.GeoDataFrame],
+                methods: dict[Pair, str], thresholds: dict[Pair, float]) -> pd.DataFrame:
+    frames = [_pair_frame(g, region, key, times[key], nearest[key], dests[key[0]],
+                          methods[key], thresholds[key]) for key in times]
+    if not frames:
+        return pd.DataFrame(columns=INDICATOR_COLUMNS)
+    cols = {c: np.concatenate([f[c] for f in frames]) for c in INDICATOR_COLUMNS}
+    df = pd.DataFrame(cols, columns=INDICATOR_COLUMNS)
+    for c in ("population", "median", "p90", "max", "threshold", "share_within",
+              "residents_within", "nearest_weight", "unreachable_share"):
+        df[c] = df[c].astype(float)
+    df["n_origins"] = df["n_origins"].astype(np.int64)
+    df["weighted"] = df["weighted"].astype(bool)
+    for c in ("district", "municipality", "kind", "category", "category_label", "mode",
+              "unit", "gap_class", "nearest_name", "nearest_source", "method"):
+        df[c] = df[c].astype(str)
+    return df
+
+
+# ---- entry point ---------------------------------------------------------------------
+
+def threshold_value(th: Threshold, mode: str, region: Region) -> float:
+    """The threshold in the pair's unit (metres for transit, else minutes).
+
+    A region file may give a walk threshold in metres or a transit one in minutes; they are
+    converted at walking speed (transit) or the mode's speed.
+    """
+    if mode == TRANSIT:
+        if th.metres is not None:
+            return float(th.metres)
+        return float(th.minutes or 0.0) * region.modes.walk_kmh * 1000.0 / 60.0
+    if th.minutes is not None:
+        return float(th.minutes)
+    speed = straight_line_kmh(mode, region)
+    return float(th.metres or 0.0) / (speed * 1000.0 / 60.0)
+
+
+def _check_modes(modes: Iterable[str] | None) -> list[str]:
+    out = list(MODES if modes is None else modes)
+    for m in out:
+        if m not in MODES:
+            raise UnknownModeError(f"Unbekannter Modus {m!r}; erlaubt: {', '.join(MODES)}")
+    return out
+
+
+def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | None = None,
+            modes: Iterable[str] | None = None,
+            extra_destinations: gpd.GeoDataFrame | None = None) -> CoverageResult:
+    """Travel times and indicators for every district x category x mode.
+
+    ``transit`` (ÖPNV-Nähe, metres to the nearest served stop) is computed for categories
+    whose source is ``transit``; network modes for every category. ``extra_destinations``
+    (columns name, category, [source, ref, weight], geometry) adds service points such as
+    local listings.
+    """
+    cats = list(region.categories) if categories is None else list(categories)
+    for c in cats:
+        region.category(c)  # raises UnknownCategoryError
+    mode_list = _check_modes(modes)
+    if extra_destinations is not None:
+        extra_destinations = _validate_extra(extra_destinations)
+    districts = districts_of(snapshot)
+    origins, oxy, notes = build_origins(snapshot, region, districts)
+    pop = origins["population"].to_numpy(dtype=float)
+    groups = _Groups(
+        codes=pd.Index(districts["name"]).get_indexer(origins["district"]).astype(np.int64),
+        # unknown (or zero) population: every origin of that district counts once
+        weights=np.where(np.isfinite(pop) & (pop > 0), pop, 1.0), districts=districts)
+
+    graphs = {m: _mode_graph(snapshot, region, m, oxy) for m in mode_list}
+    dests = {c: destinations_for(snapshot, region, c, extra_destinations) for c in cats}
+    times: dict[Pair, np.ndarray] = {}
+    nearest: dict[Pair, np.ndarray] = {}
+    methods: dict[Pair, str] = {}
+    thresholds: dict[Pair, float] = {}
+    n_o = len(oxy)
+    for c in cats:
+        cat = region.category(c)
+        dxy = _xy(dests[c], region.crs)
+        for m in mode_list:
+            if m == TRANSIT and cat.source != "transit":
+                continue
+            key = (c, m)
+            mg = graphs[m]
+            th = cat.thresholds[m]
+            thresholds[key] = threshold_value(th, m, region)
+            methods[key] = mg.method
+            if len(dxy) == 0:
+                times[key] = np.full(n_o, np.nan)
+                nearest[key] = np.full(n_o, -1, dtype=np.int64)
+                continue
+            if (m == TRANSIT and (c, "walk") in times and mg.method == "network"
+                    and graphs["walk"].network is mg.network):
+                # same search as the walk run; only the unit differs
+                times[key] = times[(c, "walk")] * mg.metres_per_minute
+                nearest[key] = nearest[(c, "walk")]
+                continue
+            times[key], nearest[key] = _times(mg, oxy, dxy)
+
+    empty = [region.category(c).label for c in cats if len(dests[c]) == 0]
+    if empty:
+        notes.append("Keine Einrichtungen im Datenstand für " + ", ".join(empty)
+                     + ": als „keine Daten“ ausgewiesen, nicht als Lücke.")
+    straight = [m for m in mode_list if graphs[m].method == "straight_line"]
+    if straight:
+        factor = f"{region.modes.detour_factor:g}".replace(".", ",")
+        notes.append(
+            "Kein Straßennetz für " + ", ".join(MODE_LABELS[m] for m in straight)
+            + f": Luftlinie × {factor} (ÖPNV-Nähe: reine Luftlinie), Näherung."
+        )
+    ind = _indicators(groups, region, times, nearest, dests, methods, thresholds)
+    return CoverageResult(
+        region=region, districts=districts, origins=origins, origin_xy=oxy,
+        destinations=dests, times=times, nearest=nearest, methods=methods,
+        thresholds=thresholds, network=graphs, indicators=ind, categories=cats,
+        modes=mode_list, notes=notes, _groups=groups,
+    )
+
+
+__all__ = [
+    "GAP_CLASSES", "INDICATOR_COLUMNS", "NETWORK_MODES", "NO_DATA", "CoverageResult",
+    "ModeGraph", "analyse", "destinations_for", "threshold_value", "times_from_points",
+    "weighted_quantile",
+]

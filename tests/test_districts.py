@@ -1,0 +1,81 @@
+"""Districts: approximate Voronoi cells from the centres file, files, OSM boundaries."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from dorfkarte import districts as D
+from dorfkarte.errors import DataError
+from dorfkarte.workspace import open_snapshot
+
+
+def test_centres_fallback_without_snapshot(region, tmp_path):
+    snap = open_snapshot(region, tmp_path)
+    d = snap.layers["districts"]
+    assert len(d) == 29 and d["approx"].all()
+    assert (d["kind"] == "ortsteil").sum() == 27 and (d["kind"] == "kernort").sum() == 2
+    assert set(d["municipality"]) == {"Bad Belzig", "Wiesenburg/Mark"}
+    assert snap.info["districts"].embedded and snap.info["districts"].note == "Näherung"
+    assert "Näherung" in d["source"].iloc[0]
+    # cells do not overlap and each holds its own centre
+    proj = d.to_crs(region.crs)
+    total = shapely.union_all(proj.geometry.to_numpy()).area
+    assert total == pytest.approx(proj.area.sum(), rel=1e-6)
+    centres = D.read_centres(region)
+    pts = gpd.GeoSeries(gpd.points_from_xy(centres["lon"], centres["lat"]),
+                        crs="EPSG:4326").to_crs(region.crs)
+    for geom, pt in zip(proj.geometry, pts, strict=True):
+        assert geom.covers(pt)
+    assert d["population"].notna().sum() == 28  # the Kernstadt has no published figure
+
+
+def test_norm_name():
+    assert D.norm_name("Bad Belzig (Kernstadt)") == D.norm_name("Bad Belzig")
+    assert D.norm_name("Lüsse") == "lüsse"
+
+
+def _region_with(region, **changes):
+    from dataclasses import replace
+
+    return replace(region, districts=replace(region.districts, **changes))
+
+
+def test_districts_from_file_and_population_join(region, tmp_path):
+    gj = {"type": "FeatureCollection", "crs": {"type": "name", "properties": {
+        "name": "urn:ogc:def:crs:OGC:1.3:CRS84"}}, "features": [{
+            "type": "Feature", "properties": {"ortsteil": "Borne"},
+            "geometry": {"type": "Polygon", "coordinates": [[[12.52, 52.10], [12.55, 52.10],
+                                                             [12.55, 52.12], [12.52, 52.10]]]}}]}
+    f = tmp_path / "bezirke.geojson"
+    f.write_text(json.dumps(gj), encoding="utf-8")
+    r = _region_with(region, source="file", file=f, name_column="ortsteil")
+    d = D.resolve(r, None, None)
+    assert d["name"].tolist() == ["Borne"] and not d["approx"].any()
+    centres = D.read_centres(region).set_index("name")
+    assert d["population"].iloc[0] == centres.loc["Borne", "population"]
+
+
+def test_file_without_name_column(region, tmp_path):
+    f = tmp_path / "b.geojson"
+    f.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"id": 1},
+        "geometry": {"type": "Point", "coordinates": [12.5, 52.1]}}]}), encoding="utf-8")
+    with pytest.raises(DataError, match=r"b\.geojson: Namensspalte 'name' fehlt \(vorhanden: id\)"):
+        D.resolve(_region_with(region, source="file", file=f), None, None)
+
+
+def test_no_boundaries_and_no_fallback_is_an_error(region):
+    with pytest.raises(DataError, match="admin_level=9"):
+        D.resolve(_region_with(region, fallback=None), None, None)
+
+
+def test_bad_centres_file(region, tmp_path):
+    f = tmp_path / "c.csv"
+    f.write_text("name,lat,lon\nA,52.1,12.5\nB,x,12.6\n", encoding="utf-8")
+    with pytest.raises(DataError, match="Zeile 3: 'lat' ist keine Zahl"):
+        D.read_centres(_region_with(region, centres_file=f))
+
