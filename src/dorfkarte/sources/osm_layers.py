@@ -218,6 +218,14 @@ def _matches_any(rules: tuple[TagRule, ...], t: dict[str, str]) -> bool:
     return any(r.matches(t) for r in rules)
 
 
+#: Address parts kept on homes, so listings given only by address can be located offline.
+ADDRESS_KEYS = ("street", "housenumber", "postcode", "place", "city")
+
+
+def _address_columns(tags: list[dict[str, str]], idx: list[int]) -> dict[str, list[str]]:
+    return {f"addr_{k}": [tags[i].get(f"addr:{k}", "") for i in idx] for k in ADDRESS_KEYS}
+
+
 def homes_layer(feats: gpd.GeoDataFrame, tags: list[dict[str, str]], region: Region,
                 clip: shapely.Geometry) -> gpd.GeoDataFrame:
     """Where people live: residential buildings, plus address points outside them."""
@@ -230,13 +238,15 @@ def homes_layer(feats: gpd.GeoDataFrame, tags: list[dict[str, str]], region: Reg
         elif (geom_types[i] == "Point" and "addr:housenumber" in t and "building" not in t
               and not classify(t, region)):
             a_idx.append(i)
-    cols = ["osm_id", "kind", "building", "geometry"]
+    addr = [f"addr_{k}" for k in ADDRESS_KEYS]
+    cols = ["osm_id", "kind", "building", *addr, "geometry"]
     parts = []
     if b_idx:
         b = feats.iloc[b_idx]
         parts.append(gpd.GeoDataFrame(
             {"osm_id": b["osm_id"].to_numpy(), "kind": "building",
-             "building": [tags[i].get("building", "") for i in b_idx]},
+             "building": [tags[i].get("building", "") for i in b_idx],
+             **_address_columns(tags, b_idx)},
             geometry=_point_of(b.geometry, region.crs).to_numpy(), crs=WGS84))
         buildings = b.geometry
     else:
@@ -249,9 +259,11 @@ def homes_layer(feats: gpd.GeoDataFrame, tags: list[dict[str, str]], region: Reg
                             gpd.GeoDataFrame(geometry=buildings.to_numpy(), crs=WGS84),
                             predicate="within", how="inner")
             inside[np.unique(hit.index.to_numpy())] = True
+        keep = [i for i, k in zip(a_idx, inside, strict=True) if not k]
         a = a[~inside]
         parts.append(gpd.GeoDataFrame(
-            {"osm_id": a["osm_id"].to_numpy(), "kind": "address", "building": ""},
+            {"osm_id": a["osm_id"].to_numpy(), "kind": "address", "building": "",
+             **_address_columns(tags, keep)},
             geometry=a.geometry.to_numpy(), crs=WGS84))
     if not parts:
         return gpd.GeoDataFrame(columns=cols, geometry="geometry", crs=WGS84)
