@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dorfkarte.errors import RegionError, UnknownCategoryError
-from dorfkarte.region import MODES, load_region
+from dorfkarte.region import MODES, NO_DATA, GapClasses, load_region
 from dorfkarte.tags import overpass_tags, parse_rule
 
 REPO = Path(__file__).resolve().parents[1]
@@ -101,6 +101,20 @@ def test_bad_region_files_name_the_problem(tmp_path, old, new, message):
     assert "\n" not in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("crs", "message"),
+    [("EPSG:4326", "nicht metrisch"), ("EPSG:2263", "nicht metrisch"),
+     ("EPSG:99999", "kein bekanntes Koordinatensystem")],
+)
+def test_crs_must_be_metric(tmp_path, crs, message):
+    text = MINIMAL.replace('name = "Testregion"\n', f'name = "Testregion"\ncrs = "{crs}"\n')
+    with pytest.raises(RegionError, match=message) as err:
+        load_region(_write(tmp_path, text))
+    assert "'region.crs'" in str(err.value) and "\n" not in str(err.value)
+    ok = MINIMAL.replace('name = "Testregion"\n', 'name = "Testregion"\ncrs = "EPSG:3035"\n')
+    assert load_region(_write(tmp_path, ok)).crs == "EPSG:3035"
+
+
 def test_missing_and_broken_file(tmp_path):
     with pytest.raises(RegionError, match="nicht gefunden"):
         load_region(tmp_path / "fehlt.toml")
@@ -132,3 +146,30 @@ def test_overpass_tags_superset(region):
     tags = overpass_tags(rules)
     assert "doctors" in tags["amenity"] and "supermarket" in tags["shop"]
     assert json.dumps(tags)  # plain JSON-able, as osmnx expects
+
+
+@pytest.mark.parametrize(
+    ("share", "expected"),
+    [(1.0, "ok"), (0.9, "ok"), (0.8999, "knapp"), (0.5, "knapp"), (0.4999, "Lücke"),
+     (0.0, "Lücke"), (None, NO_DATA), (float("nan"), NO_DATA)],
+)
+def test_gap_classes_classify(share, expected):
+    assert GapClasses(ok_share=0.9, knapp_share=0.5).classify(share) == expected
+
+
+def test_gap_classes_no_data_matches_coverage_and_region_limits(tmp_path):
+    from dorfkarte import coverage
+
+    # the region model's "no data" class is the one the coverage engine and UI use
+    assert NO_DATA == coverage.NO_DATA and NO_DATA in coverage.GAP_CLASSES
+    text = MINIMAL + '[gap_classes]\nok_share = 0.75\nknapp_share = 0.25\nsource = "Test"\n'
+    gaps = load_region(_write(tmp_path, text)).gap_classes
+    assert (gaps.ok_share, gaps.knapp_share, gaps.source) == (0.75, 0.25, "Test")
+    assert [gaps.classify(x) for x in (0.8, 0.75, 0.5, 0.25, 0.2, float("nan"))] == [
+        "ok", "ok", "knapp", "knapp", "Lücke", NO_DATA]
+
+
+def test_gap_class_limits_must_be_ordered(tmp_path):
+    bad = MINIMAL + "[gap_classes]\nok_share = 0.4\nknapp_share = 0.6\n"
+    with pytest.raises(RegionError, match="knapp_share <= ok_share"):
+        load_region(_write(tmp_path, bad))

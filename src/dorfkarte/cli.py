@@ -33,15 +33,51 @@ class Context:
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
-    """``--region`` and ``--data-dir``, accepted before or after the command name."""
-    parser.add_argument(
-        "--region", type=Path, default=argparse.SUPPRESS,
-        help="Regionsdatei (TOML); Standard: data/regions/hoher-flaeming.toml",
-    )
-    parser.add_argument(
-        "--data-dir", type=Path, default=argparse.SUPPRESS,
-        help="Datenordner für Schnappschuss und Angebote; Standard: data/ oder $DORFKARTE_DATA",
-    )
+    """``--region`` and ``--data-dir``, accepted before or after the command name.
+
+    Idempotent: an option the parser already has is left alone.
+    """
+    have = parser._option_string_actions
+    if "--region" not in have:
+        parser.add_argument(
+            "--region", type=Path, default=argparse.SUPPRESS,
+            help="Regionsdatei (TOML); Standard: data/regions/hoher-flaeming.toml",
+        )
+    if "--data-dir" not in have:
+        parser.add_argument(
+            "--data-dir", type=Path, default=argparse.SUPPRESS,
+            help="Datenordner für Schnappschuss und Angebote; Standard: data/ oder "
+                 "$DORFKARTE_DATA",
+        )
+
+
+def subcommand_parsers(parser: argparse.ArgumentParser
+                       ) -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """Every (nested) subcommand parser with its name path, e.g. ``("scenario", "list")``.
+
+    argparse has no public API for this; ``_actions`` / ``choices`` are stable since 3.2.
+    """
+    out: list[tuple[tuple[str, ...], argparse.ArgumentParser]] = []
+
+    def walk(p: argparse.ArgumentParser, path: tuple[str, ...]) -> None:
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    out.append(((*path, name), child))
+                    walk(child, (*path, name))
+
+    walk(parser, ())
+    return out
+
+
+def _ensure_common(parser: argparse.ArgumentParser) -> None:
+    """Give every subcommand ``--region`` / ``--data-dir``, however its module registered it.
+
+    ``commands.subparser`` adds them already; nested actions made with a plain
+    ``add_parser`` (e.g. ``scenario list``) would otherwise reject them after their name.
+    """
+    for _path, p in subcommand_parsers(parser):
+        add_common(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_common(parser)
     sub = parser.add_subparsers(dest="command", metavar="BEFEHL")
     register_all(sub)
+    _ensure_common(parser)
     return parser
 
 

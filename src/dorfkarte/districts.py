@@ -109,14 +109,21 @@ def from_file(region: Region) -> gpd.GeoDataFrame:
         raise DataError(f"Bezirksdatei {path}: Namensspalte '{col}' fehlt (vorhanden: {cols})")
     if gdf.crs is None:
         raise DataError(f"Bezirksdatei {path}: kein Koordinatensystem angegeben")
+    names = gdf[col]
+    if names.isna().any() or (names.astype(str).str.strip() == "").any():
+        row = int(np.flatnonzero((names.isna() | (names.astype(str).str.strip() == ""))
+                                 .to_numpy())[0]) + 1
+        raise DataError(f"Bezirksdatei {path}, Objekt {row}: Namensspalte '{col}' ist leer")
+    mcol, pcol = region.districts.municipality_column, region.districts.population_column
     out = gpd.GeoDataFrame(
         {
-            "name": gdf[col].astype(str),
-            "municipality": gdf["municipality"].astype(str) if "municipality" in gdf else "",
+            "name": names.astype(str).str.strip(),
+            "municipality": gdf[mcol].astype(str) if mcol in gdf else "",
             "kind": gdf["kind"].astype(str) if "kind" in gdf else "ortsteil",
-            "population": pd.to_numeric(gdf.get("population"), errors="coerce"),
+            "population": pd.to_numeric(gdf[pcol], errors="coerce").astype(float)
+            if pcol in gdf else np.nan,
             "approx": False,
-            "source": f"Datei {Path(path).name}",
+            "source": region.districts.file_source or f"Datei {Path(path).name}",
         },
         geometry=gdf.geometry.to_numpy(),
         crs=gdf.crs,
@@ -197,9 +204,12 @@ def _join_population(region: Region, out: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         return out
     exact = dict(zip(centres["name"].map(norm_name), centres["population"], strict=True))
     out = out.copy()
-    keys = out["name"].map(norm_name)
+    # float, whatever the file had (a GeoJSON column of whole numbers reads as int32)
+    out["population"] = pd.to_numeric(out["population"], errors="coerce").astype(float)
     missing = out["population"].isna()
-    out.loc[missing, "population"] = keys[missing].map(exact)
+    if missing.any():
+        keys = out.loc[missing, "name"].map(norm_name)
+        out.loc[missing, "population"] = keys.map(exact).astype(float)
     return out
 
 

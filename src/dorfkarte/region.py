@@ -23,6 +23,10 @@ MODES: tuple[str, ...] = (*NETWORK_MODES, TRANSIT)
 MODE_LABELS: dict[str, str] = {"walk": "Fuß", "bike": "Rad", "drive": "Auto", TRANSIT: "ÖPNV-Nähe"}
 MODE_LABELS_EN: dict[str, str] = {"walk": "Walk", "bike": "Bike", "drive": "Car",
                                   TRANSIT: "Transit access"}
+#: Gap class where nothing can be said (no service point, no origin): not a "Lücke", since
+#: "no GP anywhere" would be an invented fact when the data simply lacks it. Same value as
+#: ``dorfkarte.coverage.NO_DATA``; defined here so the region model needs no coverage import.
+NO_DATA = "keine Daten"
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,12 @@ class DistrictSource:
     file: Path | None = None
     centres_file: Path | None = None
     name_column: str = "name"
+    #: Optional columns of a districts file; missing columns are simply not used.
+    municipality_column: str = "municipality"
+    population_column: str = "population"
+    #: Source and licence of a districts file, shown with the layer (``info``, app, exports).
+    file_source: str = ""
+    licence: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,9 +101,12 @@ class GapClasses:
     source: str = ""
 
     def classify(self, share: float | None) -> str:
-        """``ok`` / ``knapp`` / ``Lücke`` from the share of residents within threshold."""
+        """``ok`` / ``knapp`` / ``Lücke`` from the share of residents within threshold.
+
+        ``None``/NaN (no share computable) gives :data:`NO_DATA`, never a gap.
+        """
         if share is None or share != share:
-            return "Lücke"
+            return NO_DATA
         if share >= self.ok_share:
             return "ok"
         if share >= self.knapp_share:
@@ -157,6 +170,24 @@ def _threshold(raw: Any, where: str) -> Threshold:
     )
 
 
+def _metric_crs(value: Any) -> str:
+    """The analysis CRS must be projected in metres: buffers, grids and speeds assume it."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    text = str(value)
+    try:
+        crs = CRS.from_user_input(text)
+    except CRSError:
+        raise RegionError(f"Regionsdatei: 'region.crs' = {text!r} ist kein bekanntes "
+                          "Koordinatensystem (z. B. \"EPSG:25833\")") from None
+    units = {a.unit_name for a in crs.axis_info}
+    if not crs.is_projected or units != {"metre"}:
+        raise RegionError(f"Regionsdatei: 'region.crs' = {text!r} ist nicht metrisch; nötig ist "
+                          "ein projiziertes System in Metern (z. B. UTM: \"EPSG:25833\")")
+    return text
+
+
 def _rel(base: Path, value: str | None) -> Path | None:
     if not value:
         return None
@@ -204,6 +235,10 @@ def load_region(path: str | Path) -> Region:
         file=_rel(base, d.get("file")),
         centres_file=_rel(base, d.get("centres_file")),
         name_column=str(d.get("name_column", "name")),
+        municipality_column=str(d.get("municipality_column", "municipality")),
+        population_column=str(d.get("population_column", "population")),
+        file_source=str(d.get("file_source", "")),
+        licence=str(d.get("licence", "")),
     )
 
     t = raw.get("transit", {})
@@ -231,6 +266,9 @@ def load_region(path: str | Path) -> Region:
         knapp_share=float(g.get("knapp_share", 0.5)),
         source=str(g.get("source", "")),
     )
+    if not 0.0 <= gaps.knapp_share <= gaps.ok_share <= 1.0:
+        raise RegionError("Regionsdatei: 'gap_classes' braucht 0 <= knapp_share <= ok_share <= 1 "
+                          f"(ist {gaps.knapp_share:g} / {gaps.ok_share:g})")
 
     defaults_raw = raw.get("defaults", {}).get("thresholds", {})
     defaults = {mode: _threshold(v, f"defaults.thresholds.{mode}")
@@ -280,7 +318,7 @@ def load_region(path: str | Path) -> Region:
         id=rid,
         name=str(_req(reg, "name", "region")),
         path=path.resolve(),
-        crs=str(reg.get("crs", "EPSG:3857")),
+        crs=_metric_crs(reg.get("crs", "EPSG:3857")),
         buffer_m=float(reg.get("buffer_m", 3000)),
         grid_m=float(reg.get("grid_m", 250)),
         unit_label=str(reg.get("unit_label", "Ortsteile")),

@@ -41,12 +41,20 @@ def open_snapshot(region: Region, data_dir: str | Path) -> Snapshot:
     if not snap.has(DISTRICTS):
         d = districts_mod.resolve(region, snap.get(BOUNDARIES), snap.get(MUNICIPALITIES))
         approx = bool(d["approx"].any())
+        licence, fetched_at = "", ""
+        if approx:
+            pass  # own approximation: no third-party licence, no data date
+        elif region.districts.source == "file" and region.districts.file is not None:
+            licence, fetched_at = region.districts.licence, _mtime(region.districts.file)
+        else:
+            licence = "ODbL (OpenStreetMap-Mitwirkende)"
+            fetched_at = snap.info[BOUNDARIES].fetched_at if snap.has(BOUNDARIES) else ""
         snap.add(
             DISTRICTS,
             d,
             source=str(d["source"].iloc[0]),
-            licence="" if approx else "ODbL (OpenStreetMap-Mitwirkende)",
-            fetched_at=snap.info[BOUNDARIES].fetched_at if snap.has(BOUNDARIES) else "",
+            licence=licence,
+            fetched_at=fetched_at,
             note="Näherung" if approx else "",
             embedded=True,
         )

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import shlex
+from pathlib import Path
 
 from dorfkarte.commands import subparser
+from dorfkarte.region import Region
+from dorfkarte.settings import default_data_dir, default_region_path
 from dorfkarte.snapshot import AMENITIES, snapshot_path
 from dorfkarte.workspace import open_snapshot
 
@@ -35,7 +39,7 @@ def run(args: argparse.Namespace, ctx) -> int:
     snap = open_snapshot(region, ctx.data_dir)
     path = snapshot_path(ctx.data_dir, region.id)
     if args.category is not None:
-        return _list_category(snap, region, args.category)
+        return _list_category(snap, region, args.category, ctx.data_dir)
     print(f"Region: {region.name} ({region.id}), {region.unit_label}")
     print(f"Regionsdatei: {region.path}")
     print(f"Datenordner: {ctx.data_dir}")
@@ -56,16 +60,16 @@ def run(args: argparse.Namespace, ctx) -> int:
             print(f"  {label:<22} {n:>6}   ({cid})")
     if not snap.has_osm:
         print()
-        print(no_osm_hint(region.id))
+        print(no_osm_hint(region.id, region, ctx.data_dir))
     return 0
 
 
-def _list_category(snap, region, cid: str) -> int:
+def _list_category(snap, region, cid: str, data_dir: Path) -> int:
     cat = region.category(cid)
     am = snap.get(AMENITIES)
     if am is None or not len(am):
         print(f"{cat.label}: keine Einrichtungen im Datenstand.")
-        print(no_osm_hint(region.id))
+        print(no_osm_hint(region.id, region, data_dir))
         return 0
     rows = am[am["category"].fillna("").str.split(";").map(lambda c: cid in c)]
     print(f"{cat.label} ({cid}): {len(rows)} Einrichtungen")
@@ -75,12 +79,35 @@ def _list_category(snap, region, cid: str) -> int:
     return 0
 
 
-def no_osm_hint(region_id: str) -> str:
-    """The German hint shown wherever OSM data is missing (CLI and app)."""
+def no_osm_hint(region_id: str, region: Region | None = None,
+                data_dir: str | Path | None = None) -> str:
+    """The German hint shown wherever OSM data is missing (CLI and app).
+
+    Given the region (and data folder), the commands carry ``--region`` / ``--data-dir``
+    where these are not the defaults, so following the hint fills *this* region's
+    snapshot, and the last line says what works without it for this region.
+    """
+    opts = ""
+    if region is not None and region.path != default_region_path().resolve():
+        opts += f" --region {shlex.quote(str(region.path))}"
+    if data_dir is not None and Path(data_dir).resolve() != default_data_dir().resolve():
+        opts += f" --data-dir {shlex.quote(str(data_dir))}"
+    works = "Ortsteile (Näherung) und Haltestellen (VBB)"
+    if region is not None:
+        parts = []
+        if region.districts.source == "file":
+            parts.append("Ortsteile (aus der Bezirksdatei)")
+        elif "centres" in (region.districts.source, region.districts.fallback):
+            parts.append("Ortsteile (Näherung)")
+        if region.transit.stops_file is not None:
+            parts.append("Haltestellen")
+        works = " und ".join(parts)
+    last = (f"Ohne Schnappschuss arbeiten {works} trotzdem." if works
+            else "Ohne Schnappschuss ist keine Auswertung möglich.")
     return (
         "Noch kein OSM-Schnappschuss: Einrichtungen, Wohngebäude und Straßennetze fehlen.\n"
-        "  Online:  dorfkarte fetch\n"
+        f"  Online:  dorfkarte fetch{opts}\n"
         "  Offline: Auszug herunterladen (z. B. brandenburg-latest.osm.pbf von Geofabrik),\n"
-        "           dann: dorfkarte import-osm DATEI.osm.pbf\n"
-        "Ohne Schnappschuss arbeiten Ortsteile (Näherung) und Haltestellen (VBB) trotzdem."
+        f"           dann: dorfkarte import-osm DATEI.osm.pbf{opts}\n"
+        f"{last}"
     )
