@@ -79,3 +79,23 @@ def test_bad_centres_file(region, tmp_path):
     with pytest.raises(DataError, match="Zeile 3: 'lat' ist keine Zahl"):
         D.read_centres(_region_with(region, centres_file=f))
 
+
+
+def test_arc_minute_centres_move_to_the_villages_own_stops(region) -> None:
+    """Medewitz's infobox centre (52°03'N 12°23'E) lies ~1.1 km from its stops; the own
+    stops ("Medewitz, Dorf" etc., not "Medewitzerhütten") give the refined centre."""
+    import pandas as pd
+
+    from dorfkarte.districts import read_centres
+
+    raw = pd.read_csv(region.districts.centres_file).set_index("name")
+    centres = read_centres(region).set_index("name")
+    stops = pd.read_csv(region.districts.centre_stops_file)
+    own = stops[(stops["ortsteil"] == "Medewitz") & stops["stop_name"].str.startswith("Medewitz,")]
+    assert centres.at["Medewitz", "lat"] == pytest.approx(own["lat"].mean(), abs=1e-6)
+    assert centres.at["Medewitz", "lon"] == pytest.approx(own["lon"].mean(), abs=1e-6)
+    assert "arc-minute" in centres.at["Medewitz", "coord_source"]  # original kept for provenance
+    assert "Medewitzerhütten" not in centres.at["Medewitz", "coord_source"]
+    # Precise centres are left as they are.
+    precise = raw.index[~raw["coord_source"].str.contains("arc-minute")]
+    assert (centres.loc[precise, ["lat", "lon"]] == raw.loc[precise, ["lat", "lon"]]).all().all()

@@ -57,6 +57,43 @@ def read_centres(region: Region) -> pd.DataFrame:
         if col not in df.columns:
             df[col] = default
     df["population"] = pd.to_numeric(df.get("population"), errors="coerce")
+    return _refine_imprecise_centres(region, df)
+
+
+def _refine_imprecise_centres(region: Region, df: pd.DataFrame) -> pd.DataFrame:
+    """Replace centres known only to about 1 km by the mean of the village's own stops.
+
+    An infobox position given in whole arc-minutes can lie beside the village; used as the
+    origin of the analysis it makes a well-served village look like a gap. The village's own
+    stops ("Medewitz, Dorf", not the neighbouring "Medewitzerhütten") mark where people live.
+    """
+    path = region.districts.centre_stops_file
+    marker = region.districts.imprecise_marker
+    if path is None or "coord_source" not in df.columns or not marker:
+        return df
+    try:
+        stops = pd.read_csv(path, encoding="utf-8-sig")
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"Haltestellen-Zuordnung {path} ist nicht lesbar: {exc}") from None
+    missing = [c for c in ("ortsteil", "stop_name", "lat", "lon") if c not in stops.columns]
+    if missing:
+        raise DataError(f"Haltestellen-Zuordnung {path}: Spalte '{missing[0]}' fehlt")
+    df = df.copy()
+    imprecise = df["coord_source"].fillna("").astype(str).str.contains(marker, regex=False)
+    for i in df.index[imprecise]:
+        name = str(df.at[i, "name"])
+        own = stops[stops["ortsteil"] == name]
+        stem = norm_name(re.split(r"[/(,]", name)[0])
+        own = own[own["stop_name"].map(lambda s, stem=stem: norm_name(str(s).split(",")[0])
+                                       == stem)]
+        if own.empty:
+            continue
+        df.at[i, "lat"] = round(float(own["lat"].mean()), 6)
+        df.at[i, "lon"] = round(float(own["lon"].mean()), 6)
+        df.at[i, "coord_source"] = (
+            f"Mittel der eigenen Haltestellen ({' | '.join(sorted(own['stop_name'].unique()))});"
+            f" ursprüngliche Angabe: {df.at[i, 'coord_source']}"
+        )
     return df
 
 

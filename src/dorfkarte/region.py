@@ -73,6 +73,10 @@ class DistrictSource:
     #: Source and licence of a districts file, shown with the layer (``info``, app, exports).
     file_source: str = ""
     licence: str = ""
+    #: Optional ``ortsteil,stop_name,lat,lon`` file: a centre whose ``coord_source`` contains
+    #: ``imprecise_marker`` is replaced by the mean of the district's own stops.
+    centre_stops_file: Path | None = None
+    imprecise_marker: str = "arc-minute"
 
 
 @dataclass(frozen=True)
@@ -239,6 +243,8 @@ def load_region(path: str | Path) -> Region:
         population_column=str(d.get("population_column", "population")),
         file_source=str(d.get("file_source", "")),
         licence=str(d.get("licence", "")),
+        centre_stops_file=_rel(base, d.get("centre_stops_file")),
+        imprecise_marker=str(d.get("imprecise_marker", "arc-minute")),
     )
 
     t = raw.get("transit", {})
