@@ -15,8 +15,8 @@ def test_address_only_listing_is_located_from_imported_homes(tmp_path: Path, reg
     data_dir = tmp_path / "data"
     osmfixtures.build_test_snapshot(data_dir)
     csv = tmp_path / "angebote.csv"
-    csv.write_text(HEADER + "A1;Hofladen am Einzelhof;lebensmittel;fixed;Einzelhof 1;Sa 09:00-12:00\n",
-                   encoding="utf-8")
+    csv.write_text(HEADER + "A1;Hofladen am Einzelhof;lebensmittel;fixed;Einzelhof 1;"
+                   "Sa 09:00-12:00\n", encoding="utf-8")
     report = L.check_file(csv, region, data_dir)
     assert report.ok, report.summary()
     (row,) = report.listings.itertuples()

@@ -194,3 +194,37 @@ def test_unreadable_upload_shows_one_line_error() -> None:
     at.run()
     assert not at.exception
     assert any("Binärdaten" in str(e.value) for e in at.error)
+
+
+def test_html_from_uploads_is_never_rendered_as_html() -> None:
+    """Names, categories, stops and the file name come back only as escaped text or cells."""
+    evil = '<img src=x onerror="alert(1)">'
+    text = ("id;name;category;stop;opening_hours;Unnamed: 5\r\n"
+            f"H1;{evil}[Link](javascript:alert(1));post;Lütte, Dorf;Mo 10:00-11:00;\r\n"
+            f"H2;<script>alert(2)</script>;{evil};{evil};<b>Di</b> 10-11;{evil}\r\n")
+    at = _run()
+    at.session_state["test_upload"] = (text.encode("utf-8-sig"), f"{evil}.csv")
+    at.run()
+    assert not at.exception
+    shown = _texts(at)
+    assert "<img" not in shown and "<script" not in shown and "](javascript" not in shown
+    assert "&lt;img" in shown  # the file name is shown, as text
+    issues = next(d.value for d in at.dataframe if "Meldung" in d.value.columns)
+    # the raw text survives verbatim in table cells (st.dataframe renders cells as text)
+    assert any(evil in m for m in issues["Meldung"])
+    # an unreadable upload's name goes through the same escaping
+    at.session_state["test_upload"] = (bytes(range(256)) * 10, f"{evil}.csv")
+    at.run()
+    assert not at.exception
+    assert any("Binärdaten" in str(e.value) for e in at.error)
+    assert "<img" not in _texts(at)
+
+
+def test_panel_source_never_allows_raw_html() -> None:
+    import inspect
+
+    import dorfkarte.ui.listings as panel
+
+    src = inspect.getsource(panel)
+    assert "unsafe_allow_html" not in src and "st.html" not in src
+    assert "st.markdown(" not in src and "st.write(" not in src

@@ -103,9 +103,10 @@ def run_import(args: argparse.Namespace, ctx) -> int:
 
 
 def run_template(args: argparse.Namespace, ctx) -> int:
-    rows = example_rows() if args.examples else None
-    path = write_template(args.out, ctx.region, rows=rows)
-    print(f"Vorlage geschrieben: {path}")
+    rows = example_rows(ctx.region, ctx.data_dir) if args.examples else None
+    path = write_template(args.out, ctx.region, rows=rows, data_dir=ctx.data_dir)
+    print(f"Vorlage geschrieben: {path} (Beispielzeilen als Beispieldaten markiert, "
+          f"passend zur Region {ctx.region.id})")
     return 0
 
 

@@ -14,6 +14,7 @@ from dorfkarte.listings.merge import (
     destinations,
     merge_with_osm,
     name_similarity,
+    source_label,
 )
 from dorfkarte.listings.reader import (
     RawTable,
@@ -30,6 +31,7 @@ from dorfkarte.listings.schedule import (
     is_open_at,
     next_weekday_time,
     open_every_week,
+    read_schedule,
 )
 from dorfkarte.listings.schema import COLUMNS, EXAMPLE_NOTE, FIELDS, KINDS, Issue
 from dorfkarte.listings.store import (
@@ -38,7 +40,7 @@ from dorfkarte.listings.store import (
     StoreBusyError,
     StoreChangedError,
 )
-from dorfkarte.listings.template import example_rows, write_template
+from dorfkarte.listings.template import example_rows, template_rows, write_template
 from dorfkarte.listings.validate import ValidationContext, ValidationReport, validate
 
 __all__ = [
@@ -48,5 +50,6 @@ __all__ = [
     "ValidationContext", "ValidationReport", "When", "available", "check_file", "check_schedule",
     "check_table", "describe_when", "destinations", "example_rows", "import_report",
     "is_open_at", "merge_with_osm", "name_similarity", "next_weekday_time", "open_every_week",
-    "read_listing_bytes", "read_listing_file", "table_from_frame", "validate", "write_template",
+    "read_listing_bytes", "read_listing_file", "read_schedule", "source_label", "table_from_frame",
+    "template_rows", "validate", "write_template",
 ]

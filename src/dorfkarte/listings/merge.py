@@ -31,8 +31,22 @@ MERGE_DISTANCE_M = 75.0
 #: Smallest name similarity (0..1, difflib ratio on simplified names) for the same place.
 MERGE_NAME_RATIO = 0.6
 
-SOURCE_LABELS = {"osm": "OSM", "listing": "Angebotsliste", "transit": "VBB"}
+#: Source names shown to users. The transit operator differs by region: see
+#: :func:`source_label`; "ÖPNV" is the neutral fallback.
+SOURCE_LABELS = {"osm": "OSM", "listing": "Angebotsliste", "transit": "ÖPNV"}
 BOTH_LABEL = "OSM + Angebotsliste"
+
+
+def source_label(source: str, region: Region | None = None) -> str:
+    """User-facing name of a destination source; transit names the region's timetable.
+
+    The region file's ``transit.source`` is a full citation ("VBB Verkehrsverbund
+    Berlin-Brandenburg GmbH, GTFS (...)"); its first part names the operator.
+    """
+    if source == "transit":
+        cited = (region.transit.source if region is not None else "").split(",")[0].strip()
+        return f"ÖPNV ({cited})" if cited else SOURCE_LABELS["transit"]
+    return SOURCE_LABELS.get(source, source)
 
 
 def destinations(store_or_gdf: ListingStore | gpd.GeoDataFrame, region: Region,
@@ -74,7 +88,8 @@ def destinations(store_or_gdf: ListingStore | gpd.GeoDataFrame, region: Region,
 def merge_with_osm(listing_points: gpd.GeoDataFrame, amenities: gpd.GeoDataFrame | None, *,
                    max_distance_m: float = MERGE_DISTANCE_M,
                    min_ratio: float = MERGE_NAME_RATIO,
-                   crs: str | None = None) -> gpd.GeoDataFrame:
+                   crs: str | None = None,
+                   region: Region | None = None) -> gpd.GeoDataFrame:
     """OSM amenities and listing points as one set of places, each place once.
 
     A pair (same category, at most ``max_distance_m`` apart, name similarity at least
@@ -82,8 +97,12 @@ def merge_with_osm(listing_points: gpd.GeoDataFrame, amenities: gpd.GeoDataFrame
     schedule and id; ``sources`` says "OSM + Angebotsliste". Each feature joins at most one
     pair (best score first). Columns: name, category, source, ref, kind, example,
     opening_hours, sources, osm_id, listing_id, osm_name, geometry (EPSG:4326).
-    ``crs`` is the metric CRS for distances (the region's; estimated UTM if None).
+    ``crs`` is the metric CRS for distances (the region's if ``region`` is given;
+    estimated UTM if None). Rows of ``amenities`` whose ``source`` column says "transit"
+    (stops) are named after the region's timetable source, not as OSM.
     """
+    if crs is None and region is not None:
+        crs = region.crs
     lp = _points(listing_points)
     am = _points(amenities) if amenities is not None else lp.iloc[0:0]
     if crs is None:
@@ -96,9 +115,10 @@ def merge_with_osm(listing_points: gpd.GeoDataFrame, amenities: gpd.GeoDataFrame
     out: list[dict] = []
     for j, a in am.iterrows():
         osm_id = _s(a.get("osm_id", a.get("ref", "")))
-        base = {"name": _s(a.get("name")), "category": _s(a.get("category")), "source": "osm",
+        src = "transit" if _s(a.get("source")) == "transit" else "osm"
+        base = {"name": _s(a.get("name")), "category": _s(a.get("category")), "source": src,
                 "ref": osm_id, "kind": "fixed", "example": False, "opening_hours": "",
-                "sources": SOURCE_LABELS["osm"], "osm_id": osm_id, "listing_id": "",
+                "sources": source_label(src, region), "osm_id": osm_id, "listing_id": "",
                 "osm_name": _s(a.get("name")), "geometry": a.geometry}
         if j in used_a:
             i = next(i for i, jj, _ in pairs if jj == j)
@@ -107,7 +127,9 @@ def merge_with_osm(listing_points: gpd.GeoDataFrame, amenities: gpd.GeoDataFrame
                         kind=_s(lrow.get("kind")) or "fixed",
                         example=bool(lrow.get("example") or False),
                         opening_hours=_s(lrow.get("opening_hours")),
-                        sources=BOTH_LABEL, listing_id=_s(lrow.get("ref", lrow.get("id", ""))))
+                        sources=(BOTH_LABEL if src == "osm" else
+                                 f"{source_label(src, region)} + {SOURCE_LABELS['listing']}"),
+                        listing_id=_s(lrow.get("ref", lrow.get("id", ""))))
         out.append(base)
     for i, lrow in lp.iterrows():
         if i in used_l:

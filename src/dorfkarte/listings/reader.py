@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,12 +21,22 @@ import pandas as pd
 
 from dorfkarte.errors import DataError
 from dorfkarte.listings.schema import (
-    FIELDS,
     MAX_FILE_BYTES,
     MAX_ROWS,
+    READ_FIELDS,
     Issue,
     canonical_field,
+    header_key,
 )
+
+#: XLSX files up to this size are opened fully (merged cells known), larger ones read-only.
+_FULL_XLSX_BYTES = 5 * 1024 * 1024
+#: Day 0 of Excel's date system: a date-time on it is a bare time of day.
+_EXCEL_EPOCH_DAYS = (dt.date(1899, 12, 30), dt.date(1899, 12, 31))
+#: How many leading non-empty rows may hold a title or group headers above the real header.
+_HEADER_SEARCH = 10
+#: Header cells that spreadsheet tools invent for columns without a heading.
+_UNNAMED = re.compile(r"^(unnamed:?_?\d+(_level_\d+)?|spalte_?\d+|column_?\d+|feld_?\d+)$")
 
 
 @dataclass
@@ -129,35 +140,31 @@ def _read_csv(data: bytes, name: str) -> RawTable:
         if counts[delim] == 0:
             delim = ";"
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
-    header: list[str] | None = None
     records: list[list[str]] = []
     rows: list[int] = []
     try:
         for i, rec in enumerate(reader, start=2 if skip_sep_line else 1):
-            if header is None:
-                if any(c.strip() for c in rec):
-                    header = rec
-                    header_row = i
-                continue
-            if len(records) >= MAX_ROWS:
+            if not any(c.strip() for c in rec):
+                continue  # Excel leaves ";;;;" lines behind; they do not count
+            if len(records) > MAX_ROWS:
                 raise DataError(f"{name}: mehr als {MAX_ROWS} Zeilen; bitte Datei aufteilen")
             records.append(rec)
             rows.append(i)
     except csv.Error as exc:
         raise DataError(f"{name}, Zeile {reader.line_num}: kein lesbares CSV ({exc})") from None
-    if header is None:
+    if not records:
         raise DataError(f"{name}: die Datei ist leer")
-    table = _build(header, records, rows, "Zeile", name, "csv")
-    if header_row != 1:
-        table.issues.append(Issue(None, "", f"Kopfzeile in Zeile {header_row}", "warning"))
-    return table
+    return _with_header(records, rows, name, "csv")
 
 
 def _read_xlsx(data: bytes, name: str) -> RawTable:
     from openpyxl import load_workbook
 
+    # Merged cells are only known outside read-only mode; that costs memory, so only for
+    # files of ordinary size (a listing sheet is a few 100 kB).
+    full = len(data) <= _FULL_XLSX_BYTES
     try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        wb = load_workbook(io.BytesIO(data), read_only=not full, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
         raise DataError(f"{name}: keine lesbare Excel-Datei ({type(exc).__name__})") from None
     except Exception as exc:  # openpyxl raises its own InvalidFileException and friends
@@ -165,24 +172,23 @@ def _read_xlsx(data: bytes, name: str) -> RawTable:
     try:
         sheet = next((wb[s] for s in wb.sheetnames
                       if s.casefold() in {"angebote", "listings"}), wb.worksheets[0])
-        header: list[str] | None = None
         records: list[list[str]] = []
         rows: list[int] = []
         for i, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             cells = ["" if _blank(v) else _cell(v) for v in values]
-            if header is None:
-                if any(c.strip() for c in cells):
-                    header = cells
+            if not any(c.strip() for c in cells):
                 continue
-            if len(records) >= MAX_ROWS:
+            if len(records) > MAX_ROWS:
                 raise DataError(f"{name}: mehr als {MAX_ROWS} Zeilen; bitte Datei aufteilen")
             records.append(cells)
             rows.append(i)
+        merged = ([(r.min_row, r.min_col, r.max_row, r.max_col, r.coord)
+                   for r in sheet.merged_cells.ranges] if full else [])
     finally:
         wb.close()
-    if header is None:
+    if not records:
         raise DataError(f"{name}: das Tabellenblatt '{sheet.title}' ist leer")
-    return _build(header, records, rows, "Zeile", name, "xlsx")
+    return _with_header(records, rows, name, "xlsx", merged)
 
 
 def _read_geojson(data: bytes, name: str) -> RawTable:
@@ -249,6 +255,8 @@ def _cell(v: object) -> str:
     if isinstance(v, bool):
         return "ja" if v else "nein"
     if isinstance(v, dt.datetime):
+        if v.date() in _EXCEL_EPOCH_DAYS:  # a time of day stored as a date-time
+            return v.strftime("%H:%M")
         return v.date().isoformat() if v.time() == dt.time(0) else v.isoformat(sep=" ")
     if isinstance(v, dt.date):
         return v.isoformat()
@@ -259,25 +267,127 @@ def _cell(v: object) -> str:
     return str(v)
 
 
+def _score(cells: list[str]) -> int:
+    """How many schema columns a row names (a header row names several)."""
+    return len({f for c in cells if str(c).strip() and (f := canonical_field(c)) is not None})
+
+
+def _with_header(records: list[list[str]], rows: list[int], name: str, fmt: str,
+                 merged: list[tuple[int, int, int, int, str]] | None = None) -> RawTable:
+    """Find the header among the first rows (titles and merged group headings above it are
+    skipped), fill merged data cells, and build the table."""
+    scores = [_score(r) for r in records[:_HEADER_SEARCH]]
+    h = max(range(len(scores)), key=lambda k: (scores[k], -k)) if max(scores) > 0 else 0
+    header, header_row = records[h], rows[h]
+    issues: list[Issue] = []
+    if h > 0:
+        above = "; ".join(_show_cell(next(c for c in r if str(c).strip()))
+                          for r in records[:h])
+        what = "die Zeile darüber" if h == 1 else f"die {h} Zeilen darüber"
+        issues.append(Issue(None, "", f"Kopfzeile in Zeile {header_row} erkannt; {what} "
+                            f"({above}) {'wird' if h == 1 else 'werden'} nicht übernommen",
+                            "warning"))
+    elif header_row != 1:
+        issues.append(Issue(None, "", f"Kopfzeile in Zeile {header_row}", "warning"))
+    body, body_rows = [list(r) for r in records[h + 1:]], rows[h + 1:]
+    # a second header line (German labels under the column names, units like "(WGS84)")
+    if body and _repeats_header(header, body[0]):
+        issues.append(Issue(None, "", f"Zeile {body_rows[0]} wiederholt die Überschriften "
+                            f"({_show_cell(' | '.join(c for c in body[0] if c.strip()))}) und "
+                            "wird nicht übernommen", "warning"))
+        body, body_rows = body[1:], body_rows[1:]
+    if merged:
+        _fill_merged(body, body_rows, header_row, merged, issues)
+    table = _build(header, body, body_rows, "Zeile", name, fmt)
+    table.issues[:0] = issues
+    return table
+
+
+def _repeats_header(header: list[str], row: list[str]) -> bool:
+    cells = [(j, str(c).strip()) for j, c in enumerate(row) if str(c).strip()]
+    if len(cells) < 2:
+        return False
+
+    def same(j: int, c: str) -> bool:
+        f = canonical_field(c)
+        own = canonical_field(header[j]) if j < len(header) else None
+        return (f is not None and f == own) or (c.startswith("(") and c.endswith(")"))
+
+    return all(same(j, c) for j, c in cells)
+
+
+def _fill_merged(body: list[list[str]], body_rows: list[int], header_row: int,
+                 merged: list[tuple[int, int, int, int, str]], issues: list[Issue]) -> None:
+    """A merged cell's value holds for every row it spans (that is what Excel shows).
+
+    Only down its first column: a value merged across columns belongs to the first one.
+    """
+    where = {r: k for k, r in enumerate(body_rows)}
+    for r0, c0, r1, _c1, coord in merged:
+        if r0 <= header_row or r0 not in where:
+            continue
+        top = body[where[r0]]
+        value = top[c0 - 1] if c0 - 1 < len(top) else ""
+        if not str(value).strip():
+            continue
+        filled = []
+        for r in range(r0, r1 + 1):
+            k = where.get(r)
+            if k is None:
+                continue  # an otherwise empty row inside the range stays skipped
+            row = body[k]
+            row.extend([""] * (c0 - len(row)))
+            if not str(row[c0 - 1]).strip():
+                row[c0 - 1] = value
+                filled.append(r)
+        if filled and r1 > r0:
+            issues.append(Issue(None, "", f"verbundene Zellen {coord}: Wert "
+                                f"'{_show_cell(value)}' gilt für Zeile {r0} bis {r1}",
+                                "warning"))
+
+
+def _show_cell(value: object, limit: int = 40) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _letter(j: int) -> str:
+    """Spreadsheet column letter of 0-based column ``j`` (0 -> A, 26 -> AA)."""
+    out = ""
+    j += 1
+    while j:
+        j, rem = divmod(j - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
 def _build(header: list[str], records: list[list[str]], rows: list[int], row_word: str,
            source: str, fmt: str) -> RawTable:
     issues: list[Issue] = []
     mapping: dict[int, str] = {}
     for j, h in enumerate(header):
-        if not str(h).strip():
+        if not str(h).strip() or _UNNAMED.match(header_key(h)):
+            used = [rno for rec, rno in zip(records, rows, strict=True)
+                    if j < len(rec) and str(rec[j]).strip()]
+            if used and fmt != "geojson":
+                shown = ", ".join(map(str, used[:5])) + (", …" if len(used) > 5 else "")
+                issues.append(Issue(None, str(h).strip(), f"Spalte {_letter(j)} hat keine "
+                                    f"Überschrift, enthält aber Werte ({row_word} {shown}); "
+                                    "sie werden nicht übernommen (Überschrift eintragen, "
+                                    "falls sie dazugehören)", "warning"))
             continue
         f = canonical_field(h)
         if f is None:
             if str(h) != "geometry":
-                issues.append(Issue(None, str(h), "unbekannte Spalte, wird nicht übernommen",
-                                    "warning"))
+                issues.append(Issue(None, str(h), f"unbekannte Spalte ({_letter(j)}), wird "
+                                    "nicht übernommen", "warning"))
             continue
         if f in mapping.values():
-            issues.append(Issue(None, str(h), f"Spalte doppelt (schon als '{f}'), die zweite "
-                                "wird nicht übernommen", "warning"))
+            issues.append(Issue(None, str(h), f"Spalte {_letter(j)} doppelt (schon als '{f}'), "
+                                "die zweite wird nicht übernommen", "warning"))
             continue
         mapping[j] = f
-    data: dict[str, list[str]] = {f: [] for f in FIELDS}
+    data: dict[str, list[str]] = {f: [] for f in READ_FIELDS}
     kept_rows: list[int] = []
     width = len(header)
     for rec, rno in zip(records, rows, strict=True):
@@ -288,11 +398,11 @@ def _build(header: list[str], records: list[list[str]], rows: list[int], row_wor
             issues.append(Issue(rno, "", f"mehr Werte als Spalten in der Kopfzeile "
                                 f"({len(rec)} statt {width}); Trennzeichen prüfen", "error",
                                 row_word))
-        for f in FIELDS:
+        for f in READ_FIELDS:
             data[f].append("")
         for j, f in mapping.items():
             data[f][-1] = str(rec[j]).strip() if j < len(rec) else ""
         kept_rows.append(rno)
-    frame = pd.DataFrame(data, columns=list(FIELDS), dtype=object)
+    frame = pd.DataFrame(data, columns=list(READ_FIELDS), dtype=object)
     return RawTable(frame=frame, rows=kept_rows, row_word=row_word, source=source, fmt=fmt,
-                    columns=sorted(set(mapping.values()), key=FIELDS.index), issues=issues)
+                    columns=sorted(set(mapping.values()), key=READ_FIELDS.index), issues=issues)

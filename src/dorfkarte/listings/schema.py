@@ -53,7 +53,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("address", "Adresse",
            "Anschrift; verortet nur zusammen mit lat/lon oder wenn die Adresse im "
            "OSM-Schnappschuss vorkommt (keine Online-Geocodierung).", "Dorfstraße 1, Lütte"),
-    Column("stop", "Haltestelle", "Name einer Haltestelle (VBB), z. B. 'Lütte, Dorf'.",
+    Column("stop", "Haltestelle",
+           "Name einer Haltestelle, wie er im Fahrplan (ÖPNV-Haltestellen der Region) steht.",
            "Lütte, Dorf"),
     Column("ortsteil", "Ortsteil", "Ortsteil, dessen Ortsmitte als Ort dient.", "Lütte"),
     Column("anchor", "Ankerort",
@@ -61,7 +62,8 @@ COLUMNS: tuple[Column, ...] = (
            "dessen Ort übernommen wird.", "AO-LUETTE"),
     Column("opening_hours", "Zeiten",
            "Wann das Angebot da ist, in OSM-opening_hours-Schreibweise (deutsche "
-           "Tageskürzel Mo Di Mi Do Fr Sa So werden umgeschrieben); leer = immer.",
+           "Tageskürzel Mo Di Mi Do Fr Sa So werden umgeschrieben, eindeutige Angaben wie "
+           "'dienstags 10-11 Uhr' ebenfalls, mit Hinweis); leer = immer.",
            "Tu 10:00-11:00"),
     Column("provider", "Anbieter", "Wer das Angebot betreibt.", "Beispielanbieter"),
     Column("contact", "Kontakt", "Telefon oder E-Mail.", ""),
@@ -78,6 +80,9 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 FIELDS: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+#: Read from files but not stored: a weekday column ("Tag") next to "von"/"bis" times,
+#: as planners lay out timetables; the validator turns them into ``opening_hours``.
+READ_FIELDS: tuple[str, ...] = (*FIELDS, "day")
 TEXT_FIELDS: tuple[str, ...] = (
     "address", "stop", "ortsteil", "anchor", "provider", "contact", "url", "accessibility",
     "source", "note",
@@ -119,6 +124,8 @@ HEADER_ALIASES: dict[str, str] = {
     "gültig_bis": "valid_to", "gueltig_bis": "valid_to", "bis": "valid_to",
     "hinweis": "note", "notiz": "note", "bemerkung": "note", "anmerkung": "note",
     "beispiel": "example", "beispieldaten": "example",
+    "day": "day", "tag": "day", "tage": "day", "wochentag": "day", "wochentage": "day",
+    "weekday": "day",
 }
 
 TRUE_WORDS = {"ja", "j", "yes", "y", "true", "wahr", "1", "x"}
@@ -160,4 +167,5 @@ class Issue:
         where = f"{self.row_word} {self.row}" if self.row is not None else "Datei"
         field = f", Feld '{self.field}'" if self.field else ""
         prefix = "" if self.severity == "error" else "Hinweis: "
-        return f"{prefix}{where}{field}: {self.message}"
+        message = " ".join(self.message.split())  # one line, whatever a cell held
+        return f"{prefix}{where}{field}: {message}"

@@ -2,8 +2,8 @@
 
 The same check runs for a CLI import, an upload and a table edited in the app, so a
 row that is refused in one place is refused everywhere. Locating needs no network:
-coordinates, a VBB stop name, an Ortsteil centre, an anchor place, or an address that
-the OSM snapshot knows.
+coordinates, a stop name from the region's timetable, an Ortsteil centre, an anchor
+place, or an address that the OSM snapshot knows.
 """
 
 from __future__ import annotations
@@ -25,7 +25,12 @@ from shapely.prepared import prep
 from dorfkarte.districts import norm_name, read_centres
 from dorfkarte.errors import DataError
 from dorfkarte.listings.reader import RawTable
-from dorfkarte.listings.schedule import ScheduleError, check_schedule
+from dorfkarte.listings.schedule import (
+    ScheduleError,
+    has_weekday,
+    normalise_schedule,
+    read_schedule,
+)
 from dorfkarte.listings.schema import (
     FALSE_WORDS,
     KIND_ALIASES,
@@ -43,6 +48,7 @@ from dorfkarte.snapshot import DISTRICTS, HOMES, STOPS
 _CTRL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
 _DATE_DE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{2}|\d{4})$")
+_TIME_ONLY = re.compile(r"^\d{1,2}([:.]\d{2})?(:\d{2})?\s*(uhr|h)?$", re.IGNORECASE)
 _DATE_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$")
 
 
@@ -181,7 +187,7 @@ def validate(table: RawTable, ctx: ValidationContext) -> ValidationReport:
         if not rid:
             continue
         if rid in first_seen:
-            issues.append(Issue(rno, "id", f"Kennung '{rid}' doppelt (schon in {word} "
+            issues.append(Issue(rno, "id", f"Kennung '{_show(rid)}' doppelt (schon in {word} "
                                 f"{first_seen[rid]})", "error", word))
             dup_rows.add(i)
         else:
@@ -209,17 +215,17 @@ def validate(table: RawTable, ctx: ValidationContext) -> ValidationReport:
             r["lat"], r["lon"] = target["lat"], target["lon"]
             r["location_source"] = f"Ankerort {ref}"
             if target["kind"] != "anchor":
-                issues.append(Issue(r["_row"], "anchor", f"'{ref}' ist kein Eintrag der Art "
-                                    "'anchor'; sein Ort wird trotzdem übernommen", "warning",
+                issues.append(Issue(r["_row"], "anchor", f"'{_show(ref)}' ist kein Eintrag der "
+                                    "Art 'anchor'; sein Ort wird trotzdem übernommen", "warning",
                                     word))
         elif ref in stored_ids:
             g = stored.loc[stored["id"] == ref].geometry.iloc[0]
             r["lat"], r["lon"] = round(float(g.y), 7), round(float(g.x), 7)
             r["location_source"] = f"Ankerort {ref}"
         else:
-            issues.append(Issue(r["_row"], "anchor", f"Ankerort '{ref}' nicht gefunden (weder "
-                                "gültig mit eigenem Ort in der Datei noch gespeichert)", "error",
-                                word))
+            issues.append(Issue(r["_row"], "anchor", f"Ankerort '{_show(ref)}' nicht gefunden "
+                                "(weder gültig mit eigenem Ort in der Datei noch gespeichert)",
+                                "error", word))
             parsed[k] = None
 
     # rows without id get one from name, category and place; identical rows collide
@@ -313,8 +319,8 @@ def _parse_row(rec: dict[str, str], rno: int, word: str, ctx: ValidationContext,
     kind_key = rec["kind"].casefold()
     kind = KIND_ALIASES.get(kind_key)
     if kind is None:
-        err("kind", f"Art '{rec['kind']}' unbekannt; erlaubt: fixed (fest), mobile (mobil), "
-            "anchor (Ankerort)")
+        err("kind", f"Art '{_show(rec['kind'])}' unbekannt; erlaubt: fixed (fest), "
+            "mobile (mobil), anchor (Ankerort)")
         kind = "fixed"
     out["kind"] = kind
 
@@ -324,26 +330,41 @@ def _parse_row(rec: dict[str, str], rno: int, word: str, ctx: ValidationContext,
         cid = ctx.category_id(t)
         if cid is None:
             known = ", ".join(ctx.region.categories)
-            err("category", f"Kategorie '{t}' unbekannt; erlaubt: {known}")
+            err("category", f"Kategorie '{_show(t)}' unbekannt; erlaubt: {known}")
         elif cid not in cats:
             cats.append(cid)
     if not tokens and kind != "anchor":
         err("category", "Pflichtfeld 'category' ist leer")
     out["category"] = ",".join(cats)
 
+    _day_columns(rec, err)
     try:
-        out["opening_hours"] = check_schedule(rec["opening_hours"])
+        sched, note = read_schedule(rec["opening_hours"])
     except ScheduleError as exc:
         err("opening_hours", str(exc))
-        out["opening_hours"] = ""
+        sched, note = "", ""
+    out["opening_hours"] = sched
     if kind == "mobile" and not rec["opening_hours"]:
         err("opening_hours", "mobiles Angebot ohne Zeiten: zählt zu jeder Zeit", "warning")
+    elif kind == "mobile" and sched and not has_weekday(sched):
+        # a van or bus that comes at the same hour every day is rare; more often the day
+        # was in another column or forgotten, and "every day" would overstate coverage
+        err("opening_hours", f"mobiles Angebot ohne Wochentag ({_show(rec['opening_hours'])}) "
+            f"würde jeden Tag gezählt: Tag ergänzen, z. B. 'Tu {sched}', oder ausdrücklich "
+            f"'Mo-Su {sched}' (täglich) schreiben")
+    elif note:
+        err("opening_hours", note, "warning")
 
     for f in ("valid_from", "valid_to"):
         try:
             out[f] = _date(rec[f])
         except ValueError:
-            err(f, f"'{rec[f]}' ist kein Datum (JJJJ-MM-TT oder TT.MM.JJJJ)")
+            if _TIME_ONLY.match(rec[f]):
+                err(f, f"'{_show(rec[f])}' ist eine Uhrzeit, kein Datum ('{f}' = gültig "
+                    f"{'ab' if f == 'valid_from' else 'bis'}); Uhrzeiten gehören in "
+                    "'opening_hours', z. B. 'Tu 10:00-11:00'")
+            else:
+                err(f, f"'{_show(rec[f])}' ist kein Datum (JJJJ-MM-TT oder TT.MM.JJJJ)")
             out[f] = ""
     if out["valid_from"] and out["valid_to"] and out["valid_from"] > out["valid_to"]:
         err("valid_to", f"'gültig bis' ({out['valid_to']}) liegt vor 'gültig ab' "
@@ -355,11 +376,11 @@ def _parse_row(rec: dict[str, str], rno: int, word: str, ctx: ValidationContext,
     elif ex in FALSE_WORDS:
         out["example"] = False
     else:
-        err("example", f"'{rec['example']}' ist weder ja noch nein")
+        err("example", f"'{_show(rec['example'])}' ist weder ja noch nein")
         out["example"] = False
 
     if rec["url"] and not _URL.match(rec["url"]):
-        err("url", f"'{rec['url']}' ist keine http(s)-Adresse")
+        err("url", f"'{_show(rec['url'])}' ist keine http(s)-Adresse")
     for f in TEXT_FIELDS:
         out[f] = rec[f]
 
@@ -367,6 +388,37 @@ def _parse_row(rec: dict[str, str], rno: int, word: str, ctx: ValidationContext,
     out["location_source"] = ""
     _locate(rec, out, ctx, err)
     return out
+
+
+def _day_columns(rec: dict[str, str], err) -> None:
+    """A timetable laid out as "Tag | von | bis" (Dienstag | 10:00 | 11:00) becomes one
+    ``opening_hours`` value; "von"/"bis" holding dates stay validity dates."""
+    day = rec.get("day", "")
+    vf, vt = rec["valid_from"], rec["valid_to"]
+    times = bool(vf and vt and _TIME_ONLY.match(vf) and _TIME_ONLY.match(vt))
+    if not day and not times:
+        return
+    if rec["opening_hours"]:
+        if times:
+            err("opening_hours", f"Zeiten doppelt: '{_show(rec['opening_hours'])}' und von/bis "
+                f"'{_show(vf)}'-'{_show(vt)}'; nur eines angeben")
+            rec["valid_from"] = rec["valid_to"] = ""
+        elif day and not has_weekday(normalise_schedule(rec["opening_hours"])):
+            rec["opening_hours"] = f"{day} {rec['opening_hours']}"  # "Di" + "10-11 Uhr"
+            err("opening_hours", f"Zeiten aus den Spalten Tag und Zeiten gebildet: "
+                f"'{_show(rec['opening_hours'])}'", "warning")
+        elif day:
+            err("day", f"Tag '{_show(day)}' und Zeiten '{_show(rec['opening_hours'])}' "
+                "nennen beide Tage; den Tag nur in den Zeiten angeben, z. B. "
+                "'Tu 10:00-11:00'")
+        return
+    if times:
+        rec["opening_hours"] = f"{day} {vf}-{vt}".strip()
+        rec["valid_from"] = rec["valid_to"] = ""
+    else:
+        rec["opening_hours"] = day  # a day alone: the schedule check asks for the time
+    err("opening_hours", f"Zeiten aus den Spalten Tag/von/bis gebildet: "
+        f"'{_show(rec['opening_hours'])}'", "warning")
 
 
 def _locate(rec: dict[str, str], out: dict, ctx: ValidationContext, err) -> None:
@@ -379,21 +431,22 @@ def _locate(rec: dict[str, str], out: dict, ctx: ValidationContext, err) -> None
         lat, lon = _number(lat_s), _number(lon_s)
         if lat is None or lon is None:
             bad = "lat" if lat is None else "lon"
-            err(bad, f"'{rec[bad]}' ist keine Zahl")
+            err(bad, f"'{_show(rec[bad])}' ist keine Zahl")
             return
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
             if -90 <= lon <= 90 and -180 <= lat <= 180 and ctx.inside(lat, lon):
-                err("lat", f"Breite und Länge vertauscht? (lat={lat_s}, lon={lon_s})")
+                err("lat", f"Breite und Länge vertauscht? (lat={_show(lat_s)}, "
+                    f"lon={_show(lon_s)})")
             else:
-                err("lat", f"keine gültige Koordinate (lat={lat_s}, lon={lon_s})")
+                err("lat", f"keine gültige Koordinate (lat={_show(lat_s)}, lon={_show(lon_s)})")
             return
         if not ctx.inside(lon, lat):
             if -90 <= lon <= 90 and ctx.inside(lat, lon):
-                err("lat", f"Breite und Länge vertauscht? (lat={lat_s}, lon={lon_s}); "
-                    "getauscht läge der Punkt in der Region")
+                err("lat", f"Breite und Länge vertauscht? (lat={_show(lat_s)}, "
+                    f"lon={_show(lon_s)}); getauscht läge der Punkt in der Region")
             else:
-                err("lat", f"Koordinaten liegen außerhalb der Region ({lat_s}, {lon_s}; "
-                    f"{ctx.km_outside(lon, lat):.1f} km vom Gebiet entfernt)")
+                err("lat", f"Koordinaten liegen außerhalb der Region (lat={_show(lat_s)}, "
+                    f"lon={_show(lon_s)}; {_km(ctx.km_outside(lon, lat))} vom Gebiet entfernt)")
             return
         out["lat"], out["lon"] = round(lat, 7), round(lon, 7)
         out["location_source"] = "Koordinaten"
@@ -401,7 +454,7 @@ def _locate(rec: dict[str, str], out: dict, ctx: ValidationContext, err) -> None
     if rec["stop"]:
         p = ctx.stop(rec["stop"])
         if p is None:
-            err("stop", f"Haltestelle '{rec['stop']}' nicht gefunden"
+            err("stop", f"Haltestelle '{_show(rec['stop'])}' nicht gefunden"
                 + _suggest(rec["stop"], (s.name for s in ctx.stops.values())))
             return
         _set_place(out, p, f"Haltestelle {p.name}", "stop", ctx, err)
@@ -409,7 +462,7 @@ def _locate(rec: dict[str, str], out: dict, ctx: ValidationContext, err) -> None
     if rec["ortsteil"]:
         p = ctx.centre(rec["ortsteil"])
         if p is None:
-            err("ortsteil", f"Ortsteil '{rec['ortsteil']}' nicht gefunden"
+            err("ortsteil", f"Ortsteil '{_show(rec['ortsteil'])}' nicht gefunden"
                 + _suggest(rec["ortsteil"], (c.name for c in ctx.centres.values())))
             return
         _set_place(out, p, f"Ortsmitte {p.name}", "ortsteil", ctx, err)
@@ -423,7 +476,7 @@ def _locate(rec: dict[str, str], out: dict, ctx: ValidationContext, err) -> None
             return
         why = ("mehrdeutig (mehrfach im OSM-Schnappschuss)" if hits else
                "nicht im OSM-Schnappschuss gefunden; ohne Netz wird nicht geocodiert")
-        err("address", f"Adresse '{rec['address']}' konnte nicht verortet werden: {why}; "
+        err("address", f"Adresse '{_show(rec['address'])}' konnte nicht verortet werden: {why}; "
             "bitte lat/lon, Haltestelle oder Ortsteil ergänzen")
         return
     err("lat", "kein Ort angegeben: lat/lon, Haltestelle (stop), Ortsteil, Ankerort (anchor) "
@@ -432,7 +485,7 @@ def _locate(rec: dict[str, str], out: dict, ctx: ValidationContext, err) -> None
 
 def _set_place(out: dict, p: Place, how: str, fld: str, ctx: ValidationContext, err) -> None:
     if not ctx.inside(p.lon, p.lat):
-        err(fld, f"{how} liegt außerhalb der Region ({ctx.km_outside(p.lon, p.lat):.1f} km "
+        err(fld, f"{how} liegt außerhalb der Region ({_km(ctx.km_outside(p.lon, p.lat))} "
             "vom Gebiet entfernt)")
         return
     out["lat"], out["lon"] = round(p.lat, 7), round(p.lon, 7)
@@ -480,6 +533,16 @@ def _date(s: str) -> str:
     if _DATE_ISO.match(s):
         return dt.date.fromisoformat(s[:10]).isoformat()
     raise ValueError(s)
+
+
+def _km(km: float) -> str:
+    return f"{km:.1f} km".replace(".", ",")
+
+
+def _show(value: object, limit: int = 60) -> str:
+    """A cell value quoted in a message: one line, cut after ``limit`` characters."""
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _loose(name: str) -> str:

@@ -264,15 +264,17 @@ def add_entry(ctx: UIContext, store: ListingStore, row: dict[str, str]) -> bool:
 
 def _render_upload(ctx: UIContext, store: ListingStore) -> None:
     c1, c2, c3 = st.columns(3)
+    rows = template_rows(ctx.region, ctx.data_dir)  # the region's own categories/places
     c1.download_button(_t(ctx, "Vorlage (CSV für Excel)", "Template (CSV)"),
-                       csv_bytes(template_rows()), "angebote_vorlage.csv", "text/csv")
+                       csv_bytes(rows), "angebote_vorlage.csv", "text/csv")
     c2.download_button(_t(ctx, "Vorlage (Excel)", "Template (XLSX)"),
-                       xlsx_bytes(template_rows(), ctx.region), "angebote_vorlage.xlsx",
+                       xlsx_bytes(rows, ctx.region, ctx.data_dir), "angebote_vorlage.xlsx",
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     if c3.button(_t(ctx, "Beispieldaten laden", "Load example data"), key="dk_listings_examples",
                  help=EXAMPLE_NOTE):
         st.session_state.pop(_IMPORTED, None)  # loading them again after an undo is fine
-        handle_upload(ctx, store, csv_bytes(example_rows()), "beispiel.csv")
+        handle_upload(ctx, store, csv_bytes(example_rows(ctx.region, ctx.data_dir)),
+                      "beispiel.csv")
     up = st.file_uploader(_t(ctx, "Angebotsdatei (CSV, XLSX, GeoJSON)",
                              "Listing file (CSV, XLSX, GeoJSON)"),
                           type=["csv", "xlsx", "geojson", "json"], key="dk_listings_upload")
