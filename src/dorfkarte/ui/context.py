@@ -16,6 +16,16 @@ class UIContext:
 
     ``result`` is the current coverage result (``dorfkarte.coverage.CoverageResult``) or
     None while it cannot be computed; ``extra`` carries panel-specific state by name.
+
+    What ``app.py`` (``dorfkarte.ui.page``) puts into ``extra``:
+
+    - ``indicator``: the map's indicator (``dorfkarte.maps.INDICATORS``)
+    - ``basemap``: ``"osm"`` / ``"own"`` / ``"none"``
+    - ``point_categories``: categories whose service points are switched on
+    - ``thresholds``: ``{(category, mode): value}`` from the sliders
+    - ``base_result``: the analysis before the slider thresholds (``result`` has them)
+    - ``extra_points``: local listings as destinations (GeoDataFrame) or None
+    - ``listings_when``: which listings count (``dorfkarte.listings.When``)
     """
 
     region: Region

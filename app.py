@@ -1,0 +1,5 @@
+"""dorfkarte Streamlit app: ``streamlit run app.py`` (all logic lives in the library)."""
+
+from dorfkarte.ui.page import main
+
+main()

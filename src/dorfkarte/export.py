@@ -1,0 +1,560 @@
+"""Self-contained HTML map export: one file that works from an e-mail or a USB stick.
+
+folium writes ``<script src>`` / ``<link href>`` tags pointing at CDNs and has no working
+inline mode, so the map is rendered first and every asset reference is then replaced by the
+contents of the vendored file (:mod:`dorfkarte.assets`). With ``offline=True`` nothing in the
+file may point at the network: no CDN, no web tiles (the base map is drawn from the snapshot).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import mimetypes
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from dorfkarte.errors import DorfkarteError
+from dorfkarte.region import MODE_LABELS, MODE_LABELS_EN, Region
+from dorfkarte.snapshot import Snapshot
+
+
+class ExportError(DorfkarteError):
+    """An export cannot be written as asked (missing asset, unwritable target)."""
+
+
+#: Asset URLs folium adds by default that a map does not need; dropped when not vendored.
+OPTIONAL_ASSETS = (
+    "bootstrap-glyphicons.css",  # Bootstrap 3 icon font, unused by our maps
+    "leaflet.awesome.rotate",  # rotation helper for awesome-markers
+)
+
+_SCRIPT_SRC = re.compile(
+    r"<script\b(?P<attrs>[^>]*?)\bsrc\s*=\s*(?P<q>[\"'])(?P<url>[^\"']+)(?P=q)(?P<rest>[^>]*)>"
+    r"\s*</script\s*>",
+    re.IGNORECASE,
+)
+_LINK_HREF = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
+_HREF = re.compile(r"\bhref\s*=\s*([\"'])([^\"']+)\1", re.IGNORECASE)
+_CSS_URL = re.compile(r"url\(\s*([\"']?)([^\"')]+)\1\s*\)")
+_EXTERNAL_REF = re.compile(
+    r"<(?:script|link|img|iframe|source|audio|video|embed)\b[^>]*?\b(?:src|href)\s*=\s*"
+    r"[\"']?\s*((?:https?:)?//[^\"'\s>]+)",
+    re.IGNORECASE,
+)
+_CSS_EXTERNAL = re.compile(
+    r"(?:@import\s+(?:url\(\s*)?[\"']?|url\(\s*[\"']?)\s*((?:https?:)?//[^\"')\s]+)",
+    re.IGNORECASE,
+)
+
+Resolver = Callable[[str], Path | None]
+
+
+@dataclass
+class HtmlExport:
+    """What :func:`export_html` wrote (shown by the CLI, used by the benchmark)."""
+
+    path: Path
+    size_bytes: int
+    offline: bool
+    inlined: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+
+    @property
+    def size_mb(self) -> float:
+        return self.size_bytes / 1_000_000
+
+
+# --------------------------------------------------------------------------- inlining
+
+
+def external_refs(doc: str) -> list[str]:
+    """Network addresses the page would load by itself (scripts, styles, images, CSS urls).
+
+    Plain links (``<a href>``) and attribution text are not loads and are not listed.
+    """
+    refs = [m.group(1) for m in _EXTERNAL_REF.finditer(doc)]
+    for style in re.findall(r"<style\b[^>]*>(.*?)</style\s*>", doc, re.IGNORECASE | re.DOTALL):
+        refs += [m.group(1) for m in _CSS_EXTERNAL.finditer(style)]
+    return refs
+
+
+def _data_uri(path: Path) -> str:
+    mime = mimetypes.guess_type(path.name)[0]
+    if mime is None:
+        mime = {".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf",
+                ".svg": "image/svg+xml"}.get(path.suffix.lower(), "application/octet-stream")
+    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+
+def _prefer_woff2(css: str) -> str:
+    """Keep only the woff2 source of each ``@font-face``: every current browser reads it.
+
+    Font Awesome lists woff2 and ttf; inlining both would double the font payload.
+    """
+
+    def fix(block: re.Match[str]) -> str:
+        body = block.group(0)
+        if "woff2" not in body:
+            return body
+        return re.sub(
+            r",\s*url\([^)]*\.(?:ttf|eot|svg|woff)(?:[?#][^)]*)?\)\s*(?:format\([^)]*\))?",
+            "",
+            body,
+        )
+
+    return re.sub(r"@font-face\s*\{[^}]*\}", fix, css)
+
+
+def inline_css(css: str, base: Path | None, *, offline: bool) -> str:
+    """Replace relative ``url(...)`` in a stylesheet by data URIs of the files beside it."""
+    css = _prefer_woff2(css)
+
+    def repl(m: re.Match[str]) -> str:
+        ref = m.group(2).strip()
+        if ref.startswith(("data:", "#")):
+            return m.group(0)
+        if re.match(r"^(?:https?:)?//", ref):
+            return "url()" if offline else m.group(0)
+        if base is None:
+            return m.group(0)
+        target = (base / ref.split("?")[0].split("#")[0]).resolve()
+        if target.is_file():
+            return f'url("{_data_uri(target)}")'
+        return "url()" if offline else m.group(0)
+
+    return _CSS_URL.sub(repl, css)
+
+
+def _script_text(code: str) -> str:
+    """Script contents that cannot end the ``<script>`` element early."""
+    return re.sub(r"</(script)", r"<\\/\1", code, flags=re.IGNORECASE).replace("<!--", "<\\!--")
+
+
+def _style_text(css: str) -> str:
+    return re.sub(r"</(style)", r"<\\/\1", css, flags=re.IGNORECASE)
+
+
+def _is_web(url: str) -> bool:
+    return re.match(r"^(?:https?:)?//", url) is not None
+
+
+def _is_optional(url: str) -> bool:
+    return any(key in url for key in OPTIONAL_ASSETS)
+
+
+def inline_assets(doc: str, resolve: Resolver, *, offline: bool) -> tuple[str, list[str],
+                                                                          list[str]]:
+    """Replace ``<script src>`` and stylesheet ``<link href>`` by the vendored files' contents.
+
+    Returns ``(html, inlined, dropped)``. References the resolver cannot map are dropped when
+    optional; otherwise they stay as they are online and raise :class:`ExportError` offline.
+    """
+    inlined: list[str] = []
+    dropped: list[str] = []
+    missing: list[str] = []
+
+    def script(m: re.Match[str]) -> str:
+        url = m.group("url")
+        path = resolve(url)
+        if path is not None and path.is_file():
+            inlined.append(url)
+            code = path.read_text(encoding="utf-8")
+            return f"<script>{_script_text(code)}\n</script>"
+        if _is_optional(url):
+            dropped.append(url)
+            return ""
+        if offline or not _is_web(url):
+            missing.append(url)
+        return m.group(0)
+
+    def link(m: re.Match[str]) -> str:
+        tag = m.group(0)
+        if not re.search(r"\brel\s*=\s*[\"']?stylesheet", tag, re.IGNORECASE):
+            return tag
+        href = _HREF.search(tag)
+        if href is None:
+            return tag
+        url = href.group(2)
+        path = resolve(url)
+        if path is not None and path.is_file():
+            inlined.append(url)
+            css = inline_css(path.read_text(encoding="utf-8"), path.parent, offline=offline)
+            return f"<style>{_style_text(css)}\n</style>"
+        if _is_optional(url):
+            dropped.append(url)
+            return ""
+        if offline or not _is_web(url):
+            missing.append(url)
+        return tag
+
+    doc = _SCRIPT_SRC.sub(script, doc)
+    doc = _LINK_HREF.sub(link, doc)
+    if missing:
+        raise ExportError(
+            "HTML-Export: keine lokale Kopie für " + ", ".join(missing)
+            + " (dorfkarte.assets kennt die Datei nicht)"
+        )
+    return doc, inlined, dropped
+
+
+def asset_resolver() -> Resolver:
+    """Map an asset address (``/app/static/...`` or a CDN URL) to the vendored file.
+
+    Exact matches against :func:`dorfkarte.assets.vendored_assets` first, then by file name
+    (folium's CDN default ``.../leaflet.js`` -> the vendored ``leaflet.js``).
+    """
+    from dorfkarte import assets
+
+    known = assets.vendored_assets()
+    by_url = {a.url: a.path for a in known}
+    by_name: dict[str, Path] = {}
+    for a in known:
+        by_name.setdefault(a.path.name, a.path)
+    static = assets.STATIC_DIR.resolve()
+
+    def resolve(url: str) -> Path | None:
+        clean = url.split("?")[0].split("#")[0]
+        if clean in by_url:
+            return by_url[clean]
+        prefix = assets.URL_PREFIX.rstrip("/") + "/"
+        if clean.startswith(prefix):
+            cand = (static / clean[len(prefix):]).resolve()
+            if cand.is_file() and cand.is_relative_to(static):
+                return cand
+        return by_name.get(clean.rstrip("/").rsplit("/", 1)[-1])
+
+    return resolve
+
+
+# --------------------------------------------------------------------------- page shell
+
+
+def finish_document(doc: str, *, title: str, lang: str, panel: str = "") -> str:
+    """Make folium's page valid HTML: scripts inside ``<body>``, a title, a language.
+
+    folium puts the map script after ``</body>``; html5lib (and the spec) call that an error.
+    """
+    doc = doc.strip()
+    m = re.search(r"</body\s*>(?P<tail>.*?)</html\s*>\s*$", doc, re.IGNORECASE | re.DOTALL)
+    if m:
+        tail = m.group("tail")
+        doc = doc[: m.start()] + panel + tail + "\n</body>\n</html>\n"
+    else:
+        doc = re.sub(r"</body\s*>", lambda _m: panel + "</body>", doc, count=1,
+                     flags=re.IGNORECASE)
+    doc = re.sub(r"<html\b[^>]*>", f'<html lang="{html.escape(lang)}">', doc, count=1,
+                 flags=re.IGNORECASE)
+    doc = re.sub(
+        r"<head\b[^>]*>",
+        lambda _m: f'<head>\n<meta charset="utf-8">\n<title>{html.escape(title)}</title>',
+        doc,
+        count=1,
+        flags=re.IGNORECASE,
+    )
+    # The charset meta folium writes duplicates ours.
+    doc = re.sub(r"\s*<meta http-equiv=\"content-type\"[^>]*>", "", doc, flags=re.IGNORECASE)
+    return doc
+
+
+@dataclass
+class Source:
+    what: str
+    source: str
+    licence: str = ""
+    date: str = ""
+
+
+LAYER_LABELS: dict[str, tuple[str, str]] = {
+    "municipalities": ("Gemeinden", "Municipalities"),
+    "boundaries": ("Grenzen", "Boundaries"),
+    "districts": ("Ortsteile", "Districts"),
+    "amenities": ("Einrichtungen", "Services"),
+    "homes": ("Wohngebäude", "Homes"),
+    "stops": ("Haltestellen", "Stops"),
+    "landuse": ("Landnutzung", "Land use"),
+    "water": ("Gewässer", "Water"),
+    "roads": ("Straßen", "Roads"),
+    "listings": ("Lokale Angebote", "Local listings"),
+}
+
+
+def layer_label(name: str, lang: str = "de") -> str:
+    if name.startswith(("nodes_", "edges_")):
+        return "Straßennetz" if lang != "en" else "Street network"
+    de, en = LAYER_LABELS.get(name, (name, name))
+    return en if lang == "en" else de
+
+
+def collect_sources(snapshot: Snapshot, region: Region, category: str | None,
+                    mode: str, lang: str = "de") -> list[Source]:
+    """Where the map's data comes from: one entry per source, naming all its layers."""
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for name, info in snapshot.info.items():
+        if info.source:
+            groups.setdefault((info.source, info.licence), []).append((name, info))
+    out: list[Source] = []
+    for (source, licence), items in groups.items():
+        labels = list(dict.fromkeys(layer_label(n, lang) for n, _ in items))
+        dates = [i.fetched_at[:10] for _, i in items if i.fetched_at and not i.embedded]
+        out.append(Source(", ".join(labels), source, licence, max(dates) if dates else ""))
+    if category is not None and category in region.categories:
+        th = region.threshold(category, mode)
+        if th.source:
+            out.append(Source("threshold", th.source))
+    return out
+
+
+def data_date(snapshot: Snapshot) -> str:
+    """Latest fetch date of the stored snapshot layers; empty with embedded data only.
+
+    Embedded layers carry file dates of the installation, which are not a data date; their
+    sources are listed one by one in the sources box instead.
+    """
+    dates = [i.fetched_at for i in snapshot.info.values() if i.fetched_at and not i.embedded]
+    return max(dates)[:10] if dates else ""
+
+
+def default_category(region: Region, result: Any) -> str:
+    """The category a map without an explicit choice shows: the first one with data.
+
+    Without an OSM snapshot only the stops have data; a map of "Lebensmittel: keine Daten"
+    would be a grey map.
+    """
+    ind = getattr(result, "indicators", None)
+    if ind is not None and len(ind) and "gap_class" in ind:
+        with_data = set(ind.loc[ind["gap_class"] != "keine Daten", "category"])
+        for cid in region.categories:
+            if cid in with_data:
+                return cid
+    return next(iter(region.categories))
+
+
+_TEXT = {
+    "de": {
+        "title": "Daseinsvorsorge in {region}",
+        "cat": "{label}: Erreichbarkeit ({mode})",
+        "stand": "Datenstand",
+        "export": "Export",
+        "sources": "Quellen",
+        "threshold": "Schwellenwert",
+        "approx": "Ortsteilflächen sind eine Näherung (Voronoi-Zellen der Ortsmittelpunkte), "
+                  "kein amtlicher Grenzverlauf.",
+        "offline": "Offline-Karte: Hintergrund aus den eigenen Daten, ohne Internet nutzbar.",
+        "made": "Erstellt mit dorfkarte",
+        "embedded": "mitgelieferte Daten (ohne OSM-Schnappschuss)",
+        "osm": "Kartendaten © OpenStreetMap-Mitwirkende (ODbL)",
+    },
+    "en": {
+        "title": "Basic services in {region}",
+        "cat": "{label}: accessibility ({mode})",
+        "stand": "Data as of",
+        "export": "Exported",
+        "sources": "Sources",
+        "threshold": "Threshold",
+        "approx": "District areas are approximate (Voronoi cells of village centres), "
+                  "not official boundaries.",
+        "offline": "Offline map: background drawn from our own data, works without internet.",
+        "made": "Made with dorfkarte",
+        "embedded": "shipped data (no OSM snapshot)",
+        "osm": "Map data © OpenStreetMap contributors (ODbL)",
+    },
+}
+
+
+def map_title(region: Region, category: str | None, mode: str, lang: str = "de") -> str:
+    t = _TEXT.get(lang, _TEXT["de"])
+    title = t["title"].format(region=region.name)
+    if category is not None and category in region.categories:
+        cat = region.categories[category]
+        label = cat.label_en if lang == "en" else cat.label
+        mode_label = (MODE_LABELS_EN if lang == "en" else MODE_LABELS).get(mode, mode)
+        title = t["cat"].format(label=label, mode=mode_label) + " – " + region.name
+    return title
+
+
+def info_panel(snapshot: Snapshot, region: Region, *, title: str, category: str | None,
+               mode: str, offline: bool, lang: str = "de", exported: str | None = None,
+               large: bool = False) -> str:
+    """Title bar and a fold-out sources box; every text from data is escaped.
+
+    ``large`` scales the title, popups and legend up for a projector (demo mode).
+    """
+    t = _TEXT.get(lang, _TEXT["de"])
+    e = html.escape
+    exported = exported or datetime.now(UTC).strftime("%Y-%m-%d")
+    stand = data_date(snapshot)
+    items = []
+    for s in collect_sources(snapshot, region, category, mode, lang):
+        what = t["threshold"] if s.what == "threshold" else s.what
+        bits = [f"<b>{e(what)}</b>: {e(s.source)}"]
+        if s.licence:
+            bits.append(f"({e(s.licence)})")
+        if s.date:
+            bits.append(f"– {e(s.date)}")
+        items.append("<li>" + " ".join(bits) + "</li>")
+    notes = []
+    dist = snapshot.get("districts")
+    if dist is not None and "approx" in dist and bool(dist["approx"].astype(bool).any()):
+        notes.append(f"<p>{e(t['approx'])}</p>")
+    if offline:
+        notes.append(f"<p>{e(t['offline'])}</p>")
+    dates = f"{e(t['export'])}: {e(exported)}"
+    dates = f"{e(t['stand'])}: {e(stand or t['embedded'])} · " + dates
+    return f"""
+<div id="dk-export-title" class="dk-panel">
+  <h1>{e(title)}</h1>
+  <div class="dk-dates">{dates}</div>
+</div>
+<details id="dk-export-sources" class="dk-panel">
+  <summary>{e(t['sources'])}</summary>
+  <ul>{''.join(items)}</ul>
+  {''.join(notes)}
+  <p>{e(t['osm'])} · {e(t['made'])}</p>
+</details>
+<style>
+  .dk-panel {{ position: absolute; z-index: 1000; background: rgba(255,255,255,.92);
+    font-family: system-ui, sans-serif; box-shadow: 0 1px 4px rgba(0,0,0,.3);
+    border-radius: 4px; }}
+  #dk-export-title {{ top: 10px; left: 50%; transform: translateX(-50%); padding: 4px 12px;
+    text-align: center; max-width: 60%; }}
+  #dk-export-title h1 {{ font-size: 17px; margin: 0; }}
+  #dk-export-title .dk-dates {{ font-size: 12px; color: #444; }}
+  #dk-export-sources {{ bottom: 52px; left: 10px; max-width: 420px; max-height: 45%; overflow: auto;
+    font-size: 12px; padding: 4px 8px; }}
+  #dk-export-sources summary {{ cursor: pointer; font-weight: bold; }}
+  #dk-export-sources ul {{ padding-left: 16px; margin: 4px 0; }}
+  #dk-export-sources p {{ margin: 4px 0; }}
+</style>
+{LARGE_CSS if large else ""}"""
+
+
+#: Projector sizes for the demo: title, popups, tooltips, legend and controls.
+LARGE_CSS = """
+<style>
+  #dk-export-title { max-width: 60%; }
+  #dk-export-title h1 { font-size: 21px; }
+  #dk-export-title .dk-dates { font-size: 13px; }
+  #dk-export-sources { font-size: 14px; }
+  .leaflet-container { font-size: 16px; }
+  .leaflet-popup-content, .leaflet-tooltip { font-size: 16px; }
+  .leaflet-control-attribution { font-size: 12px; }
+  .leaflet-control, .legend, .dk-legend { font-size: 16px; }
+</style>
+"""
+
+
+# --------------------------------------------------------------------------- export
+
+
+def render_map_html(fmap: Any, *, title: str, lang: str, offline: bool, panel: str = "",
+                    resolve: Resolver | None = None) -> tuple[str, list[str], list[str]]:
+    """folium map -> one self-contained page (assets inlined, valid HTML)."""
+    doc = fmap.get_root().render()
+    doc, inlined, dropped = inline_assets(doc, resolve or asset_resolver(), offline=offline)
+    doc = finish_document(doc, title=title, lang=lang, panel=panel)
+    if offline:
+        refs = external_refs(doc)
+        if refs:
+            raise ExportError("Offline-Export lädt noch aus dem Netz: " + ", ".join(refs[:5]))
+    return doc, inlined, dropped
+
+
+def _add_transit_extras(fmap: Any, region: Region, extra_points: Any, lang: str) -> None:
+    """Draw extra points of transit categories (e.g. a scenario stop), which the map builder
+    leaves to its stops layer and so would not show; same look as its other extra points."""
+    if extra_points is None or not len(extra_points) or "category" not in extra_points:
+        return
+    import folium
+
+    from dorfkarte import maps
+    from dorfkarte.i18n import category_label, t
+
+    # The layer control must come after every layer it lists: take it out, re-add at the end.
+    controls = [(k, c) for k, c in fmap._children.items() if isinstance(c, folium.LayerControl)]
+    for k, _ in controls:
+        del fmap._children[k]
+    for cid, cat in region.categories.items():
+        if cat.source != "transit":
+            continue
+        pts = extra_points[extra_points["category"].astype(str) == cid]
+        pts = pts[pts.geometry.notna() & ~pts.geometry.is_empty]
+        if pts.empty:
+            continue
+        pts = pts.to_crs("EPSG:4326")
+        pts = pts.set_geometry(pts.geometry.representative_point())
+        label = category_label(cat, lang)
+        fg = folium.FeatureGroup(name=f"{label}: {t('legend_scenario', lang)} ({len(pts)})",
+                                 show=True)
+        maps._add_points(fg, pts.reset_index(drop=True), cid, label, lang)
+        fg.add_to(fmap)
+    for k, c in controls:
+        fmap._children[k] = c
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write next to the target, then rename: a failed export leaves the old file intact."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def build_export_html(snapshot: Snapshot, region: Region, result: Any = None, *,
+                      category: str | None = None, mode: str = "walk", offline: bool = False,
+                      lang: str = "de", extra_points: Any = None, highlight: str | None = None,
+                      indicator: str = "share_within", large: bool = False,
+                      point_categories: Any = None,
+                      resolve: Resolver | None = None) -> tuple[str, list[str], list[str]]:
+    """The export page as a string (for the app's download button)."""
+    from dorfkarte.basemap import generalise
+    from dorfkarte.maps import build_map
+
+    if category is not None:
+        region.category(category)  # unknown id -> one-line error
+    else:
+        category = default_category(region, result)
+    # The file gets a reduced base map: bounded size and drawing time whatever the snapshot.
+    snapshot = generalise(snapshot, region).snapshot
+    fmap = build_map(
+        snapshot, region, result, category=category, mode=mode, indicator=indicator,
+        basemap="own" if offline else "osm", offline=offline, lang=lang,
+        extra_points=extra_points, highlight=highlight, point_categories=point_categories,
+    )
+    _add_transit_extras(fmap, region, extra_points, lang)
+    title = map_title(region, category, mode, lang)
+    panel = info_panel(snapshot, region, title=title, category=category, mode=mode,
+                       offline=offline, lang=lang, large=large)
+    return render_map_html(fmap, title=title, lang=lang, offline=offline, panel=panel,
+                           resolve=resolve)
+
+
+def export_html(snapshot: Snapshot, region: Region, out: str | Path, result: Any = None, *,
+                category: str | None = None, mode: str = "walk", offline: bool = False,
+                lang: str = "de", extra_points: Any = None, highlight: str | None = None,
+                indicator: str = "share_within") -> HtmlExport:
+    """Write the map as one HTML file; ``offline`` means no network access at all."""
+    doc, inlined, dropped = build_export_html(
+        snapshot, region, result, category=category, mode=mode, offline=offline, lang=lang,
+        extra_points=extra_points, highlight=highlight, indicator=indicator,
+    )
+    try:
+        path = write_text_atomic(out, doc)
+    except OSError as exc:
+        raise ExportError(f"Kann {out} nicht schreiben: {exc.strerror or exc}") from None
+    return HtmlExport(path=path, size_bytes=path.stat().st_size, offline=offline,
+                      inlined=inlined, dropped=dropped)

@@ -1,0 +1,938 @@
+"""The dorfkarte folium map: Ortsteile, choropleth, gaps, service points, stops, legend.
+
+One builder serves the Streamlit app and the HTML export, so both show the same map.
+Everything the browser needs comes from this package (Leaflet served by the app, icons
+as inline SVG, hatching as an SVG pattern), and a base map drawn from the snapshot sits
+below the web tiles: when tiles cannot load (no network), it shows through.
+
+Every string from OSM, listings or uploads is HTML-escaped here before it reaches a
+tooltip, popup, label or legend.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element, MacroElement
+from jinja2 import Template
+
+from dorfkarte import assets
+from dorfkarte.i18n import (
+    category_label,
+    gap_label,
+    indicator_label,
+    mode_label,
+    osm_attribution,
+    t,
+)
+from dorfkarte.region import TRANSIT, Region
+from dorfkarte.snapshot import (
+    AMENITIES,
+    DISTRICTS,
+    LANDUSE,
+    MUNICIPALITIES,
+    ROADS,
+    STOPS,
+    WATER,
+    Snapshot,
+)
+
+INDICATORS: tuple[str, ...] = ("share_within", "median", "p90", "gap_class", "residents_outside")
+BASEMAPS: tuple[str, ...] = ("osm", "own", "none")
+
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_TILES_ATTR = (
+    '<a href="https://www.openstreetmap.org/copyright">Kartenkacheln: OpenStreetMap</a>'
+)
+
+GAP_COLOURS: dict[str, str] = {"ok": "#1a9850", "knapp": "#fee08b", "Lücke": "#d73027"}
+NO_DATA_COLOUR = "#bdbdbd"
+UNREACHABLE_COLOUR = "#7f0000"
+_GOOD_TO_BAD = ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027"]
+_RESIDENTS = ["#f7f7f7", "#fddbc7", "#f4a582", "#d6604d", "#b2182b"]
+_OUTLINE = {
+    "Lücke": {"color": "#a50f15", "weight": 3.5},
+    "knapp": {"color": "#d95f0e", "weight": 2.5},
+    "ok": {"color": "#4d4d4d", "weight": 1.2},
+}
+_BASE_STYLE: dict[str, dict[str, Any]] = {
+    "forest": {"fillColor": "#b7d7a8", "color": "#b7d7a8"},
+    "wood": {"fillColor": "#b7d7a8", "color": "#b7d7a8"},
+    "residential": {"fillColor": "#e0dcd6", "color": "#e0dcd6"},
+    "farmland": {"fillColor": "#f3efd8", "color": "#f3efd8"},
+    "meadow": {"fillColor": "#dcebc4", "color": "#dcebc4"},
+    "grass": {"fillColor": "#dcebc4", "color": "#dcebc4"},
+}
+_ROAD_CLASSES: dict[str, tuple[str, float]] = {
+    "motorway": ("#e8a33d", 3.0), "trunk": ("#e8a33d", 3.0), "primary": ("#f2c14e", 2.6),
+    "secondary": ("#f6d776", 2.2), "tertiary": ("#ffffff", 1.8), "unclassified": ("#ffffff", 1.3),
+    "residential": ("#ffffff", 1.0), "living_street": ("#ffffff", 1.0),
+}
+
+_ESC = html.escape
+
+
+def esc(value: object) -> str:
+    """HTML-escape anything shown on the map (``None``/NaN -> empty)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return _ESC(str(value), quote=True)
+
+
+def _css_id(value: str) -> str:
+    return re.sub(r"[^a-z0-9_-]", "-", value.lower())
+
+
+def fmt_number(value: float, decimals: int = 0, lang: str = "de") -> str:
+    s = f"{value:,.{decimals}f}"
+    if lang == "de":
+        s = s.replace(",", "\u2009").replace(".", ",")
+    return s
+
+
+def fmt_value(value: float | None, unit: str, lang: str = "de") -> str:
+    """Travel time (``min``) or distance (``m``) for people, ``inf`` as "not reachable"."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return t("no_data", lang)
+    if math.isinf(value):
+        return t("unreachable", lang)
+    if unit == "m":
+        return f"{fmt_number(round(value, -1), 0, lang)} m"
+    return f"{fmt_number(value, 1 if value < 10 else 0, lang)} min"
+
+
+def fmt_share(value: float | None, lang: str = "de") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return t("no_data", lang)
+    return f"{fmt_number(100 * value, 0, lang)} %"
+
+
+# --------------------------------------------------------------------------- indicators
+
+
+def indicator_table(result: Any, category: str, mode: str) -> pd.DataFrame:
+    """Rows of ``result.indicators`` for one category and mode, plus ``residents_outside``.
+
+    Empty (with the contract's columns) when there is no result for that pair.
+    """
+    if result is None or getattr(result, "indicators", None) is None:
+        return pd.DataFrame(columns=["district", "residents_outside"])
+    ind = result.indicators
+    rows = ind[(ind["category"] == category) & (ind["mode"] == mode)].copy()
+    rows["residents_outside"] = (
+        pd.to_numeric(rows["population"], errors="coerce")
+        - pd.to_numeric(rows["residents_within"], errors="coerce")
+    ).clip(lower=0)
+    return rows
+
+
+def _bin(value: float, edges: Sequence[float], colours: Sequence[str]) -> str:
+    for edge, colour in zip(edges, colours, strict=False):
+        if value < edge:
+            return colour
+    return colours[-1]
+
+
+def colour_for(indicator: str, row: dict[str, Any] | pd.Series | None) -> str:
+    """Fill colour of one unit for ``indicator`` (see :func:`legend_scale`)."""
+    if row is None:
+        return NO_DATA_COLOUR
+    if indicator == "gap_class":
+        return GAP_COLOURS.get(str(row.get("gap_class")), NO_DATA_COLOUR)
+    value = row.get(indicator)
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return NO_DATA_COLOUR
+    if math.isnan(value):
+        return NO_DATA_COLOUR
+    if indicator == "share_within":
+        return _bin(value, [0.25, 0.5, 0.75, 0.9], _GOOD_TO_BAD[::-1])
+    if indicator == "residents_outside":
+        return _bin(value, [1, 25, 100, 250], _RESIDENTS)
+    if math.isinf(value):
+        return UNREACHABLE_COLOUR
+    thr = float(row.get("threshold") or 0) or 1.0
+    return _bin(value / thr, [0.5, 1.0, 1.5, 2.0], _GOOD_TO_BAD)
+
+
+def legend_scale(indicator: str, threshold: float | None, unit: str,
+                 lang: str = "de") -> list[tuple[str, str]]:
+    """``(colour, label)`` pairs explaining the fill colours of ``indicator``."""
+    if indicator == "gap_class":
+        return [(GAP_COLOURS[g], gap_label(g, lang)) for g in ("ok", "knapp", "Lücke")]
+    if indicator == "share_within":
+        labels = ["< 25 %", "25–50 %", "50–75 %", "75–90 %", "≥ 90 %"]
+        return list(zip(_GOOD_TO_BAD[::-1], labels, strict=True))
+    if indicator == "residents_outside":
+        labels = ["0", "1–24", "25–99", "100–249", "≥ 250"]
+        return list(zip(_RESIDENTS, labels, strict=True))
+    thr = threshold or 1.0
+    edges = [0.5 * thr, thr, 1.5 * thr, 2 * thr]
+    f = [fmt_value(e, unit, lang) for e in edges]
+    labels = [f"≤ {f[0]}", f"{f[0]}–{f[1]}", f"{f[1]}–{f[2]}", f"{f[2]}–{f[3]}", f"> {f[3]}"]
+    out = list(zip(_GOOD_TO_BAD, labels, strict=True))
+    out.append((UNREACHABLE_COLOUR, t("unreachable", lang)))
+    return out
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def _rounded(geoms: Iterable[Any], simplify: float = 0.0, decimals: int = 5) -> np.ndarray:
+    arr = np.asarray(list(geoms), dtype=object)
+    if simplify:
+        arr = shapely.simplify(arr, simplify, preserve_topology=True)
+    return shapely.transform(arr, lambda c: np.round(c, decimals))
+
+
+def feature_collection(gdf: gpd.GeoDataFrame, props: Sequence[dict[str, Any]],
+                       simplify: float = 0.0, decimals: int = 5) -> dict[str, Any]:
+    """GeoJSON dict with rounded (and optionally simplified) geometries and given properties."""
+    geoms = _rounded(gdf.geometry.to_numpy(), simplify, decimals) if len(gdf) else []
+    feats = []
+    for i, (geom, prop) in enumerate(zip(geoms, props, strict=True)):
+        if geom is None or shapely.is_empty(geom):
+            continue
+        feats.append({"type": "Feature", "id": str(i), "properties": prop,
+                      "geometry": shapely.geometry.mapping(geom)})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def _municipality_outlines(snapshot: Snapshot, districts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    munis = snapshot.get(MUNICIPALITIES)
+    if munis is not None and len(munis):
+        return munis
+    if "municipality" not in districts or districts.empty:
+        return districts.iloc[0:0]
+    return districts.dissolve(by="municipality", as_index=False)[["municipality", "geometry"]]
+
+
+# --------------------------------------------------------------------------- JS elements
+
+
+class _Script(MacroElement):
+    """A snippet of JS run after the map and its layers exist (``map`` is the Leaflet map)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function(map) { {{ this.code }} })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, code: str) -> None:
+        super().__init__()
+        self._name = "DorfkarteScript"
+        self.code = code
+
+
+class HtmlControl(MacroElement):
+    """A Leaflet control holding ready-made (already escaped) HTML, e.g. the legend."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function(map) {
+            var ctl = L.control({position: {{ this.position|tojson }}});
+            ctl.onAdd = function() {
+                var div = L.DomUtil.create('div', {{ this.css_class|tojson }});
+                div.id = {{ this.element_id|tojson }};
+                div.innerHTML = {{ this.html|tojson }};
+                var part = div.querySelector('#dk-legend-ind');
+                if (part && window.__dk_legend_ind && !part.innerHTML) {
+                    part.innerHTML = window.__dk_legend_ind;
+                }
+                L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
+                return div;
+            };
+            ctl.addTo(map);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html_text: str, element_id: str, css_class: str,
+                 position: str = "bottomright") -> None:
+        super().__init__()
+        self._name = "HtmlControl"
+        self.html = html_text
+        self.element_id = element_id
+        self.css_class = css_class
+        self.position = position
+
+
+_HATCH_JS = """
+if (!document.getElementById('dk-hatch')) {
+  var ns = 'http://www.w3.org/2000/svg';
+  var svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('width', '0'); svg.setAttribute('height', '0');
+  svg.setAttribute('aria-hidden', 'true');
+  svg.style.position = 'absolute';
+  svg.innerHTML = '<defs><pattern id="dk-hatch" patternUnits="userSpaceOnUse" width="9" ' +
+    'height="9" patternTransform="rotate(45)"><rect width="9" height="9" fill="none"/>' +
+    '<line x1="0" y1="0" x2="0" y2="9" stroke="#a50f15" stroke-width="2.5" ' +
+    'stroke-opacity="0.75"/></pattern></defs>';
+  document.body.appendChild(svg);
+}
+"""
+
+
+def _icon_css(region: Region) -> str:
+    """One CSS rule per category: coloured badge with its white inline-SVG icon."""
+    rules = []
+    for cid, cat in region.categories.items():
+        svg = assets.icon_svg(cat.icon).replace('fill="currentColor"', 'fill="#ffffff"')
+        uri = "data:image/svg+xml," + quote(svg, safe="")
+        colour = cat.color if re.fullmatch(r"#[0-9a-fA-F]{3,8}", cat.color) else "#555555"
+        rules.append(
+            f".dk-c-{_css_id(cid)}{{background-color:{colour};"
+            f"background-image:url(\"{uri}\");}}"
+        )
+    return "\n".join(rules)
+
+
+_MAP_CSS = """
+.leaflet-container{background:#f4f1ea;font:13px/1.35 system-ui,-apple-system,"Segoe UI",
+  Roboto,"DejaVu Sans",sans-serif}
+.dk-poi{width:22px;height:22px;box-sizing:border-box;border:2px solid #fff;border-radius:50%;
+  background-repeat:no-repeat;background-position:center;background-size:60% 60%;
+  box-shadow:0 0 0 1px rgba(0,0,0,.45),0 1px 3px rgba(0,0,0,.4)}
+.dk-poi.dk-src-listing{border-radius:3px;border:2px dashed #111}
+.dk-poi.dk-src-scenario{border-radius:3px;transform:rotate(45deg);border:2px solid #111}
+.leaflet-marker-icon.dk-poi-icon{background:none;border:none}
+.dk-label{background:none;border:none}
+.dk-label span{display:inline-block;transform:translate(-50%,-50%);white-space:nowrap;
+  font-weight:600;font-size:12px;color:#1b1b1b;pointer-events:none;
+  text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #fff,0 0 4px #fff}
+.dk-label.dk-kernort span{font-size:13.5px;font-weight:700;text-transform:none}
+.dk-legend,.dk-title{background:rgba(255,255,255,.93);padding:6px 9px;border-radius:5px;
+  box-shadow:0 1px 5px rgba(0,0,0,.35);max-width:270px;color:#1b1b1b}
+.dk-legend{max-height:420px;overflow-y:auto}
+.leaflet-control-attribution{font-size:11px}
+.dk-legend summary{font-weight:700;cursor:pointer}
+.dk-legend h4{margin:6px 0 2px;font-size:12px}
+.dk-legend .dk-row{display:flex;align-items:center;gap:6px;margin:2px 0;font-size:12px}
+.dk-legend .dk-sw{width:16px;height:12px;border:1px solid #555;flex:none}
+.dk-legend .dk-poi{width:18px;height:18px;flex:none}
+.dk-legend .dk-note{font-size:11px;color:#444;margin-top:4px}
+.dk-legend .dk-stop{border-radius:50%;background:#00838f;border:1px solid #004d52;flex:none}
+.dk-legend .dk-stop.dk-weak{background:#fff}
+.dk-legend .dk-hatch{background:repeating-linear-gradient(45deg,#fff 0 3px,#a50f15 3px 5px);
+  border:2px solid #a50f15}
+.dk-title h3{margin:0;font-size:15px}.dk-title div{font-size:11px;color:#333}
+.dk-tip table td{padding:0}.dk-tip b{font-weight:700}
+.dk-pop table{border-collapse:collapse;font-size:12px}
+.dk-pop td,.dk-pop th{padding:1px 5px;border-bottom:1px solid #ddd;text-align:left}
+.dk-pop .dk-l-cke{color:#a50f15;font-weight:700}.dk-pop .dk-knapp{color:#b35806}
+"""
+
+
+# --------------------------------------------------------------------------- points
+
+
+def _points_for(category: str, snapshot: Snapshot, result: Any,
+                extra_points: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    """Service points of one category: the analysed destinations, else the snapshot's
+    amenities; plus extra points (listings, scenario sites) not already among them."""
+    frames = []
+    dests = getattr(result, "destinations", None) if result is not None else None
+    if dests is not None and category in dests and dests[category] is not None:
+        frames.append(dests[category])
+    else:
+        am = snapshot.get(AMENITIES)
+        if am is not None and len(am) and "category" in am:
+            sel = am[am["category"] == category].copy()
+            if "source" not in sel or sel["source"].isna().all():
+                sel["source"] = "osm"
+            frames.append(sel)
+    if extra_points is not None and len(extra_points) and "category" in extra_points:
+        frames.append(extra_points[extra_points["category"] == category])
+    frames = [f.to_crs("EPSG:4326") for f in frames if f is not None and len(f)]
+    if not frames:
+        return gpd.GeoDataFrame({"name": [], "source": []}, geometry=[], crs="EPSG:4326")
+    pts = pd.concat(frames, ignore_index=True)
+    pts = gpd.GeoDataFrame(pts, geometry="geometry", crs="EPSG:4326")
+    pts = pts[pts.geometry.notna() & ~pts.geometry.is_empty]
+    pts = pts.set_geometry(pts.geometry.representative_point())
+    key = (pts["name"].astype(str) + "|" + pts.geometry.x.round(4).astype(str) + "|"
+           + pts.geometry.y.round(4).astype(str))
+    return pts.loc[~key.duplicated()].reset_index(drop=True)
+
+
+def _source_kind(source: object) -> str:
+    s = str(source or "osm").lower()
+    if s.startswith("listing") or s in {"local", "lokal"}:
+        return "listing"
+    if s.startswith("scenario") or s in {"planned", "new"}:
+        return "scenario"
+    return "osm"
+
+
+def _poi_html(cid: str, kind: str) -> str:
+    return f'<div class="dk-poi dk-c-{_css_id(cid)} dk-src-{kind}"></div>'
+
+
+def _add_points(fg: folium.FeatureGroup, pts: gpd.GeoDataFrame, cid: str, label: str,
+                lang: str) -> None:
+    for kind in ("osm", "listing", "scenario"):
+        kinds = pts["source"].map(_source_kind) if "source" in pts else pd.Series(
+            "osm", index=pts.index)
+        sub = pts[kinds == kind]
+        if sub.empty:
+            continue
+        src_txt = esc(t("source_" + kind, lang))
+        names = sub["name"].tolist() if "name" in sub else [None] * len(sub)
+        examples = (sub["example"].fillna(False).astype(bool).tolist() if "example" in sub
+                    else [False] * len(sub))
+        props = []
+        for name, example in zip(names, examples, strict=True):
+            name = name if isinstance(name, str) and name.strip() else f"({label})"
+            note = f" · <i>{esc(t('example_data', lang))}</i>" if example else ""
+            props.append({"tip": f"<b>{esc(name)}</b><br>{esc(label)} · {src_txt}{note}"})
+        icon = folium.DivIcon(html=_poi_html(cid, kind), icon_size=(22, 22),
+                              icon_anchor=(11, 11), class_name="dk-poi-icon")
+        folium.GeoJson(
+            feature_collection(sub, props),
+            marker=folium.Marker(icon=icon),
+            tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, class_name="dk-tip"),
+        ).add_to(fg)
+
+
+def _stop_radius(weight: float) -> float:
+    if weight is None or math.isnan(weight) or weight <= 0:
+        return 3.0
+    return round(2.5 + 1.6 * math.log10(1.0 + weight), 1)
+
+
+# --------------------------------------------------------------------------- indicator
+
+
+def _districts(snapshot: Snapshot) -> gpd.GeoDataFrame:
+    districts = snapshot.get(DISTRICTS)
+    if districts is None:
+        return gpd.GeoDataFrame({"name": []}, geometry=[], crs="EPSG:4326")
+    return districts.to_crs("EPSG:4326").reset_index(drop=True)
+
+
+def _indicator_info(snapshot: Snapshot, region: Region, result: Any, category: str,
+                    mode: str) -> dict[str, Any]:
+    """The indicator rows of one category and mode and what the legend says about them."""
+    table = indicator_table(result, category, mode)
+    districts = _districts(snapshot)
+    has = len(table) > 0
+    return {
+        "table": table,
+        "unit": str(table["unit"].iloc[0]) if has and "unit" in table else (
+            "m" if mode == TRANSIT else "min"),
+        "threshold": float(table["threshold"].iloc[0]) if has and "threshold" in table
+        else _default_threshold(region, category, mode),
+        "approx": bool(districts["approx"].any()) if "approx" in districts else False,
+        "straight": bool(has and "method" in table
+                         and (table["method"] == "straight_line").any()),
+    }
+
+
+class _LegendPart(MacroElement):
+    """Puts the indicator part into the map legend (now, or when the legend is added)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        window.__dk_legend_ind = {{ this.html|tojson }};
+        (function() {
+            var el = document.getElementById('dk-legend-ind');
+            if (el) { el.innerHTML = window.__dk_legend_ind; }
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html_text: str) -> None:
+        super().__init__()
+        self._name = "LegendPart"
+        self.html = html_text
+
+
+def indicator_group(
+    snapshot: Snapshot,
+    region: Region,
+    result: Any = None,
+    *,
+    category: str | None = None,
+    mode: str = "walk",
+    indicator: str = "share_within",
+    lang: str = "de",
+    popups: bool = True,
+) -> folium.FeatureGroup:
+    """The choropleth, the hatched gaps and the legend's indicator part as one group.
+
+    :func:`build_map` adds it; the app passes it to streamlit-folium as a dynamic layer
+    (``feature_group_to_add``) so the map is not reloaded when only the indicator changes.
+    Its layers go into the map's ``dk-units`` pane.
+    """
+    if indicator not in INDICATORS:
+        raise ValueError(f"indicator must be one of {INDICATORS}, not {indicator!r}")
+    if category is None:
+        category = next(iter(region.categories))
+    cat_label = category_label(region.category(category), lang)
+    districts = _districts(snapshot)
+    info = _indicator_info(snapshot, region, result, category, mode)
+    table = info["table"]
+    by_name = {str(r["district"]): r for r in table.to_dict("records")} if len(table) else {}
+    popup_html = _unit_popups(districts, result, mode, region, lang) if popups else {}
+    unit_props = []
+    for d in districts.drop(columns="geometry").to_dict("records"):
+        row = by_name.get(str(d["name"]))
+        gap = str(row["gap_class"]) if row is not None else ""
+        outline = _OUTLINE.get(gap, {"color": "#4d4d4d", "weight": 1.2})
+        unit_props.append({
+            "name": str(d["name"]),
+            "fill": colour_for(indicator, row) if result is not None else "#ffffff",
+            "stroke": outline["color"],
+            "weight": outline["weight"],
+            "dash": "6 4" if bool(d.get("approx", False)) else None,
+            "gap": gap,
+            "tip": _unit_tip(d, row, indicator, mode, cat_label, lang),
+            "popup": popup_html.get(str(d["name"]), ""),
+        })
+    group = folium.FeatureGroup(name=t("layer_units", lang), show=True)
+    fill_opacity = 0.55 if result is not None else 0.15
+    if len(districts):
+        folium.GeoJson(
+            feature_collection(districts, unit_props, simplify=0.0001),
+            style_function=lambda f: {
+                "fillColor": f["properties"]["fill"],
+                "fillOpacity": fill_opacity,
+                "color": f["properties"]["stroke"],
+                "weight": f["properties"]["weight"],
+                "dashArray": f["properties"]["dash"],
+                "opacity": 0.95,
+            },
+            highlight_function=lambda f: {"weight": 4, "fillOpacity": 0.7},
+            tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True,
+                                          class_name="dk-tip"),
+            popup=folium.GeoJsonPopup(fields=["popup"], labels=False, max_width=380,
+                                      class_name="dk-pop") if popups else None,
+            pane="dk-units",
+        ).add_to(group)
+    gaps = districts[[p["gap"] == "Lücke" for p in unit_props]] if len(districts) else districts
+    if len(gaps):
+        folium.GeoJson(
+            feature_collection(gaps, [{"name": str(n)} for n in gaps["name"]], simplify=0.0001),
+            style_function=lambda f: {"fillColor": "url(#dk-hatch)", "fillOpacity": 1,
+                                      "stroke": False},
+            interactive=False,
+            pane="dk-units",
+        ).add_to(group)
+    _LegendPart(_legend_indicator_html(region, category, mode, indicator, result is not None,
+                                       info, lang)).add_to(group)
+    return group
+
+
+# --------------------------------------------------------------------------- main
+
+
+def build_map(
+    snapshot: Snapshot,
+    region: Region,
+    result: Any = None,
+    *,
+    category: str | None = None,
+    mode: str = "walk",
+    indicator: str = "share_within",
+    basemap: str = "osm",
+    offline: bool = False,
+    lang: str = "de",
+    extra_points: gpd.GeoDataFrame | None = None,
+    highlight: str | None = None,
+    point_categories: Sequence[str] | None = None,
+    title: str | None = None,
+    subtitle: str | None = None,
+    popups: bool = True,
+    dynamic_indicator: bool = False,
+) -> folium.Map:
+    """The region map for the app and the exports.
+
+    Parameters
+    ----------
+    snapshot, region
+        Data and region (districts, amenities, stops, base map layers).
+    result
+        A ``CoverageResult`` (see docs/ARCHITECTURE.md) or None: then the units are drawn
+        without colours and the legend says no analysis is there yet.
+    category, mode, indicator
+        What the choropleth shows; ``indicator`` in :data:`INDICATORS`.
+    basemap
+        ``"osm"`` web tiles over our own base map (which shows through when tiles fail),
+        ``"own"`` only our own base map, ``"none"``.
+    offline
+        Never reference web tiles (``"osm"`` becomes ``"own"``); scripts are always local.
+    extra_points
+        More service points (``name, category, source, geometry``): local listings
+        (``source="listing"``) or planned sites (``"scenario"``), drawn as squares/diamonds.
+    highlight
+        Name of the unit to outline (the selected Ortsteil).
+    point_categories
+        Categories whose point layers are switched on (default: ``category``); all others
+        are in the layer control, switched off.
+    title, subtitle
+        Optional box top left (exports: title, date, sources).
+    popups
+        Unit popups with the short profile (exports); the app shows the profile beside the
+        map instead, so a click only selects.
+    dynamic_indicator
+        Leave the choropleth out: the app adds :func:`indicator_group` as a dynamic layer,
+        so a slider or indicator change updates the map without reloading it.
+    """
+    if indicator not in INDICATORS:
+        raise ValueError(f"indicator must be one of {INDICATORS}, not {indicator!r}")
+    if basemap not in BASEMAPS:
+        raise ValueError(f"basemap must be one of {BASEMAPS}, not {basemap!r}")
+    if offline and basemap == "osm":
+        basemap = "own"
+    cats = region.categories
+    if category is not None and category not in cats:
+        region.category(category)  # raises UnknownCategoryError with the known ids
+    if category is None:
+        category = next(iter(cats))
+    cat = cats[category]
+
+    districts = _districts(snapshot)
+    if len(districts):
+        minx, miny, maxx, maxy = districts.total_bounds
+    else:
+        minx, miny, maxx, maxy = 12.27, 51.99, 12.74, 52.28
+    m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=11,
+                   tiles=None, control_scale=True, prefer_canvas=False, zoom_snap=0.25,
+                   zoom_delta=0.5)
+    # Only local scripts: no CDN (jQuery, Bootstrap, Font Awesome are not needed).
+    m.default_js = assets.folium_js()
+    m.default_css = assets.folium_css()
+    m.get_root().header.add_child(
+        Element(f"<style>{_MAP_CSS}\n{_icon_css(region)}</style>"), name="dk_css"
+    )
+    _Script(_HATCH_JS).add_to(m)
+
+    # Base maps. Our own base map lives in a pane below the tile pane (z 200).
+    if basemap in ("osm", "own"):
+        folium.map.CustomPane("dk-base", z_index=150, pointer_events=False).add_to(m)
+        _add_own_base(m, snapshot, districts, lang)
+    if basemap == "osm":
+        folium.TileLayer(tiles=OSM_TILES, attr=OSM_TILES_ATTR, name=t("layer_tiles", lang),
+                         max_zoom=19, overlay=False, control=True).add_to(m)
+
+    # Choropleth of the chosen indicator (a pane below the other overlays: stops, points
+    # and outlines stay on top and clickable).
+    folium.map.CustomPane("dk-units", z_index=350, pointer_events=True).add_to(m)
+    info = _indicator_info(snapshot, region, result, category, mode)
+    if not dynamic_indicator:
+        indicator_group(snapshot, region, result, category=category, mode=mode,
+                        indicator=indicator, lang=lang, popups=popups).add_to(m)
+
+    munis = _municipality_outlines(snapshot, districts)
+    if len(munis):
+        name_col = "name" if "name" in munis else "municipality"
+        folium.GeoJson(
+            feature_collection(munis, [{"name": str(n)} for n in munis[name_col]],
+                               simplify=0.0002),
+            name=t("layer_municipalities", lang),
+            style_function=lambda f: {"fill": False, "color": "#222222", "weight": 3,
+                                      "opacity": 0.9},
+            interactive=False,
+        ).add_to(m)
+
+    if highlight is not None and len(districts):
+        sel = districts[districts["name"].astype(str) == str(highlight)]
+        if len(sel):
+            folium.GeoJson(
+                feature_collection(sel, [{"name": str(highlight)}]),
+                name=t("layer_highlight", lang),
+                style_function=lambda f: {"fill": False, "color": "#0d47a1", "weight": 5,
+                                          "opacity": 1},
+                interactive=False,
+            ).add_to(m)
+
+    # Service points, one layer per category (transit categories: the stops layer).
+    shown = set(point_categories) if point_categories is not None else {category}
+    counts: dict[str, dict[str, int]] = {}
+    for cid, c in cats.items():
+        if c.source == TRANSIT:
+            continue
+        pts = _points_for(cid, snapshot, result, extra_points)
+        if pts.empty:
+            continue
+        kinds = pts["source"].map(_source_kind) if "source" in pts else pd.Series(["osm"])
+        counts[cid] = kinds.value_counts().to_dict()
+        fg = folium.FeatureGroup(name=f"{category_label(c, lang)} ({len(pts)})",
+                                 show=cid in shown)
+        _add_points(fg, pts, cid, category_label(c, lang), lang)
+        fg.add_to(m)
+
+    stops = snapshot.get(STOPS)
+    show_stops = cat.source == TRANSIT or mode == TRANSIT or any(
+        cats[c].source == TRANSIT for c in shown if c in cats)
+    if stops is not None and len(stops):
+        _add_stops(m, stops, region, lang, show=show_stops or point_categories is None)
+
+    # Unit names: DivIcon labels, always in the DOM.
+    if len(districts):
+        label_pts = districts.copy()
+        label_pts["geometry"] = districts.geometry.representative_point()
+        label_fg = folium.FeatureGroup(name=t("layer_labels", lang), show=True)
+        kinds = label_pts["kind"] if "kind" in label_pts else pd.Series("ortsteil",
+                                                                        index=label_pts.index)
+        props = [{"name": str(n), "kind": _css_id(str(k))}
+                 for n, k in zip(label_pts["name"], kinds, strict=True)]
+        fc = feature_collection(label_pts, props)
+        folium.GeoJson(
+            fc,
+            marker=folium.Marker(icon=folium.DivIcon(html="", icon_size=(0, 0),
+                                                     class_name="dk-label"),
+                                 interactive=False, keyboard=False),
+            style_function=lambda f: {
+                "html": f'<span data-unit="{esc(f["properties"]["name"])}">'
+                        f'{esc(f["properties"]["name"])}</span>',
+                "className": f'dk-label dk-{f["properties"]["kind"]}',
+            },
+        ).add_to(label_fg)
+        label_fg.add_to(m)
+
+    legend = _legend_html(
+        region, counts, stops is not None and len(stops) > 0, info["approx"], lang,
+        "" if dynamic_indicator else _legend_indicator_html(
+            region, category, mode, indicator, result is not None, info, lang),
+    )
+    HtmlControl(legend, "dk-legend", "dk-legend", "bottomright").add_to(m)
+    if title:
+        box = f"<h3>{esc(title)}</h3>" + (f"<div>{esc(subtitle)}</div>" if subtitle else "")
+        HtmlControl(box, "dk-title", "dk-title", "topleft").add_to(m)
+
+    attributions = [osm_attribution(lang)]
+    if region.transit.attribution:
+        attributions.append(region.transit.attribution)
+    attr_js = ";".join(f"map.attributionControl.addAttribution({_js_str(esc(a))})"
+                       for a in attributions)
+    _Script(f"if (map.attributionControl) {{ {attr_js}; }}").add_to(m)
+
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    if len(districts):
+        # room on the right for the legend
+        m.fit_bounds([[miny, minx], [maxy, maxx]], padding_top_left=(10, 10),
+                     padding_bottom_right=(260, 10))
+    return m
+
+
+def _js_str(text: str) -> str:
+    import json
+
+    return json.dumps(text, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def _default_threshold(region: Region, category: str, mode: str) -> float | None:
+    try:
+        thr = region.threshold(category, mode)
+    except KeyError:
+        return None
+    return thr.metres if mode == TRANSIT else thr.minutes
+
+
+def _unit_tip(d: dict[str, Any], row: dict[str, Any] | None, indicator: str, mode: str,
+              cat_label: str, lang: str) -> str:
+    kind = t("kind_kernort", lang) if d.get("kind") == "kernort" else t("kind_ortsteil", lang)
+    parts = [f"<b>{esc(d['name'])}</b> ({esc(kind)}, {esc(d.get('municipality', ''))})"]
+    pop = d.get("population")
+    if pop is not None and not (isinstance(pop, float) and math.isnan(pop)):
+        parts.append(f"{esc(t('population', lang))}: {fmt_number(float(pop), 0, lang)}")
+    if row is not None:
+        unit = str(row.get("unit", "min"))
+        parts.append(f"{esc(cat_label)} · {esc(mode_label(mode, lang))}: "
+                     f"{esc(fmt_share(row.get('share_within'), lang))} "
+                     f"{esc(t('within', lang))} {esc(fmt_value(row.get('threshold'), unit, lang))}"
+                     f", Median {esc(fmt_value(row.get('median'), unit, lang))}")
+        parts.append(f"<b>{esc(gap_label(str(row.get('gap_class')), lang))}</b>")
+        if indicator == "residents_outside":
+            parts.append(f"{esc(t('col_residents_outside', lang))}: "
+                         f"{fmt_number(float(row.get('residents_outside') or 0), 0, lang)}")
+    if bool(d.get("approx", False)):
+        parts.append(f"<i>{esc(t('approx_area', lang))}</i>")
+    return "<br>".join(parts)
+
+
+def _unit_popups(districts: gpd.GeoDataFrame, result: Any, mode: str, region: Region,
+                 lang: str) -> dict[str, str]:
+    """Each unit's profile in short (every category for the chosen mode), by unit name."""
+    mode_txt = t("profile_popup_head", lang, mode=mode_label(mode, lang))
+    heads = {str(n): f"<b>{esc(n)}</b> – {esc(mode_txt)}" for n in districts["name"]}
+    if result is None or getattr(result, "indicators", None) is None:
+        return heads
+    ind = result.indicators
+    order = {cid: i for i, cid in enumerate(region.categories)}
+    rows = ind[ind["mode"] == mode]
+    rows = rows.assign(_o=rows["category"].map(order).fillna(999)).sort_values(
+        ["district", "_o"], kind="stable")
+    header = (f"<table><tr><th>{esc(t('col_category', lang))}</th>"
+              f"<th>{esc(t('col_median', lang))}</th><th>{esc(t('col_share', lang))}</th>"
+              f"<th>{esc(t('col_class', lang))}</th></tr>")
+    lines: dict[str, list[str]] = {}
+    for r in rows.to_dict("records"):
+        c = region.categories.get(str(r["category"]))
+        label = category_label(c, lang) if c else str(r.get("category_label", r["category"]))
+        gap = str(r.get("gap_class"))
+        lines.setdefault(str(r["district"]), []).append(
+            f"<tr><td>{esc(label)}</td>"
+            f"<td>{esc(fmt_value(r.get('median'), str(r.get('unit')), lang))}</td>"
+            f"<td>{esc(fmt_share(r.get('share_within'), lang))}</td>"
+            f'<td class="dk-{_css_id(gap)}">{esc(gap_label(gap, lang))}</td></tr>'
+        )
+    return {n: h + (header + "".join(lines[n]) + "</table>" if n in lines else "")
+            for n, h in heads.items()}
+
+
+def _add_own_base(m: folium.Map, snapshot: Snapshot, districts: gpd.GeoDataFrame,
+                  lang: str) -> None:
+    """Landuse, water, roads from the snapshot (else only the unit areas) in pane dk-base."""
+    fg = folium.FeatureGroup(name=t("layer_base", lang), show=True, overlay=True)
+    drawn = False
+
+    def add(gdf: gpd.GeoDataFrame, style: dict[str, Any], simplify: float) -> None:
+        nonlocal drawn
+        if gdf is None or gdf.empty:
+            return
+        fc = feature_collection(gdf, [{} for _ in range(len(gdf))], simplify=simplify)
+        folium.GeoJson(fc, style_function=_const(style), interactive=False,
+                       pane="dk-base", smooth_factor=1.5).add_to(fg)
+        drawn = True
+
+    if len(districts):
+        add(districts, {"fillColor": "#efece3", "fillOpacity": 1, "color": "#c9c3b4",
+                        "weight": 1}, 0.0002)
+    land = snapshot.get(LANDUSE)
+    if land is not None and len(land) and "class" in land:
+        land = land.to_crs("EPSG:4326")
+        for cls, style in _BASE_STYLE.items():
+            add(land[land["class"] == cls], {**style, "fillOpacity": 1, "weight": 0.5}, 0.0001)
+    water = snapshot.get(WATER)
+    if water is not None and len(water):
+        water = water.to_crs("EPSG:4326")
+        poly = water[water.geom_type.isin(["Polygon", "MultiPolygon"])]
+        lines = water[~water.geom_type.isin(["Polygon", "MultiPolygon"])]
+        add(poly, {"fillColor": "#a6cee3", "fillOpacity": 1, "color": "#7fb2d6",
+                   "weight": 0.5}, 0.0001)
+        add(lines, {"color": "#7fb2d6", "weight": 1.2, "fill": False}, 0.0001)
+    roads = snapshot.get(ROADS)
+    if roads is not None and len(roads) and "highway" in roads:
+        roads = roads.to_crs("EPSG:4326")
+        hw = roads["highway"].astype(str)
+        for cls in reversed(list(_ROAD_CLASSES)):
+            colour, width = _ROAD_CLASSES[cls]
+            sub = roads[hw == cls]
+            add(sub, {"color": "#9e9e9e", "weight": width + 1.2, "fill": False}, 0.0001)
+            add(sub, {"color": colour, "weight": width, "fill": False}, 0.0001)
+    if drawn:
+        fg.add_to(m)
+
+
+def _const(style: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda f: style
+
+
+def _add_stops(m: folium.Map, stops: gpd.GeoDataFrame, region: Region, lang: str,
+               show: bool) -> None:
+    stops = stops.to_crs("EPSG:4326")
+    weights = pd.to_numeric(stops.get("weight"), errors="coerce")
+    min_w = region.transit.min_weight
+    names = stops["name"] if "name" in stops else pd.Series("", index=stops.index)
+    props = []
+    for name, w in zip(names, weights, strict=True):
+        weak = bool(np.isnan(w) or w < min_w)
+        wtxt = t("no_data", lang) if np.isnan(w) else fmt_number(float(w), 0, lang)
+        props.append({
+            "tip": f"<b>{esc(name)}</b><br>{esc(t('weight', lang))}: {esc(wtxt)}",
+            "r": _stop_radius(float(w)),
+            "weak": weak,
+        })
+    fg = folium.FeatureGroup(name=t("layer_stops", lang), show=show)
+    folium.GeoJson(
+        feature_collection(stops, props),
+        marker=folium.CircleMarker(radius=4),
+        style_function=lambda f: {
+            "radius": f["properties"]["r"],
+            "fill": True,
+            "color": "#004d52",
+            "weight": 1,
+            "fillColor": "#ffffff" if f["properties"]["weak"] else "#00838f",
+            "fillOpacity": 0.75,
+        },
+        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, class_name="dk-tip"),
+    ).add_to(fg)
+    fg.add_to(m)
+
+
+def _legend_indicator_html(region: Region, category: str, mode: str, indicator: str,
+                           has_result: bool, info: dict[str, Any], lang: str) -> str:
+    """The legend part that changes with category, mode, indicator and threshold."""
+    cat = region.categories[category]
+    threshold, unit = info["threshold"], info["unit"]
+    out = [f"<h4>{esc(category_label(cat, lang))} · {esc(mode_label(mode, lang))}</h4>"]
+    if not has_result:
+        out.append(f'<div class="dk-note">{esc(t("legend_no_result", lang))}</div>')
+        return "".join(out)
+    out.append(f'<div class="dk-note">{esc(indicator_label(indicator, mode, lang))}'
+               + (f" ({esc(t('col_threshold', lang))}: {esc(fmt_value(threshold, unit, lang))})"
+                  if threshold else "") + "</div>")
+    for colour, label in legend_scale(indicator, threshold, unit, lang):
+        out.append(f'<div class="dk-row"><span class="dk-sw" style="background:{colour}">'
+                   f"</span>{esc(label)}</div>")
+    out.append(f'<div class="dk-row"><span class="dk-sw" style="background:{NO_DATA_COLOUR}">'
+               f"</span>{esc(t('no_data', lang))}</div>")
+    out.append(f'<div class="dk-row"><span class="dk-sw dk-hatch"></span>'
+               f"{esc(t('legend_gap', lang))}</div>")
+    out.append(f'<div class="dk-row"><span class="dk-sw" style="border:2px solid '
+               f'{_OUTLINE["knapp"]["color"]};background:#fff"></span>'
+               f"{esc(t('legend_knapp', lang))}</div>")
+    if info["straight"]:
+        out.append(f'<div class="dk-note">{esc(t("legend_straight", lang))}</div>')
+    return "".join(out)
+
+
+def _legend_html(region: Region, counts: dict[str, dict[str, int]], has_stops: bool,
+                 approx: bool, lang: str, indicator_part: str) -> str:
+    out = [f"<details open><summary>{esc(t('legend_title', lang))}</summary>",
+           f'<div id="dk-legend-ind">{indicator_part}</div>']
+    if counts:
+        out.append(f"<h4>{esc(t('legend_points', lang))}</h4>")
+        for cid, n in counts.items():
+            c = region.categories[cid]
+            out.append(f'<div class="dk-row">{_poi_html(cid, "osm")}'
+                       f"{esc(category_label(c, lang))} ({sum(n.values())})</div>")
+        kinds = {k for n in counts.values() for k in n}
+        for kind in ("osm", "listing", "scenario"):
+            if kind in kinds:
+                out.append(f'<div class="dk-row"><div class="dk-poi dk-src-{kind}" '
+                           f'style="background:#777"></div>{esc(t("legend_" + kind, lang))}</div>')
+    if has_stops:
+        out.append(f"<h4>{esc(t('legend_stops', lang))}</h4>")
+        for w in (20, 200, 2000):
+            d = 2 * _stop_radius(w)
+            out.append(f'<div class="dk-row"><span class="dk-stop" style="width:{d}px;'
+                       f'height:{d}px"></span>{fmt_number(w, 0, lang)}</div>')
+        weak = t("legend_stop_weak", lang, w=region.transit.min_weight)
+        out.append(f'<div class="dk-row"><span class="dk-stop dk-weak" style="width:8px;'
+                   f'height:8px"></span>{esc(weak)}</div>')
+    if approx:
+        out.append(f'<div class="dk-note">{esc(t("legend_approx", lang))}</div>')
+    out.append("</details>")
+    return "".join(out)

@@ -1,0 +1,273 @@
+"""Report export for planners: coverage table as CSV and XLSX, layers as GeoPackage (QGIS).
+
+Everything is written to temporary files beside the targets and renamed at the end, so a
+failed export never leaves half a report (or destroys the previous one).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from dorfkarte.errors import DorfkarteError
+from dorfkarte.region import MODE_LABELS, Region
+from dorfkarte.snapshot import DISTRICTS, STOPS, Snapshot
+
+
+class ReportError(DorfkarteError):
+    """The report cannot be written (no analysis result, unwritable folder)."""
+
+
+#: Machine column -> German header for the XLSX sheet (CSV keeps machine names for scripts).
+COLUMNS_DE: dict[str, str] = {
+    "district": "Ortsteil",
+    "municipality": "Gemeinde",
+    "kind": "Art",
+    "category": "Kategorie (ID)",
+    "category_label": "Kategorie",
+    "mode": "Verkehrsmittel",
+    "population": "Einwohner",
+    "n_origins": "Wohnorte (Anzahl)",
+    "median": "Median",
+    "p90": "90. Perzentil",
+    "max": "Maximum",
+    "unit": "Einheit",
+    "threshold": "Schwellenwert",
+    "share_within": "Anteil erreichbar",
+    "residents_within": "Einwohner erreichbar",
+    "gap_class": "Bewertung",
+    "nearest_name": "Nächstes Angebot",
+    "nearest_source": "Quelle nächstes Angebot",
+    "unreachable_share": "Anteil unerreichbar",
+    "method": "Methode",
+}
+
+CSV_NAME = "abdeckung.csv"
+UNREACHABLE = "nicht erreichbar"
+XLSX_NAME = "abdeckung.xlsx"
+
+
+@dataclass
+class ReportExport:
+    """Paths written by :func:`export_report` and the GeoPackage's layer names."""
+
+    csv: Path
+    xlsx: Path
+    gpkg: Path
+    layers: list[str] = field(default_factory=list)
+    rows: int = 0
+
+
+def _tmp_beside(path: Path) -> Path:
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix,
+                                dir=path.parent)
+    os.close(fd)
+    os.unlink(name)
+    return Path(name)
+
+
+def indicator_table(result: Any) -> pd.DataFrame:
+    """The coverage indicators with the contract's columns first, in contract order."""
+    if result is None or getattr(result, "indicators", None) is None:
+        raise ReportError("Kein Analyseergebnis: zuerst die Erreichbarkeit berechnen")
+    table = getattr(result, "table", None)
+    df = table() if callable(table) else pd.DataFrame(result.indicators).copy()
+    first = [c for c in COLUMNS_DE if c in df.columns]
+    return df[first + [c for c in df.columns if c not in first]]
+
+
+def write_csv(table: pd.DataFrame, path: Path) -> Path:
+    """UTF-8 with BOM (Excel shows umlauts), comma-separated, dot decimals (for scripts, QGIS)."""
+    tmp = _tmp_beside(path)
+    try:
+        table.to_csv(tmp, index=False, encoding="utf-8-sig")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def sources_table(snapshot: Snapshot, region: Region) -> pd.DataFrame:
+    """Data sources and every threshold with its source: the report's second sheet."""
+    rows = [
+        {"Was": f"Layer {i.name}", "Quelle": i.source, "Lizenz": i.licence,
+         "Stand": (i.fetched_at or "")[:10], "Hinweis": i.note}
+        for i in snapshot.info.values()
+    ]
+    for cat in region.categories.values():
+        for mode, th in cat.thresholds.items():
+            val = f"{th.minutes:g} min" if th.minutes is not None else f"{th.metres:g} m"
+            rows.append({"Was": f"Schwelle {cat.label} / {MODE_LABELS.get(mode, mode)}",
+                         "Quelle": th.source, "Lizenz": "", "Stand": "", "Hinweis": val})
+    gc = region.gap_classes
+    rows.append({"Was": "Bewertung", "Quelle": gc.source, "Lizenz": "", "Stand": "",
+                 "Hinweis": f"ok ab {gc.ok_share:.0%}, knapp ab {gc.knapp_share:.0%} "
+                            "der Einwohner innerhalb der Schwelle, sonst Lücke"})
+    return pd.DataFrame(rows, columns=["Was", "Quelle", "Lizenz", "Stand", "Hinweis"])
+
+
+def write_xlsx(table: pd.DataFrame, sources: pd.DataFrame, path: Path) -> Path:
+    """German headers, shares as percent, frozen header row and filters: ready for Excel."""
+    from openpyxl.utils import get_column_letter
+
+    tmp = _tmp_beside(path)
+    de = table.rename(columns=COLUMNS_DE)
+    # Excel has no infinity: an unreachable time is written as words.
+    for col in de.columns:
+        if pd.api.types.is_float_dtype(de[col]) and np.isinf(de[col].to_numpy()).any():
+            vals = de[col].to_numpy()
+            de[col] = [UNREACHABLE if np.isinf(v) else v for v in vals]
+    if "Verkehrsmittel" in de:
+        de["Verkehrsmittel"] = de["Verkehrsmittel"].map(lambda m: MODE_LABELS.get(m, m))
+    try:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+            de.to_excel(xw, sheet_name="Abdeckung", index=False)
+            sources.to_excel(xw, sheet_name="Quellen", index=False)
+            ws = xw.sheets["Abdeckung"]
+            ws.freeze_panes = "A2"
+            ws.auto_filter.ref = ws.dimensions
+            for j, col in enumerate(de.columns, start=1):
+                letter = get_column_letter(j)
+                width = max([len(str(col))] + [len(str(v)) for v in de[col].head(200)])
+                ws.column_dimensions[letter].width = min(max(width + 2, 8), 40)
+                if col in ("Anteil erreichbar", "Anteil unerreichbar"):
+                    for cell in ws[letter][1:]:
+                        cell.number_format = "0%"
+                elif col in ("Median", "90. Perzentil", "Maximum", "Einwohner erreichbar"):
+                    for cell in ws[letter][1:]:
+                        cell.number_format = "0"
+            qs = xw.sheets["Quellen"]
+            for j, col in enumerate(sources.columns, start=1):
+                qs.column_dimensions[get_column_letter(j)].width = 30 if col != "Quelle" else 80
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def district_layer(snapshot: Snapshot, table: pd.DataFrame, mode: str) -> gpd.GeoDataFrame:
+    """Ortsteile with one share/gap/median column per category for ``mode`` (QGIS styling)."""
+    dist = snapshot.get(DISTRICTS)
+    if dist is None or not len(dist):
+        raise ReportError("Keine Ortsteile im Datenstand")
+    out = dist.copy()
+    sub = table[table["mode"] == mode] if "mode" in table else table.iloc[0:0]
+    for cid, grp in sub.groupby("category", sort=False):
+        g = grp.set_index("district")
+        out[f"anteil_{cid}"] = out["name"].map(g["share_within"]).astype(float)
+        out[f"bewertung_{cid}"] = out["name"].map(g["gap_class"])
+        if "median" in g:
+            out[f"median_{cid}"] = out["name"].map(g["median"]).astype(float)
+    return out
+
+
+def origin_layer(result: Any, mode: str) -> gpd.GeoDataFrame | None:
+    """Wohnorte with the time (or metres) to the nearest service per category for ``mode``."""
+    origins = getattr(result, "origins", None)
+    times = getattr(result, "times", {}) or {}
+    if origins is None or not len(origins):
+        return None
+    out = origins.copy()
+    for (cid, m), arr in times.items():
+        if m != mode:
+            continue
+        vals = np.asarray(arr, dtype=float)
+        out[f"zeit_{cid}"] = np.where(np.isfinite(vals), np.round(vals, 1), np.nan)
+    return out
+
+
+def destination_layer(result: Any) -> gpd.GeoDataFrame | None:
+    """All destinations of all categories (OSM, listings, stops) in one point layer."""
+    dests = getattr(result, "destinations", {}) or {}
+    frames = [g for g in dests.values() if g is not None and len(g)]
+    if not frames:
+        return None
+    crs = frames[0].crs
+    cat = pd.concat([f.to_crs(crs) for f in frames], ignore_index=True)
+    return gpd.GeoDataFrame(cat, geometry="geometry", crs=crs)
+
+
+def _for_gpkg(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """GeoPackage columns must be plain types: object columns become text."""
+    out = gdf.copy()
+    for col in out.columns:
+        if col == out.geometry.name:
+            continue
+        if out[col].dtype == object:
+            out[col] = out[col].map(lambda v: None if v is None or v != v else str(v))
+        elif out[col].dtype == bool:
+            out[col] = out[col].astype(int)
+    return out
+
+
+def write_gpkg(layers: dict[str, pd.DataFrame], path: Path) -> Path:
+    tmp = _tmp_beside(path)
+    try:
+        for name, df in layers.items():
+            if isinstance(df, gpd.GeoDataFrame):
+                pyogrio.write_dataframe(_for_gpkg(df), tmp, layer=name, driver="GPKG",
+                                        append=tmp.exists())
+            else:
+                pyogrio.write_dataframe(df, tmp, layer=name, driver="GPKG",
+                                        append=tmp.exists())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def export_report(snapshot: Snapshot, region: Region, result: Any, outdir: str | Path, *,
+                  mode: str = "walk") -> ReportExport:
+    """Write ``abdeckung.csv``, ``abdeckung.xlsx`` and ``dorfkarte_<region>.gpkg`` to ``outdir``.
+
+    The GeoPackage holds ``ortsteile`` (wide indicators for ``mode``), ``abdeckung`` (the
+    full table), ``einrichtungen``, ``wohnorte`` and ``haltestellen`` where available.
+    """
+    outdir = Path(outdir)
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportError(f"Kann Ordner {outdir} nicht anlegen: {exc.strerror or exc}") from None
+    table = indicator_table(result)
+    if "mode" in table and len(table) and mode not in set(table["mode"]):
+        modes = ", ".join(sorted(set(table["mode"])))
+        raise ReportError(f"Verkehrsmittel {mode!r} nicht im Ergebnis (vorhanden: {modes})")
+    layers: dict[str, pd.DataFrame] = {"ortsteile": district_layer(snapshot, table, mode)}
+    attr = table.copy()
+    for col in attr.columns:
+        if attr[col].dtype == object:
+            attr[col] = attr[col].map(lambda v: None if v is None or v != v else str(v))
+    layers["abdeckung"] = attr
+    dest = destination_layer(result)
+    if dest is not None:
+        layers["einrichtungen"] = dest
+    orig = origin_layer(result, mode)
+    if orig is not None:
+        layers["wohnorte"] = orig
+    if snapshot.has(STOPS):
+        layers["haltestellen"] = snapshot.get(STOPS)
+    try:
+        csv = write_csv(table, outdir / CSV_NAME)
+        xlsx = write_xlsx(table, sources_table(snapshot, region), outdir / XLSX_NAME)
+        gpkg = write_gpkg(layers, outdir / f"dorfkarte_{region.id}.gpkg")
+    except OSError as exc:
+        raise ReportError(f"Kann Bericht in {outdir} nicht schreiben: {exc.strerror or exc}"
+                          ) from None
+    return ReportExport(csv=csv, xlsx=xlsx, gpkg=gpkg, layers=list(layers), rows=len(table))
+
+
+def report_bytes(snapshot: Snapshot, region: Region, result: Any, *,
+                 mode: str = "walk") -> dict[str, bytes]:
+    """The three report files as bytes (``csv``, ``xlsx``, ``gpkg``) for download buttons."""
+    with tempfile.TemporaryDirectory(prefix="dorfkarte-report-") as tmp:
+        rep = export_report(snapshot, region, result, tmp, mode=mode)
+        return {"csv": rep.csv.read_bytes(), "xlsx": rep.xlsx.read_bytes(),
+                "gpkg": rep.gpkg.read_bytes()}

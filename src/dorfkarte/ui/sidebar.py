@@ -1,0 +1,216 @@
+"""Sidebar: what to look at (region, category, mode, indicator, thresholds, base map).
+
+Widget values live in ``st.session_state`` under the ``KEY_*`` names, so tests
+(AppTest) and the demo can set them, and a rerun keeps them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from dorfkarte import maps
+from dorfkarte.i18n import LANG_LABELS, LANGS, category_label, indicator_label, mode_label, t
+from dorfkarte.region import MODES, TRANSIT, Region
+
+KEY_LANG = "dk_lang"
+KEY_REGION = "dk_region"
+KEY_CATEGORY = "dk_category"
+KEY_MODE = "dk_mode"
+KEY_INDICATOR = "dk_indicator"
+KEY_BASEMAP = "dk_basemap"
+KEY_POINTS = "dk_points"
+KEY_WHEN = "dk_listings_when"
+KEY_WHEN_DAY = "dk_listings_day"
+KEY_WHEN_TIME = "dk_listings_time"
+THR_PREFIX = "dk_thr"
+_PREV_CATEGORY = "_dk_prev_category"
+
+
+def thr_key(category: str, mode: str) -> str:
+    return f"{THR_PREFIX}::{category}::{mode}"
+
+
+@dataclass
+class Selection:
+    """What the user chose in the sidebar."""
+
+    lang: str
+    region_path: Path
+    category: str
+    mode: str
+    indicator: str
+    basemap: str
+    point_categories: tuple[str, ...]
+    thresholds: dict[tuple[str, str], float] = field(default_factory=dict)
+    listings_when: Any = None
+
+
+def choose_language() -> str:
+    lang = st.sidebar.radio(
+        "Sprache / Language", LANGS, key=KEY_LANG, horizontal=True,
+        format_func=lambda x: LANG_LABELS[x],
+    )
+    return str(lang or "de")
+
+
+def choose_region(files: list[Path], lang: str) -> Path:
+    if not files:
+        raise FileNotFoundError("no region file")
+    names = [str(p) for p in files]
+    if st.session_state.get(KEY_REGION) not in names:
+        st.session_state[KEY_REGION] = names[0]
+    chosen = st.sidebar.selectbox(t("region", lang), names, key=KEY_REGION,
+                                  format_func=lambda p: Path(p).stem,
+                                  disabled=len(names) == 1)
+    return Path(chosen)
+
+
+def _pairs(region: Region, result: Any) -> list[tuple[str, str]]:
+    if result is not None and getattr(result, "times", None):
+        return list(result.times)
+    return [(c, m) for c, cat in region.categories.items() for m in MODES
+            if m != TRANSIT or cat.source == TRANSIT]
+
+
+def default_category(region: Region, result: Any, mode: str) -> str:
+    """The first category that has data (with embedded data only: the stops)."""
+    pairs = [c for c, m in _pairs(region, result) if m == mode]
+    if result is not None and getattr(result, "indicators", None) is not None:
+        ind = result.indicators
+        has = ind[(ind["mode"] == mode) & (ind["gap_class"] != "keine Daten")]["category"]
+        for c in pairs:
+            if c in set(has):
+                return c
+    return pairs[0] if pairs else next(iter(region.categories))
+
+
+def choose_view(region: Region, result: Any, lang: str) -> tuple[str, str, str]:
+    """Mode, category, indicator (categories offered are those analysed for the mode)."""
+    sb = st.sidebar
+    pairs = _pairs(region, result)
+    modes = [m for m in MODES if any(pm == m for _, pm in pairs)] or list(MODES)
+    if st.session_state.get(KEY_MODE) not in modes:
+        st.session_state[KEY_MODE] = modes[0]
+    mode = sb.radio(t("mode", lang), modes, key=KEY_MODE, horizontal=True,
+                    format_func=lambda m: mode_label(m, lang))
+    cats = [c for c in region.categories if (c, mode) in pairs]
+    if st.session_state.get(KEY_CATEGORY) not in cats:
+        st.session_state[KEY_CATEGORY] = default_category(region, result, mode)
+    category = sb.selectbox(t("category", lang), cats, key=KEY_CATEGORY,
+                            format_func=lambda c: category_label(region.categories[c], lang))
+    _points_follow(str(category))
+    if st.session_state.get(KEY_INDICATOR) not in maps.INDICATORS:
+        st.session_state[KEY_INDICATOR] = maps.INDICATORS[0]
+    indicator = sb.selectbox(t("indicator", lang), maps.INDICATORS, key=KEY_INDICATOR,
+                             format_func=lambda i: indicator_label(i, mode, lang))
+    return str(mode), str(category), str(indicator)
+
+
+def _points_follow(category: str) -> None:
+    """The shown service points follow the category while the user has not chosen others."""
+    prev = st.session_state.get(_PREV_CATEGORY)
+    if prev is not None and prev != category and st.session_state.get(KEY_POINTS) in (
+            [prev], []):
+        st.session_state[KEY_POINTS] = [category]
+    st.session_state[_PREV_CATEGORY] = category
+
+
+def _slider_range(unit: str, default: float) -> tuple[float, float, float]:
+    if unit == "m":
+        return 100.0, max(3000.0, 2 * default), 50.0
+    return 1.0, max(60.0, 2 * default), 1.0
+
+
+def choose_thresholds(region: Region, result: Any, category: str, mode: str,
+                      lang: str) -> dict[tuple[str, str], float]:
+    """Sliders for the chosen pair and (in an expander) the other categories of the mode."""
+    if result is None:
+        return {}
+    defaults = result.thresholds
+    out: dict[tuple[str, str], float] = {}
+
+    def slider(container: Any, cid: str, label: str) -> None:
+        key = (cid, mode)
+        if key not in defaults:
+            return
+        unit = "m" if mode == TRANSIT else "min"
+        default = float(defaults[key])
+        lo, hi, step = _slider_range(unit, default)
+        wkey = thr_key(cid, mode)
+        if wkey not in st.session_state:
+            st.session_state[wkey] = default
+        thr = region.categories[cid].thresholds.get(mode)
+        source = thr.source if thr is not None else ""
+        val = container.slider(f"{label} ({unit})", min_value=lo, max_value=hi, step=step,
+                               key=wkey, format=f"%d {unit}",
+                               help=t("threshold_help", lang, source=source or "–"))
+        out[key] = float(val)
+
+    slider(st.sidebar, category, f"{t('threshold', lang)}: "
+           f"{category_label(region.categories[category], lang)}")
+    others = [c for c in region.categories if c != category and (c, mode) in defaults]
+    if others:
+        with st.sidebar.expander(t("more_thresholds", lang, mode=mode_label(mode, lang))):
+            for cid in others:
+                slider(st, cid, category_label(region.categories[cid], lang))
+            if st.button(t("reset_thresholds", lang), key="dk_thr_reset"):
+                for (c, m), v in defaults.items():
+                    st.session_state[thr_key(c, m)] = float(v)
+                st.rerun()
+    return out
+
+
+def choose_points(region: Region, category: str, lang: str) -> tuple[str, ...]:
+    cats = [c for c, cat in region.categories.items()]
+    if KEY_POINTS not in st.session_state:
+        st.session_state[KEY_POINTS] = [category]
+    chosen = st.sidebar.multiselect(
+        t("point_categories", lang), cats, key=KEY_POINTS,
+        format_func=lambda c: category_label(region.categories[c], lang),
+    )
+    return tuple(c for c in cats if c in chosen)
+
+
+def choose_basemap(lang: str) -> str:
+    if st.session_state.get(KEY_BASEMAP) not in maps.BASEMAPS:
+        st.session_state[KEY_BASEMAP] = "osm"
+    return str(st.sidebar.radio(t("basemap", lang), maps.BASEMAPS, key=KEY_BASEMAP,
+                                format_func=lambda b: t(f"basemap_{b}", lang)))
+
+
+WEEKDAYS = {"de": ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag",
+                   "Sonntag"],
+            "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
+                   "Sunday"]}
+
+
+def choose_listings_when(lang: str) -> Any:
+    """When local listings count (``dorfkarte.listings.When``): all, weekly, or a time."""
+    from dorfkarte.listings import describe_when
+    from dorfkarte.listings.schedule import next_weekday_time
+
+    options = ["all", "weekly", "at"]
+    labels = {"all": describe_when(None, lang), "weekly": describe_when("weekly", lang),
+              "at": "zu einem Zeitpunkt" if lang == "de" else "at a given time"}
+    if st.session_state.get(KEY_WHEN) not in options:
+        st.session_state[KEY_WHEN] = "all"
+    choice = st.sidebar.selectbox(
+        "Lokale Angebote zählen" if lang == "de" else "Count local listings",
+        options, key=KEY_WHEN, format_func=lambda o: labels[o],
+    )
+    if choice == "weekly":
+        return "weekly"
+    if choice == "at":
+        days = WEEKDAYS["en" if lang == "en" else "de"]
+        c1, c2 = st.sidebar.columns(2)
+        day = c1.selectbox("Tag" if lang == "de" else "Day", range(7), key=KEY_WHEN_DAY,
+                           format_func=lambda d: days[d])
+        time = c2.time_input("Uhrzeit" if lang == "de" else "Time", value=dt.time(10, 0),
+                             key=KEY_WHEN_TIME, step=dt.timedelta(minutes=30))
+        return next_weekday_time(int(day), time)
+    return None

@@ -1,0 +1,95 @@
+"""Data status: which snapshot, from when, from where; attribution; what is approximate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dorfkarte import assets
+from dorfkarte.commands.info import no_osm_hint
+from dorfkarte.i18n import osm_attribution, t
+from dorfkarte.snapshot import DISTRICTS, snapshot_path
+from dorfkarte.ui.context import UIContext
+
+
+def layer_table(ctx: UIContext) -> pd.DataFrame:
+    lang = ctx.lang
+    rows = []
+    for name, info in ctx.snapshot.info.items():
+        rows.append({
+            t("col_layer", lang): name,
+            t("col_count", lang): info.count,
+            t("col_date", lang): info.fetched_at,
+            t("col_source", lang): info.source + (f" [{t('embedded', lang)}]"
+                                                  if info.embedded else ""),
+            t("col_licence", lang): info.licence,
+            t("col_note", lang): info.note,
+        })
+    return pd.DataFrame(rows)
+
+
+def attributions(ctx: UIContext) -> list[str]:
+    lines = [osm_attribution(ctx.lang)]
+    if ctx.region.transit.attribution:
+        lines.append(ctx.region.transit.attribution)
+    return lines
+
+
+def render_osm_hint(ctx: UIContext, compact: bool = False) -> None:
+    """The German hint how to get an OSM snapshot (shown when there is none).
+
+    ``compact``: first line as a warning, the commands folded away (main page).
+    """
+    hint = no_osm_hint(ctx.region.id, ctx.region, ctx.data_dir)
+    first, _, rest = hint.partition("\n")
+    if not compact:
+        st.warning(f"**{first}**\n\n```\n{rest}\n```")
+        return
+    st.warning(f"**{first}** Ohne Schnappschuss arbeiten Ortsteile (Näherung) und "
+               "Haltestellen (VBB) trotzdem.")
+    with st.expander("So kommt ein OSM-Schnappschuss dazu"):
+        st.code(rest, language=None)
+
+
+def example_note(extra: Any) -> str | None:
+    """'Beispieldaten: 3 lokale Angebote' when listings flagged as example data are shown."""
+    if extra is None or not len(extra) or "example" not in extra:
+        return None
+    n = int(extra["example"].fillna(False).astype(bool).sum())
+    if not n:
+        return None
+    return f"{n} lokale Angebote sind als Beispiel markiert (keine echten Daten)"
+
+
+def render_status(ctx: UIContext) -> None:
+    lang, snap = ctx.lang, ctx.snapshot
+    path = snapshot_path(ctx.data_dir, ctx.region.id)
+    st.subheader(t("status_snapshot", lang))
+    st.markdown(
+        f"- {t('region', lang)}: **{ctx.region.name}** (`{ctx.region.id}`), "
+        f"{ctx.region.unit_label}\n"
+        f"- {t('status_file', lang)}: `{path}`"
+        + ("" if path.exists() else f" – {t('status_none', lang)}")
+    )
+    if not snap.has_osm:
+        render_osm_hint(ctx)
+    d = snap.get(DISTRICTS)
+    if d is not None and "approx" in d and bool(d["approx"].any()):
+        st.info(t("status_approx", lang, source=str(d["source"].iloc[0])))
+    note = example_note(ctx.extra.get("extra_points"))
+    if note:
+        st.info(t("status_example", lang, what=note))
+    if ctx.result is not None and getattr(ctx.result, "notes", None):
+        for n in ctx.result.notes:
+            st.caption(n)
+    st.markdown(f"**{t('status_layers', lang)}**")
+    st.dataframe(layer_table(ctx), hide_index=True, width="stretch")
+    st.markdown(f"**{t('status_attribution', lang)}**")
+    st.markdown("\n".join(f"- {a}" for a in attributions(ctx)))
+    missing = assets.missing_assets()
+    if missing:
+        st.error(t("status_assets_missing", lang, files=", ".join(str(p) for p in missing)))
+    with st.expander("Software (Karte)" if lang == "de" else "Software (map)"):
+        st.dataframe(pd.DataFrame(assets.third_party()), hide_index=True, width="stretch")

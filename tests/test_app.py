@@ -1,0 +1,182 @@
+"""The Streamlit app under streamlit.testing.v1.AppTest (no browser, no network)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dorfkarte.coverage import analyse
+from dorfkarte.region import Region
+from dorfkarte.ui.page import KEY_TAB
+from dorfkarte.ui.sidebar import KEY_CATEGORY, KEY_LANG, KEY_MODE, thr_key
+from dorfkarte.workspace import open_snapshot
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+GAP_LABEL = "Ortsteile mit Lücke"
+SERVICES_LABEL = "Einrichtungen im Datenstand"
+
+
+def start() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def headline(at: AppTest) -> str:
+    return next(m.value for m in at.markdown if m.value.startswith("#### "))
+
+
+def table_with(at: AppTest, column: str):
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def gap_count(result, category: str, mode: str) -> int:
+    ind = result.indicators
+    rows = ind[(ind["category"] == category) & (ind["mode"] == mode)]
+    return int((rows["gap_class"] == "Lücke").sum())
+
+
+def test_starts_on_embedded_data_with_german_hint(region: Region, _isolated_data_dir: Path):
+    at = start()
+    warnings = " ".join(w.value for w in at.warning)
+    assert "Noch kein OSM-Schnappschuss" in warnings
+    assert "dorfkarte fetch" in " ".join(c.value for c in at.code)
+    assert not at.error
+    # with embedded data only the stops have data: that category is chosen by default
+    assert at.session_state[KEY_CATEGORY] == "haltestelle"
+    result = analyse(open_snapshot(region, _isolated_data_dir), region)
+    assert metric(at, GAP_LABEL) == f"{gap_count(result, 'haltestelle', 'walk')} / 29"
+    assert metric(at, SERVICES_LABEL) == str(len(result.destinations["haltestelle"]))
+    # the ranking (tab "Übersicht") lists all 29 units, worst first
+    at.session_state[KEY_TAB] = "Übersicht"
+    at.run()
+    assert not at.exception
+    ranking = table_with(at, "Rang")
+    assert len(ranking) == 29
+    assert {"Lütte", "Bad Belzig (Kernstadt)", "Wiesenburg (Kernort)"} <= set(ranking["Ortsteil"])
+    share = ranking["Anteil innerhalb"].to_numpy()
+    assert share[0] == share.min()
+
+
+def test_switching_mode_and_category_changes_the_indicator(region: Region,
+                                                           _isolated_data_dir: Path):
+    result = analyse(open_snapshot(region, _isolated_data_dir), region)
+    at = start()
+    assert headline(at).startswith("#### Bus / Bahn · Fuß")
+    at.sidebar.radio(key=KEY_MODE).set_value("transit").run()
+    assert not at.exception
+    assert headline(at).startswith("#### Bus / Bahn · ÖPNV-Nähe")
+    assert metric(at, GAP_LABEL) == f"{gap_count(result, 'haltestelle', 'transit')} / 29"
+    at.sidebar.radio(key=KEY_MODE).set_value("walk").run()
+    at.sidebar.selectbox(key=KEY_CATEGORY).set_value("lebensmittel").run()
+    assert not at.exception
+    assert headline(at).startswith("#### Lebensmittel · Fuß")
+    # the service points shown follow the category (until chosen by hand)
+    assert at.session_state["dk_points"] == ["lebensmittel"]
+    # no groceries known without OSM: "keine Daten", not a gap
+    assert metric(at, GAP_LABEL) == "0 / 29"
+    assert any("keine Daten" in i.value for i in at.info)
+
+
+def test_threshold_slider_recomputes(region: Region, _isolated_data_dir: Path):
+    result = analyse(open_snapshot(region, _isolated_data_dir), region)
+    strict = result.with_thresholds({("haltestelle", "walk"): 3.0})
+    assert gap_count(strict, "haltestelle", "walk") != gap_count(result, "haltestelle", "walk")
+    at = start()
+    at.sidebar.slider(key=thr_key("haltestelle", "walk")).set_value(3.0).run()
+    assert not at.exception
+    assert metric(at, GAP_LABEL) == f"{gap_count(strict, 'haltestelle', 'walk')} / 29"
+
+
+def test_selected_unit_shows_its_profile():
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["selected_unit"] = "Lütte"
+    at.run()
+    assert not at.exception
+    assert any(h.value == "Lütte" for h in at.subheader)
+    profile = table_with(at, "Median")
+    assert "Bus / Bahn" in set(profile["Kategorie"])
+
+
+def test_english_option():
+    at = start()
+    at.sidebar.radio(key=KEY_LANG).set_value("en").run()
+    assert not at.exception
+    assert any("basic services" in t.value for t in at.title)
+
+
+def test_on_synthetic_osm_snapshot(region: Region, _isolated_data_dir: Path):
+    from osmfixtures import build_test_snapshot
+
+    build_test_snapshot(_isolated_data_dir)
+    snap = open_snapshot(region, _isolated_data_dir)
+    assert snap.has_osm
+    result = analyse(snap, region)
+    at = start()
+    assert not any("Noch kein OSM-Schnappschuss" in w.value for w in at.warning)
+    n_units = len(snap.get("districts"))
+    at.sidebar.selectbox(key=KEY_CATEGORY).set_value("lebensmittel").run()
+    assert headline(at).startswith("#### Lebensmittel · Fuß")
+    assert metric(at, SERVICES_LABEL) == str(len(result.destinations["lebensmittel"]))
+    assert metric(at, GAP_LABEL) == f"{gap_count(result, 'lebensmittel', 'walk')} / {n_units}"
+    at.sidebar.selectbox(key=KEY_CATEGORY).set_value("hausarzt").run()
+    at.sidebar.radio(key=KEY_MODE).set_value("drive").run()
+    assert not at.exception
+    assert headline(at).startswith("#### Hausarzt · Auto")
+    assert metric(at, SERVICES_LABEL) == str(len(result.destinations["hausarzt"]))
+    assert metric(at, GAP_LABEL) == f"{gap_count(result, 'hausarzt', 'drive')} / {n_units}"
+
+
+def test_every_tab_renders_without_traceback():
+    at = start()
+    for label in ("Übersicht", "Szenarien", "Lokale Angebote", "Export", "Datenstand"):
+        at.session_state[KEY_TAB] = label
+        at.run()
+        assert not at.exception, (label, [e.message for e in at.exception])
+    # the data status names the attribution lines
+    text = " ".join(m.value for m in at.markdown)
+    assert "© OpenStreetMap-Mitwirkende, ODbL" in text
+    assert "Haltestellen: VBB Verkehrsverbund Berlin-Brandenburg GmbH, CC BY 4.0" in text
+
+
+@pytest.mark.parametrize("mode", ["walk", "drive"])
+def test_no_traceback_for_every_category(mode: str, region: Region):
+    at = start()
+    at.sidebar.radio(key=KEY_MODE).set_value(mode).run()
+    for cid in region.categories:
+        at.sidebar.selectbox(key=KEY_CATEGORY).set_value(cid).run()
+        assert not at.exception, (cid, [e.message for e in at.exception])
+
+
+def test_demo_mode_from_query_parameter():
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["demo"] = "1"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.session_state["dk_demo"] is True
+    # the demo panel replaces the page: its guided story instead of the normal view
+    assert not any(t.value.startswith("dorfkarte: ") for t in at.title)
+    assert any("Schritt 1" in m.value for m in at.markdown)
+
+
+def test_another_region_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Nothing of Hoher Fläming is assumed: a synthetic region chosen by $DORFKARTE_REGION."""
+    from test_other_region import CATEGORIES, FILE_DISTRICTS, FOREIGN_LABELS, write_region
+
+    monkeypatch.setenv("DORFKARTE_REGION", str(write_region(tmp_path / "r", FILE_DISTRICTS)))
+    at = start()
+    assert at.session_state[KEY_CATEGORY] in CATEGORIES
+    assert at.sidebar.selectbox(key=KEY_CATEGORY).options == list(CATEGORIES.values())
+    assert headline(at).startswith(f"#### {CATEGORIES[at.session_state[KEY_CATEGORY]]} · ")
+    assert not any(label in headline(at) for label in FOREIGN_LABELS)
+    assert "Noch kein OSM-Schnappschuss" in " ".join(w.value for w in at.warning)

@@ -1,0 +1,206 @@
+"""The app in a real browser: Debian chromium + Playwright, every non-local request blocked.
+
+Starts ``streamlit run app.py`` on a free port of 127.0.0.1 with an empty data folder
+(embedded data only), waits for the Leaflet map inside the streamlit-folium iframe, checks
+that the 29 units and the legend are there, clicks an Ortsteil, moves a threshold slider,
+and saves ``artifacts/screenshots/app.png``. Cold start and slider response times are
+printed (figures, not asserts: the machine is shared).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dorfkarte.workspace import open_snapshot
+
+CHROMIUM = "/usr/bin/chromium"
+REPO = Path(__file__).resolve().parents[1]
+SCREENSHOT = REPO / "artifacts" / "screenshots" / "app.png"
+IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed"),
+    pytest.mark.timeout(420),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError("streamlit did not become healthy")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, float]]:
+    data_dir = tmp_path_factory.mktemp("browser-data")
+    port = _free_port()
+    env = {**os.environ, "DORFKARTE_DATA": str(data_dir)}
+    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
+           "--server.headless", "true", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    log = data_dir / "streamlit.log"
+    t0 = time.monotonic()
+    with log.open("wb") as fh:
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            _wait_healthy(url, proc, 120)
+            yield url, t0
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+def _only_local(route) -> None:  # type: ignore[no-untyped-def]
+    url = route.request.url
+    if url.startswith(("http://127.0.0.1", "data:", "blob:", "about:")):
+        route.continue_()
+    else:
+        route.abort()
+
+
+def _wait_for_legend(page, text: str, timeout: float) -> None:  # type: ignore[no-untyped-def]
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        for fr in page.frames:
+            if "streamlit_folium" not in fr.url:
+                continue
+            try:
+                if text in fr.locator("#dk-legend").inner_text(timeout=200):
+                    return
+            except Exception:  # frame detached or legend not there yet
+                continue
+        time.sleep(0.05)
+    raise TimeoutError(f"no map legend with {text!r}")
+
+
+def test_map_in_browser_without_network(server: tuple[str, float], region) -> None:
+    pw = pytest.importorskip("playwright.sync_api")
+    url, server_t0 = server
+    names = sorted(str(n) for n in open_snapshot(region, Path("/nonexistent")).get(
+        "districts")["name"])
+    assert len(names) == 29
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    with pw.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1440, "height": 1500})
+            context.route("**/*", _only_local)
+            page = context.new_page()
+            page_errors: list[str] = []
+            page.on("pageerror", lambda e: page_errors.append(str(e)))
+            page.on("dialog", lambda d: (page_errors.append("dialog: " + d.message),
+                                         d.dismiss()))
+
+            t0 = time.monotonic()
+            page.goto(url)
+            page.wait_for_selector(IFRAME, state="attached", timeout=180_000)
+            frame = page.frame_locator(IFRAME)
+            frame.locator(".leaflet-container").wait_for(timeout=180_000)
+            frame.locator(".dk-label span").first.wait_for(timeout=60_000)
+            cold = time.monotonic() - t0
+            server_to_map = time.monotonic() - server_t0
+
+            labels = sorted(frame.locator(".dk-label span").all_inner_texts())
+            assert labels == names
+            legend = frame.locator("#dk-legend")
+            assert legend.count() == 1 and legend.is_visible()
+            assert "Legende" in legend.inner_text()
+            attribution = frame.locator(".leaflet-control-attribution").inner_text()
+            assert "OpenStreetMap-Mitwirkende, ODbL" in attribution
+            assert "VBB Verkehrsverbund Berlin-Brandenburg GmbH, CC BY 4.0" in attribution
+            # Leaflet came from the app itself (no CDN could have answered)
+            assert frame.locator("script[src*='/app/static/vendor/leaflet']").count() >= 1
+            assert not page_errors, page_errors
+
+            time.sleep(1.0)  # let the tiles fail and the own base map settle
+            page.screenshot(path=str(SCREENSHOT))
+
+            # click an Ortsteil on the map (tall window: no scrolling): its profile is shown
+            target = "Reetz"
+            assert not page.locator("h3", has_text=re.compile(f"^{target}$")).count()
+            box = frame.locator(f'.dk-label span[data-unit="{target}"]').bounding_box()
+            assert box is not None
+            page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            page.locator("h3", has_text=re.compile(f"^{target}$")).wait_for(timeout=60_000)
+
+            # threshold slider: step down three times; each time wait until the map legend
+            # shows the new value (the choropleth is a dynamic layer: no map reload)
+            legend_text = frame.locator("#dk-legend").inner_text()
+            before = re.search(r"Schwelle: (\d+) min", legend_text)
+            assert before is not None
+            value = int(before.group(1))
+            slider = page.get_by_role("slider").first
+            timings = []
+            for _ in range(3):
+                slider.focus()
+                t1 = time.monotonic()
+                page.keyboard.press("ArrowLeft")
+                value -= 1
+                _wait_for_legend(page, f"Schwelle: {value} min", timeout=60.0)
+                timings.append(time.monotonic() - t1)
+                time.sleep(0.5)
+            slider_s = sorted(timings)[1]
+            assert not page_errors, page_errors
+        finally:
+            browser.close()
+    print(f"\nbrowser_cold_start_s={cold:.2f} server_start_to_map_s={server_to_map:.2f} "
+          f"slider_response_median_s={slider_s:.2f} "
+          f"(all: {', '.join(f'{x:.2f}' for x in timings)})")
+
+
+def test_static_assets_served(server: tuple[str, float]) -> None:
+    url, _ = server
+    from dorfkarte import assets
+
+    for a in assets.vendored_assets():
+        with urllib.request.urlopen(url + a.url, timeout=10) as r:
+            assert r.status == 200
+            body = r.read()
+        assert body == a.path.read_bytes()
+        ctype = r.headers.get("Content-Type", "")
+        assert ("javascript" in ctype) if a.kind == "js" else ("css" in ctype)
+
+
+def test_screenshot_path_is_ignored_by_git() -> None:
+    git = shutil.which("git")
+    if git is None or not (REPO / ".git").exists():
+        pytest.skip("no git checkout")
+    rel = SCREENSHOT.relative_to(REPO)
+    out = subprocess.run([git, "check-ignore", str(rel)], cwd=REPO, capture_output=True,
+                         text=True)
+    assert out.returncode == 0, f"{rel} should be gitignored (artifacts/)"

@@ -1,0 +1,167 @@
+"""HTML export end to end: offline file, escaping of untrusted names, valid HTML, CLI.
+
+The data folder is SYNTHETIC (made here): the shipped Ortsteile and stops plus a few made-up
+amenities, base-map features and a listing whose names are HTML/JS injection attempts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import html5lib
+import pytest
+from shapely.geometry import LineString, Point, Polygon
+
+from dorfkarte.cli import main
+from dorfkarte.export import export_html, external_refs
+from dorfkarte.listings import ListingStore
+from dorfkarte.region import Region
+from dorfkarte.snapshot import Snapshot, snapshot_path, write_snapshot
+from dorfkarte.workspace import open_snapshot
+
+EVIL = "<img src=x onerror=alert(1)>"
+EVIL_JS = "`${alert(2)}`</script><script>alert(3)</script>"
+EVIL_LISTING = "<img src=x onerror=alert(4)> Mobiler Laden"
+SYNTH = "SYNTHETISCHE TESTDATEN (tests/test_export.py)"
+
+
+def make_evil_data_dir(data_dir: Path, region: Region) -> Path:
+    """A data folder whose snapshot and listings carry hostile names (synthetic data)."""
+    snap = Snapshot(region_id=region.id)
+    pts = [Point(12.594, 52.139), Point(12.60, 52.14), Point(12.43, 52.12)]
+    snap.add("amenities", gpd.GeoDataFrame(
+        {"osm_id": ["n1", "n2", "n3"], "name": [EVIL, EVIL_JS, "Laden & Co \"Süd\""],
+         "category": ["lebensmittel", "lebensmittel;post", "lebensmittel"],
+         "tags": ["{}", "{}", "{}"], "source": ["osm", "osm", "osm"]},
+        geometry=pts, crs="EPSG:4326"), source=SYNTH)
+    snap.add("landuse", gpd.GeoDataFrame(
+        {"class": ["forest", "residential"]},
+        geometry=[Polygon([(12.40, 52.10), (12.46, 52.10), (12.46, 52.14), (12.40, 52.14)]),
+                  Polygon([(12.58, 52.13), (12.61, 52.13), (12.61, 52.15), (12.58, 52.15)])],
+        crs="EPSG:4326"), source=SYNTH)
+    snap.add("water", gpd.GeoDataFrame(
+        {"class": ["stream"]},
+        geometry=[LineString([(12.45, 52.20), (12.55, 52.16), (12.65, 52.12)])],
+        crs="EPSG:4326"), source=SYNTH)
+    snap.add("roads", gpd.GeoDataFrame(
+        {"highway": ["secondary", "residential"], "name": [EVIL, "Weg"]},
+        geometry=[LineString([(12.45, 52.09), (12.60, 52.14), (12.70, 52.20)]),
+                  LineString([(12.59, 52.135), (12.60, 52.145)])],
+        crs="EPSG:4326"), source=SYNTH)
+    write_snapshot(snap, snapshot_path(data_dir, region.id))
+    store = ListingStore(data_dir)
+    store.upsert(gpd.GeoDataFrame(
+        {"id": ["L1"], "name": [EVIL_LISTING], "category": ["lebensmittel"],
+         "kind": ["mobile"], "lat": [52.20], "lon": [12.50], "example": [True]},
+        geometry=[Point(12.50, 52.20)], crs="EPSG:4326"), user="test")
+    return data_dir
+
+
+def district_names(region: Region) -> list[str]:
+    import pandas as pd
+
+    return [str(n) for n in pd.read_csv(region.districts.centres_file)["name"]]
+
+
+def loads(doc: str) -> list[str]:
+    """Every script/stylesheet tag that loads from somewhere (must be none when inlined)."""
+    tags = re.findall(r"<script\b[^>]*\bsrc\s*=[^>]*>", doc, re.IGNORECASE)
+    tags += [t for t in re.findall(r"<link\b[^>]*>", doc, re.IGNORECASE)
+             if re.search(r"stylesheet", t, re.IGNORECASE)]
+    return tags
+
+
+@pytest.fixture(scope="module")
+def evil_dir(tmp_path_factory: pytest.TempPathFactory, region: Region) -> Path:
+    return make_evil_data_dir(tmp_path_factory.mktemp("evil"), region)
+
+
+@pytest.fixture(scope="module")
+def offline_html(tmp_path_factory: pytest.TempPathFactory, evil_dir: Path) -> str:
+    out = tmp_path_factory.mktemp("out") / "karte.html"
+    rc = main(["export-html", str(out), "--offline", "--category", "lebensmittel",
+               "--data-dir", str(evil_dir)])
+    assert rc == 0
+    return out.read_text(encoding="utf-8")
+
+
+def test_offline_export_loads_nothing_from_the_network(offline_html: str) -> None:
+    assert loads(offline_html) == []
+    assert external_refs(offline_html) == []
+    # No web tiles either: no tile URL template anywhere in the file.
+    assert "tile.openstreetmap.org" not in offline_html
+    assert not re.search(r"https?://[^\"'\s]*\{z\}", offline_html)
+
+
+def test_offline_export_is_valid_html(offline_html: str) -> None:
+    html5lib.HTMLParser(strict=True).parse(offline_html)
+    assert offline_html.startswith("<!DOCTYPE html>")
+
+
+def test_offline_export_shows_all_units_title_sources(offline_html: str,
+                                                      region: Region) -> None:
+    for name in district_names(region):
+        assert json.dumps(name)[1:-1] in offline_html or name in offline_html, name
+    assert "<title>Lebensmittel: Erreichbarkeit (Fuß) – Bad Belzig und Wiesenburg/Mark</title>" \
+        in offline_html
+    assert "Quellen" in offline_html and "VBB Verkehrsverbund" in offline_html
+    assert "Näherung" in offline_html  # approximate Ortsteil areas are declared
+    assert "Offline-Karte" in offline_html
+    assert "dk-legend" in offline_html  # legend control from the map builder
+
+
+def test_untrusted_names_are_escaped(offline_html: str) -> None:
+    for raw in (EVIL, EVIL_JS, EVIL_LISTING, "</script><script>alert(3)"):
+        assert raw not in offline_html
+    # ... but they are there, as text (HTML-escaped, inside JSON).
+    assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in offline_html
+    assert "alert(4)\\u0026gt; Mobiler Laden" in offline_html  # the listing is on the map
+    assert "Laden \\u0026amp; Co" in offline_html
+    # Exactly the script elements we expect: nothing injected closed one early.
+    n_open = len(re.findall(r"<script\b", offline_html))
+    assert n_open == len(re.findall(r"</script>", offline_html))
+
+
+def test_online_export_uses_tiles_with_attribution(tmp_path: Path, evil_dir: Path) -> None:
+    out = tmp_path / "online.html"
+    assert main(["export-html", str(out), "--data-dir", str(evil_dir)]) == 0
+    doc = out.read_text(encoding="utf-8")
+    assert "tile.openstreetmap.org/{z}/{x}/{y}.png" in doc
+    assert "OpenStreetMap" in doc and "openstreetmap.org/copyright" in doc
+    assert loads(doc) == []  # Leaflet is inlined online too: only the tiles need the network
+    html5lib.HTMLParser(strict=True).parse(doc)
+
+
+def test_export_without_category_shows_one_with_data(tmp_path: Path, region: Region) -> None:
+    snap = open_snapshot(region, tmp_path / "empty")
+    info = export_html(snap, region, tmp_path / "k.html", None, offline=True)
+    doc = info.path.read_text(encoding="utf-8")
+    assert info.offline and info.size_bytes == len(doc.encode("utf-8"))
+    assert info.size_mb < 5
+    assert "leaflet" in " ".join(info.inlined)
+
+
+def test_unknown_category_is_one_line_and_keeps_old_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "k.html"
+    out.write_text("alt", encoding="utf-8")
+    rc = main(["export-html", str(out), "--offline", "--category", "gibtsnicht",
+               "--data-dir", str(tmp_path / "d")])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Fehler: Unbekannte Kategorie 'gibtsnicht'") and err.count("\n") == 1
+    assert out.read_text(encoding="utf-8") == "alt"
+    assert [p.name for p in tmp_path.iterdir()] == ["k.html"]
+
+
+def test_unwritable_target_is_a_clear_error(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "datei"
+    blocker.write_text("x", encoding="utf-8")
+    rc = main(["export-html", str(blocker / "k.html"), "--offline",
+               "--data-dir", str(tmp_path / "d")])
+    assert rc == 2
+    assert capsys.readouterr().err.startswith("Fehler: Kann ")
