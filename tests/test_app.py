@@ -112,7 +112,11 @@ def test_english_option():
     at = start()
     at.sidebar.radio(key=KEY_LANG).set_value("en").run()
     assert not at.exception
-    assert any("basic services" in t.value for t in at.title)
+    assert any(t.value == "dorfkarte: basic services in Bad Belzig und Wiesenburg/Mark"
+               for t in at.title)
+    warnings = " ".join(w.value for w in at.warning)
+    assert "No OSM snapshot yet" in warnings and "Noch kein" not in warnings
+    assert "public transport stops (VBB Verkehrsverbund Berlin-Brandenburg GmbH)" in warnings
 
 
 def test_on_synthetic_osm_snapshot(region: Region, _isolated_data_dir: Path):
@@ -180,3 +184,80 @@ def test_another_region_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert headline(at).startswith(f"#### {CATEGORIES[at.session_state[KEY_CATEGORY]]} · ")
     assert not any(label in headline(at) for label in FOREIGN_LABELS)
     assert "Noch kein OSM-Schnappschuss" in " ".join(w.value for w in at.warning)
+    # the title and the hint name this region and its own sources, not Hoher Fläming / VBB
+    region = load_region_from_env()
+    assert [t.value for t in at.title] == [f"dorfkarte: Daseinsvorsorge in {region.name}"]
+    assert "VBB" not in " ".join(w.value for w in at.warning)
+
+
+def _click_script(lat: float, lng: float) -> None:
+    """Runs inside AppTest: one map click through the map panel's handler."""
+    import streamlit as st
+
+    from dorfkarte.region import load_region
+    from dorfkarte.settings import default_data_dir, default_region_path
+    from dorfkarte.ui.context import UIContext
+    from dorfkarte.ui.mapview import handle_click
+    from dorfkarte.workspace import open_snapshot
+
+    region = load_region(default_region_path())
+    snap = open_snapshot(region, default_data_dir())
+    ctx = UIContext(region=region, data_dir=default_data_dir(), snapshot=snap)
+    st.session_state["changed"] = handle_click(
+        ctx, {"last_clicked": {"lat": lat, "lng": lng}})
+
+
+def test_map_click_selects_unit_and_sets_the_point_for_new_entries(region: Region,
+                                                                    _isolated_data_dir: Path):
+    from dorfkarte.snapshot import DISTRICTS
+    from dorfkarte.ui import listings
+    from dorfkarte.ui.mapview import MAP_CLICK_KEY, SELECTED
+
+    assert MAP_CLICK_KEY == listings.MAP_CLICK_KEY
+    d = open_snapshot(region, _isolated_data_dir).get(DISTRICTS).to_crs("EPSG:4326")
+    pt = d.loc[d["name"] == "Lütte"].geometry.representative_point().iloc[0]
+    at = AppTest.from_function(_click_script, args=(pt.y, pt.x), default_timeout=60).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.session_state["changed"] is True
+    assert at.session_state[SELECTED] == "Lütte"
+    assert at.session_state[MAP_CLICK_KEY] == pytest.approx((pt.y, pt.x))
+    # a click far outside every unit still gives the point (no unit selected)
+    at = AppTest.from_function(_click_script, args=(40.0, 10.0), default_timeout=60).run()
+    assert at.session_state["changed"] is False  # no unit there: selection unchanged
+    assert at.session_state[MAP_CLICK_KEY] == (40.0, 10.0)
+    assert SELECTED not in at.session_state
+
+
+def test_map_click_reaches_the_new_listing_form():
+    """The listings panel's 'new entry' form shows the place clicked on the map."""
+    at = start()
+    at.session_state["dk_map_click"] = (52.1401, 12.5952)
+    at.session_state[KEY_TAB] = "Lokale Angebote"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("52.14010, 12.59520" in i.value for i in at.info)
+
+
+def _sidebar_state_script() -> None:
+    import streamlit as st
+
+    from dorfkarte.ui.page import initial_sidebar_state
+
+    st.session_state["sidebar"] = initial_sidebar_state()
+
+
+def test_demo_query_parameter_folds_the_sidebar_away():
+    at = AppTest.from_function(_sidebar_state_script)
+    at.query_params["demo"] = "1"
+    at.run()
+    assert at.session_state["sidebar"] == "collapsed"
+    at = AppTest.from_function(_sidebar_state_script).run()
+    assert at.session_state["sidebar"] == "expanded"
+
+
+def load_region_from_env() -> Region:
+    import os
+
+    from dorfkarte.region import load_region
+
+    return load_region(os.environ["DORFKARTE_REGION"])

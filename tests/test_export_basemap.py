@@ -89,3 +89,19 @@ def test_generalise_without_base_layers_is_a_no_op(region: Region) -> None:
     snap = Snapshot(region_id="x")
     g = generalise(snap, region)
     assert g.vertices_before == 0 and g.snapshot.layers == {}
+
+
+def test_light_base_reduces_only_heavy_snapshots_and_once(region: Region) -> None:
+    """The app's own base map: a dense snapshot is reduced (once per snapshot), a light one
+    is used as it is."""
+    from dorfkarte.basemap import MAX_VERTICES, light_base
+
+    snap = dense_snapshot(seed=3)
+    assert n_vertices(snap.get("roads")) + n_vertices(snap.get("landuse")) > MAX_VERTICES
+    light = light_base(snap, region)
+    assert light is not snap
+    total = sum(n_vertices(light.get(n)) for n in ("roads", "landuse", "water"))
+    assert total <= MAX_VERTICES
+    assert light_base(snap, region) is light  # cached by the layers' identity
+    assert light_base(light, region) is light  # already within the budget: untouched
+    assert len(snap.get("roads")) == 300  # the source snapshot is not changed

@@ -165,13 +165,18 @@ def test_extra_points_and_own_base_from_snapshot(embedded: Snapshot, region: Reg
     c = d.geometry.iloc[0].representative_point()
     snap.add(LANDUSE, gpd.GeoDataFrame({"class": ["forest"]}, geometry=[c.buffer(0.01)],
                                        crs="EPSG:4326"), source="test")
-    snap.add(ROADS, gpd.GeoDataFrame({"highway": ["secondary"], "name": ["B 1"]},
+    snap.add(ROADS, gpd.GeoDataFrame({"highway": ["secondary"], "name": ["Teststraße XY"]},
                                      geometry=[shapely.LineString([(c.x, c.y),
                                                                    (c.x + .02, c.y)])],
                                      crs="EPSG:4326"), source="test")
     html = render(maps.build_map(snap, region, None, basemap="own"))
-    assert html.count('"pane": "dk-base"') >= 3  # areas + forest + road casing/fill
+    assert html.count('"pane": "dk-base"') >= 2  # areas + forest
     assert "#b7d7a8" in html  # forest colour
+    # roads: the coordinates are in the page once, drawn as casing and fill from them
+    coord = f"[{round(c.x + .02, 5)},{round(c.y, 5)}]"
+    assert html.count(coord) == 1
+    assert html.count('L.geoJSON(data, Object.assign({style: style(') == 2
+    assert '"k":"secondary"' in html and "Teststraße XY" not in html  # class only
 
 
 def test_bad_arguments(embedded: Snapshot, region: Region):
@@ -228,3 +233,54 @@ def test_map_on_synthetic_osm_snapshot(region: Region, tmp_path: Path):
         assert json.dumps(name)[1:-1] in html or name in html
     assert "dk-c-lebensmittel dk-src-osm" in html
     assert "Lebensmittel (" in html  # layer control entry with count
+
+
+def test_planned_stop_is_drawn_once(embedded: Snapshot, region: Region, embedded_result):
+    """Extra points of a transit category (a scenario's new stop) are on the map, once,
+    also when the what-if result already holds the stop."""
+    from dorfkarte.scenario import WhatIf
+
+    d = embedded.get(DISTRICTS)
+    c = d.geometry.iloc[3].representative_point()
+    name = "Geplante Haltestelle Test"
+    pts = gpd.GeoDataFrame({"name": [name], "category": ["haltestelle"],
+                            "source": ["scenario"]}, geometry=[c], crs="EPSG:4326")
+    html = render(maps.build_map(embedded, region, embedded_result, category="haltestelle",
+                                 extra_points=pts))
+    assert html.count(f"<b>{name}</b>") == 1
+    assert "dk-c-haltestelle dk-src-scenario" in html
+    wi = WhatIf(embedded_result)
+    wi.add("haltestelle", lat=c.y, lon=c.x, name=name)
+    html = render(maps.build_map(embedded, region, wi.result, category="haltestelle",
+                                 extra_points=pts))
+    assert html.count(f"<b>{name}</b>") == 1
+    # without extra points the what-if's new stop is drawn from the result
+    html = render(maps.build_map(embedded, region, wi.result, category="haltestelle"))
+    assert html.count(f"<b>{name}</b>") == 1
+    assert "dk-c-haltestelle dk-src-scenario" in html
+
+
+def test_labels_at_village_centres_and_metric_scale(embedded: Snapshot, region: Region):
+    from dorfkarte.districts import read_centres
+
+    d = embedded.get(DISTRICTS)
+    pts = maps.label_points(d, region)
+    centres = read_centres(region).set_index("name")
+    for name, pt in zip(d["name"], pts, strict=True):
+        assert pt.x == pytest.approx(centres.at[name, "lon"])
+        assert pt.y == pytest.approx(centres.at[name, "lat"])
+    html = render(maps.build_map(embedded, region, None))
+    assert "imperial: false" in html and '"imperial"' not in html
+    assert "dk-label dk-kernort" in html and "dk-z-lo" in html
+    # Kernorte come last (drawn over the village names around them)
+    labels = next(fc for fc in geojson_layers(html)
+                  if fc["features"] and "kind" in fc["features"][0]["properties"])
+    kinds = [f["properties"]["kind"] for f in labels["features"]]
+    assert len(kinds) == 29 and kinds[-2:] == ["kernort", "kernort"]
+
+
+def test_labels_fall_back_to_points_inside_the_area(embedded: Snapshot, region: Region):
+    d = embedded.get(DISTRICTS).copy()
+    d["name"] = [f"X{i}" for i in range(len(d))]  # no centre known under these names
+    pts = maps.label_points(d, region)
+    assert all(g.covers(p) for g, p in zip(d.geometry, pts, strict=True))

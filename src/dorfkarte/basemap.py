@@ -161,3 +161,29 @@ def generalise(snapshot: Snapshot, region: Region, *, max_vertices: int = MAX_VE
                 fetched_at=old.fetched_at, count=len(gdf),
                 note=f"{old.note}; {note}" if old.note else note, embedded=old.embedded)
     return Generalised(out, tol, before, after)
+
+
+#: Last few reductions, by the identity of the source layers (the app builds one map per
+#: category/mode/language from the same snapshot: reduce once).
+_LIGHT_CACHE: list[tuple[tuple[object, ...], Snapshot]] = []
+_LIGHT_CACHE_SIZE = 4
+
+
+def light_base(snapshot: Snapshot, region: Region, *,
+               max_vertices: int = MAX_VERTICES) -> Snapshot:
+    """The snapshot with its base-map layers reduced only if they exceed the vertex budget.
+
+    For the app's own base map: a full OSM snapshot has ~10^5-10^6 road vertices, far more
+    than a screen-sized map can show, and every one would be sent to the browser and drawn.
+    Small (or already generalised) layers are returned untouched, without copying.
+    """
+    layers = tuple(snapshot.get(name) for name in (LANDUSE, WATER, ROADS))
+    if _vertices(dict(zip((LANDUSE, WATER, ROADS), layers, strict=True))) <= max_vertices:
+        return snapshot
+    for key, out in _LIGHT_CACHE:
+        if len(key) == len(layers) and all(a is b for a, b in zip(key, layers, strict=True)):
+            return out
+    out = generalise(snapshot, region, max_vertices=max_vertices).snapshot
+    _LIGHT_CACHE.append((layers, out))
+    del _LIGHT_CACHE[:-_LIGHT_CACHE_SIZE]
+    return out

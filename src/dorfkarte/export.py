@@ -466,38 +466,6 @@ def render_map_html(fmap: Any, *, title: str, lang: str, offline: bool, panel: s
     return doc, inlined, dropped
 
 
-def _add_transit_extras(fmap: Any, region: Region, extra_points: Any, lang: str) -> None:
-    """Draw extra points of transit categories (e.g. a scenario stop), which the map builder
-    leaves to its stops layer and so would not show; same look as its other extra points."""
-    if extra_points is None or not len(extra_points) or "category" not in extra_points:
-        return
-    import folium
-
-    from dorfkarte import maps
-    from dorfkarte.i18n import category_label, t
-
-    # The layer control must come after every layer it lists: take it out, re-add at the end.
-    controls = [(k, c) for k, c in fmap._children.items() if isinstance(c, folium.LayerControl)]
-    for k, _ in controls:
-        del fmap._children[k]
-    for cid, cat in region.categories.items():
-        if cat.source != "transit":
-            continue
-        pts = extra_points[extra_points["category"].astype(str) == cid]
-        pts = pts[pts.geometry.notna() & ~pts.geometry.is_empty]
-        if pts.empty:
-            continue
-        pts = pts.to_crs("EPSG:4326")
-        pts = pts.set_geometry(pts.geometry.representative_point())
-        label = category_label(cat, lang)
-        fg = folium.FeatureGroup(name=f"{label}: {t('legend_scenario', lang)} ({len(pts)})",
-                                 show=True)
-        maps._add_points(fg, pts.reset_index(drop=True), cid, label, lang)
-        fg.add_to(fmap)
-    for k, c in controls:
-        fmap._children[k] = c
-
-
 def write_text_atomic(path: str | Path, text: str) -> Path:
     """Write next to the target, then rename: a failed export leaves the old file intact."""
     path = Path(path)
@@ -535,7 +503,6 @@ def build_export_html(snapshot: Snapshot, region: Region, result: Any = None, *,
         basemap="own" if offline else "osm", offline=offline, lang=lang,
         extra_points=extra_points, highlight=highlight, point_categories=point_categories,
     )
-    _add_transit_extras(fmap, region, extra_points, lang)
     title = map_title(region, category, mode, lang)
     panel = info_panel(snapshot, region, title=title, category=category, mode=mode,
                        offline=offline, lang=lang, large=large)

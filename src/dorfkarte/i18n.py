@@ -13,8 +13,8 @@ LANG_LABELS: dict[str, str] = {"de": "Deutsch", "en": "English"}
 
 _T: dict[str, tuple[str, str]] = {
     # page
-    "app_title": ("dorfkarte: Daseinsvorsorge im Hohen Fläming",
-                  "dorfkarte: basic services in the Hoher Fläming"),
+    "app_title": ("dorfkarte: Daseinsvorsorge in {region}",
+                  "dorfkarte: basic services in {region}"),
     "tab_map": ("Karte", "Map"),
     "tab_profile": ("Ortsteil-Profil", "Profile"),
     "tab_overview": ("Übersicht", "Overview"),
@@ -95,7 +95,6 @@ _T: dict[str, tuple[str, str]] = {
     "unreachable": ("nicht erreichbar", "unreachable"),
     "source_osm": ("OSM", "OSM"),
     "source_listing": ("lokaler Eintrag", "local listing"),
-    "source_transit": ("VBB", "VBB"),
     "source_scenario": ("Szenario", "scenario"),
     "example_data": ("Beispieldaten, kein echter Eintrag", "example data, not a real listing"),
     "weight": ("Fahrten (Ab- und Ankünfte) im Fahrplan", "Arrivals + departures in timetable"),
@@ -165,7 +164,8 @@ _T: dict[str, tuple[str, str]] = {
     "demo_mode": ("Demo-Modus", "Demo mode"),
 }
 
-#: Attribution lines that must stay visible wherever OSM data or VBB stops are shown.
+#: Attribution line that must stay visible wherever OSM data is shown (the transit line
+#: comes from the region file: ``region.transit.attribution``).
 OSM_ATTRIBUTION = "© OpenStreetMap-Mitwirkende, ODbL"
 OSM_ATTRIBUTION_EN = "© OpenStreetMap contributors, ODbL"
 

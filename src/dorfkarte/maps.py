@@ -12,6 +12,7 @@ tooltip, popup, label or legend.
 from __future__ import annotations
 
 import html
+import json
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -27,6 +28,7 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from dorfkarte import assets
+from dorfkarte.errors import DorfkarteError
 from dorfkarte.i18n import (
     category_label,
     gap_label,
@@ -274,6 +276,49 @@ class HtmlControl(MacroElement):
         self.position = position
 
 
+#: Unit names: zoom classes on the map container (CSS sizes the names, and far out hides
+#: the village names) and a small placement pass: in order of rank (Kernorte, then by
+#: residents) a name that would overlap one already placed moves just above, below or
+#: beside its point. Names stay in the DOM at every zoom (searchable; exported files).
+_LABEL_JS = """
+var c = map.getContainer();
+function dkOverlap(a, b) {
+  var w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+  var h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+  return (w > 0 && h > 0) ? w * h : 0;
+}
+function dkPlaceLabels() {
+  var z = map.getZoom();
+  c.classList.toggle('dk-z-xlo', z < 9.5);
+  c.classList.toggle('dk-z-lo', z < 10.75);
+  c.classList.toggle('dk-z-hi', z >= 12);
+  var spans = Array.prototype.slice.call(c.querySelectorAll('.dk-label span[data-rank]'));
+  spans.forEach(function(s) { s.style.translate = ''; });
+  spans.sort(function(a, b) { return (+a.dataset.rank) - (+b.dataset.rank); });
+  var placed = [];
+  spans.forEach(function(s) {
+    var r = s.getBoundingClientRect();
+    if (!r.width || getComputedStyle(s).visibility === 'hidden') { return; }
+    var h = r.height * 0.85, w = r.width / 2 + 3;
+    var moves = [[0, 0], [0, -h], [0, h], [w, 0], [-w, 0], [0, -2 * h], [0, 2 * h]];
+    var best = moves[0], bestCost = Infinity, box = r;
+    for (var i = 0; i < moves.length; i++) {
+      var m = moves[i];
+      var b = {left: r.left + m[0], right: r.right + m[0], top: r.top + m[1],
+               bottom: r.bottom + m[1]};
+      var cost = 0;
+      for (var j = 0; j < placed.length; j++) { cost += dkOverlap(b, placed[j]); }
+      if (cost < bestCost) { best = m; bestCost = cost; box = b; }
+      if (cost === 0) { break; }
+    }
+    if (best[0] || best[1]) { s.style.translate = best[0] + 'px ' + best[1] + 'px'; }
+    placed.push(box);
+  });
+}
+map.on('zoomend resize', dkPlaceLabels);  // resize: an iframe shown after the first draw
+setTimeout(dkPlaceLabels, 0);
+"""
+
 _HATCH_JS = """
 if (!document.getElementById('dk-hatch')) {
   var ns = 'http://www.w3.org/2000/svg';
@@ -315,9 +360,18 @@ _MAP_CSS = """
 .leaflet-marker-icon.dk-poi-icon{background:none;border:none}
 .dk-label{background:none;border:none}
 .dk-label span{display:inline-block;transform:translate(-50%,-50%);white-space:nowrap;
-  font-weight:600;font-size:12px;color:#1b1b1b;pointer-events:none;
+  font-weight:600;font-size:11px;color:#262626;pointer-events:none;letter-spacing:.01em;
   text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #fff,0 0 4px #fff}
-.dk-label.dk-kernort span{font-size:13.5px;font-weight:700;text-transform:none}
+.dk-label.dk-kernort span{position:relative;font-size:14px;font-weight:800;color:#000;
+  padding-bottom:9px;transform:translate(-50%,calc(-100% + 5px))}
+.dk-label.dk-kernort span::after{content:"";position:absolute;left:50%;bottom:1.5px;
+  width:7px;height:7px;margin-left:-3.5px;border-radius:50%;background:#000;
+  box-shadow:0 0 0 2px #fff}
+.dk-z-lo .dk-label.dk-ortsteil span{font-size:10px;font-weight:500}
+.dk-z-lo .dk-label.dk-kernort span{font-size:12.5px}
+.dk-z-xlo .dk-label.dk-ortsteil span{visibility:hidden}
+.dk-z-hi .dk-label.dk-ortsteil span{font-size:13px}
+.dk-z-hi .dk-label.dk-kernort span{font-size:16px}
 .dk-legend,.dk-title{background:rgba(255,255,255,.93);padding:6px 9px;border-radius:5px;
   box-shadow:0 1px 5px rgba(0,0,0,.35);max-width:270px;color:#1b1b1b}
 .dk-legend{max-height:420px;overflow-y:auto}
@@ -344,12 +398,21 @@ _MAP_CSS = """
 
 
 def _points_for(category: str, snapshot: Snapshot, result: Any,
-                extra_points: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+                extra_points: gpd.GeoDataFrame | None,
+                added_only: bool = False) -> gpd.GeoDataFrame:
     """Service points of one category: the analysed destinations, else the snapshot's
-    amenities; plus extra points (listings, scenario sites) not already among them."""
+    amenities; plus extra points (listings, scenario sites) not already among them.
+
+    ``added_only`` (transit categories, whose stops have their own layer): only listings
+    and scenario sites, from the extra points and from the result (a what-if's new stop).
+    """
     frames = []
     dests = getattr(result, "destinations", None) if result is not None else None
-    if dests is not None and category in dests and dests[category] is not None:
+    if added_only:
+        d = dests.get(category) if dests is not None else None
+        if d is not None and len(d) and "source" in d:
+            frames.append(d[d["source"].map(_source_kind) != "osm"])
+    elif dests is not None and category in dests and dests[category] is not None:
         frames.append(dests[category])
     else:
         am = snapshot.get(AMENITIES)
@@ -376,7 +439,7 @@ def _source_kind(source: object) -> str:
     s = str(source or "osm").lower()
     if s.startswith("listing") or s in {"local", "lokal"}:
         return "listing"
-    if s.startswith("scenario") or s in {"planned", "new"}:
+    if s.startswith(("scenario", "szenario")) or s in {"planned", "new"}:
         return "scenario"
     return "osm"
 
@@ -542,6 +605,35 @@ def indicator_group(
     return group
 
 
+# --------------------------------------------------------------------------- labels
+
+
+def label_points(districts: gpd.GeoDataFrame, region: Region) -> gpd.GeoSeries:
+    """Where each unit's name goes: its village centre, else a point inside its area.
+
+    The centres file holds the real village positions; a Voronoi cell's representative
+    point can lie far from the village (and next to a neighbour's label). A centre is used
+    only when it lies in (or within ~300 m of) its own unit, so foreign or outdated centres
+    cannot misplace a name.
+    """
+    pts = districts.geometry.representative_point()
+    try:
+        from dorfkarte.districts import read_centres
+
+        centres = read_centres(region)
+    except DorfkarteError:  # no centres file (OSM or file districts): points in the areas
+        return pts
+    by_name = {str(r.name): shapely.Point(float(r.lon), float(r.lat))
+               for r in centres.itertuples(index=False)}
+    out = []
+    for name, geom, rp in zip(districts["name"].astype(str), districts.geometry, pts,
+                              strict=True):
+        c = by_name.get(name)
+        ok = c is not None and geom is not None and geom.distance(c) < 0.004
+        out.append(c if ok else rp)
+    return gpd.GeoSeries(out, index=districts.index, crs=districts.crs)
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -616,7 +708,7 @@ def build_map(
     else:
         minx, miny, maxx, maxy = 12.27, 51.99, 12.74, 52.28
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=11,
-                   tiles=None, control_scale=True, prefer_canvas=False, zoom_snap=0.25,
+                   tiles=None, control_scale=False, prefer_canvas=False, zoom_snap=0.25,
                    zoom_delta=0.5)
     # Only local scripts: no CDN (jQuery, Bootstrap, Font Awesome are not needed).
     m.default_js = assets.folium_js()
@@ -625,11 +717,17 @@ def build_map(
         Element(f"<style>{_MAP_CSS}\n{_icon_css(region)}</style>"), name="dk_css"
     )
     _Script(_HATCH_JS).add_to(m)
+    # Metric scale bar only (German readers; folium's default adds miles).
+    _Script("L.control.scale({metric: true, imperial: false, maxWidth: 120}).addTo(map);"
+            ).add_to(m)
 
     # Base maps. Our own base map lives in a pane below the tile pane (z 200).
     if basemap in ("osm", "own"):
+        from dorfkarte.basemap import light_base
+
         folium.map.CustomPane("dk-base", z_index=150, pointer_events=False).add_to(m)
-        _add_own_base(m, snapshot, districts, lang)
+        # a full snapshot's roads and landuse, reduced to what a screen can show
+        _add_own_base(m, light_base(snapshot, region), districts, lang)
     if basemap == "osm":
         folium.TileLayer(tiles=OSM_TILES, attr=OSM_TILES_ATTR, name=t("layer_tiles", lang),
                          max_zoom=19, overlay=False, control=True).add_to(m)
@@ -668,34 +766,50 @@ def build_map(
     # Service points, one layer per category (transit categories: the stops layer).
     shown = set(point_categories) if point_categories is not None else {category}
     counts: dict[str, dict[str, int]] = {}
+    show_stops = cat.source == TRANSIT or mode == TRANSIT or any(
+        cats[c].source == TRANSIT for c in shown if c in cats)
     for cid, c in cats.items():
-        if c.source == TRANSIT:
-            continue
-        pts = _points_for(cid, snapshot, result, extra_points)
+        transit = c.source == TRANSIT
+        # transit categories: the stops layer below; here only planned stops / listings
+        pts = _points_for(cid, snapshot, result, extra_points, added_only=transit)
         if pts.empty:
             continue
         kinds = pts["source"].map(_source_kind) if "source" in pts else pd.Series(["osm"])
         counts[cid] = kinds.value_counts().to_dict()
-        fg = folium.FeatureGroup(name=f"{category_label(c, lang)} ({len(pts)})",
-                                 show=cid in shown)
-        _add_points(fg, pts, cid, category_label(c, lang), lang)
+        label = category_label(c, lang)
+        if transit:
+            show = cid in shown or show_stops or bool((kinds == "scenario").any())
+            name = f"{label}: {t('legend_scenario', lang)} / {t('legend_listing', lang)}"
+        else:
+            show, name = cid in shown, label
+        fg = folium.FeatureGroup(name=f"{name} ({len(pts)})", show=show)
+        _add_points(fg, pts, cid, label, lang)
         fg.add_to(m)
 
     stops = snapshot.get(STOPS)
-    show_stops = cat.source == TRANSIT or mode == TRANSIT or any(
-        cats[c].source == TRANSIT for c in shown if c in cats)
     if stops is not None and len(stops):
         _add_stops(m, stops, region, lang, show=show_stops or point_categories is None)
 
-    # Unit names: DivIcon labels, always in the DOM.
+    # Unit names: DivIcon labels at the village centres, always in the DOM.
     if len(districts):
         label_pts = districts.copy()
-        label_pts["geometry"] = districts.geometry.representative_point()
+        label_pts["geometry"] = label_points(districts, region)
         label_fg = folium.FeatureGroup(name=t("layer_labels", lang), show=True)
         kinds = label_pts["kind"] if "kind" in label_pts else pd.Series("ortsteil",
                                                                         index=label_pts.index)
+        pops = (pd.to_numeric(label_pts["population"], errors="coerce").fillna(0)
+                if "population" in label_pts else pd.Series(0, index=label_pts.index))
         props = [{"name": str(n), "kind": _css_id(str(k))}
                  for n, k in zip(label_pts["name"], kinds, strict=True)]
+        # placement rank: Kernorte first, then by residents
+        ranking = sorted(range(len(props)), key=lambda i: (props[i]["kind"] != "kernort",
+                                                           -float(pops.iloc[i])))
+        for r, i in enumerate(ranking):
+            props[i]["rank"] = r
+        # Kernorte last: drawn on top of the village names around them.
+        order = sorted(range(len(props)), key=lambda i: props[i]["kind"] == "kernort")
+        label_pts = label_pts.iloc[order]
+        props = [props[i] for i in order]
         fc = feature_collection(label_pts, props)
         folium.GeoJson(
             fc,
@@ -703,7 +817,8 @@ def build_map(
                                                      class_name="dk-label"),
                                  interactive=False, keyboard=False),
             style_function=lambda f: {
-                "html": f'<span data-unit="{esc(f["properties"]["name"])}">'
+                "html": f'<span data-unit="{esc(f["properties"]["name"])}" '
+                        f'data-rank="{int(f["properties"]["rank"])}">'
                         f'{esc(f["properties"]["name"])}</span>',
                 "className": f'dk-label dk-{f["properties"]["kind"]}',
             },
@@ -732,13 +847,22 @@ def build_map(
         # room on the right for the legend
         m.fit_bounds([[miny, minx], [maxy, maxx]], padding_top_left=(10, 10),
                      padding_bottom_right=(260, 10))
+    _Script(_LABEL_JS).add_to(m)
     return m
 
 
 def _js_str(text: str) -> str:
-    import json
+    """A JS string literal that cannot close a ``<script>`` element."""
+    return _script_safe(json.dumps(text, ensure_ascii=False))
 
-    return json.dumps(text, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
+
+def _script_safe(js: str) -> str:
+    return js.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _dumps(data: Any) -> str:
+    """Compact JSON as a JS expression inside a ``<script>`` (no ``</script>`` possible)."""
+    return _script_safe(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
 
 
 def _default_threshold(region: Region, category: str, mode: str) -> float | None:
@@ -836,13 +960,53 @@ def _add_own_base(m: folium.Map, snapshot: Snapshot, districts: gpd.GeoDataFrame
     if roads is not None and len(roads) and "highway" in roads:
         roads = roads.to_crs("EPSG:4326")
         hw = roads["highway"].astype(str)
-        for cls in reversed(list(_ROAD_CLASSES)):
-            colour, width = _ROAD_CLASSES[cls]
-            sub = roads[hw == cls]
-            add(sub, {"color": "#9e9e9e", "weight": width + 1.2, "fill": False}, 0.0001)
-            add(sub, {"color": colour, "weight": width, "fill": False}, 0.0001)
+        sub = roads[hw.isin(list(_ROAD_CLASSES))]
+        if len(sub):
+            # minor roads first: major ones are drawn over them
+            rank = {c: i for i, c in enumerate(reversed(list(_ROAD_CLASSES)))}
+            sub = sub.iloc[np.argsort(sub["highway"].astype(str).map(rank).to_numpy(),
+                                      kind="stable")]
+            fc = feature_collection(sub, [{"k": str(k)} for k in sub["highway"]],
+                                    simplify=0.0001)
+            _RoadLayers(fc).add_to(fg)
+            drawn = True
     if drawn:
         fg.add_to(m)
+
+
+class _RoadLayers(MacroElement):
+    """Roads as casing + fill: two Leaflet layers drawn from one embedded GeoJSON object.
+
+    Two folium GeoJson layers would ship every road twice (the file's biggest part);
+    here the data is in the page once and the styles come from the road class.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function(group) {
+            var data = {{ this.data_json }};
+            var cls = {{ this.classes_json }};
+            function style(casing) {
+                return function(f) {
+                    var c = cls[f.properties.k] || ["#ffffff", 1.0];
+                    return casing ? {color: "#9e9e9e", weight: c[1] + 1.2, opacity: 1}
+                                  : {color: c[0], weight: c[1], opacity: 1};
+                };
+            }
+            var opts = {pane: "dk-base", interactive: false, smoothFactor: 1.5};
+            L.geoJSON(data, Object.assign({style: style(true)}, opts)).addTo(group);
+            L.geoJSON(data, Object.assign({style: style(false)}, opts)).addTo(group);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        super().__init__()
+        self._name = "RoadLayers"
+        self.data_json = _dumps(data)
+        self.classes_json = _dumps({k: list(v) for k, v in _ROAD_CLASSES.items()})
 
 
 def _const(style: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:

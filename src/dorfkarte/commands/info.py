@@ -79,29 +79,55 @@ def _list_category(snap, region, cid: str, data_dir: Path) -> int:
     return 0
 
 
+def transit_source_label(region: Region | None, lang: str = "de") -> str:
+    """"ÖPNV (VBB Verkehrsverbund ...)": the region's timetable source, not a fixed name."""
+    if lang == "en":
+        cited = (region.transit.source if region is not None else "").split(",")[0].strip()
+        return f"public transport stops ({cited})" if cited else "public transport stops"
+    from dorfkarte.listings import source_label  # lazy: the CLI's info needs no listings
+
+    return source_label("transit", region)
+
+
 def no_osm_hint(region_id: str, region: Region | None = None,
-                data_dir: str | Path | None = None) -> str:
-    """The German hint shown wherever OSM data is missing (CLI and app).
+                data_dir: str | Path | None = None, lang: str = "de") -> str:
+    """The hint shown wherever OSM data is missing (CLI and app), German or English.
 
     Given the region (and data folder), the commands carry ``--region`` / ``--data-dir``
     where these are not the defaults, so following the hint fills *this* region's
-    snapshot, and the last line says what works without it for this region.
+    snapshot, and the last line says what works without it for this region (naming its
+    own transit source). First line: the headline; last line: what works; in between:
+    the commands.
     """
+    en = lang == "en"
     opts = ""
     if region is not None and region.path != default_region_path().resolve():
         opts += f" --region {shlex.quote(str(region.path))}"
     if data_dir is not None and Path(data_dir).resolve() != default_data_dir().resolve():
         opts += f" --data-dir {shlex.quote(str(data_dir))}"
-    works = "Ortsteile (Näherung) und Haltestellen (VBB)"
-    if region is not None:
+    if region is None:
+        parts = (["districts (approximate)", "public transport stops"] if en
+                 else ["Ortsteile (Näherung)", "Haltestellen"])
+    else:
         parts = []
         if region.districts.source == "file":
-            parts.append("Ortsteile (aus der Bezirksdatei)")
+            parts.append("districts (from the district file)" if en
+                         else "Ortsteile (aus der Bezirksdatei)")
         elif "centres" in (region.districts.source, region.districts.fallback):
-            parts.append("Ortsteile (Näherung)")
+            parts.append("districts (approximate)" if en else "Ortsteile (Näherung)")
         if region.transit.stops_file is not None:
-            parts.append("Haltestellen")
-        works = " und ".join(parts)
+            parts.append(transit_source_label(region, lang))
+    works = (" and " if en else " und ").join(parts)
+    if en:
+        last = (f"Without a snapshot, {works} still work." if works
+                else "Without a snapshot no analysis is possible.")
+        return (
+            "No OSM snapshot yet: services, homes and street networks are missing.\n"
+            f"  Online:  dorfkarte fetch{opts}\n"
+            "  Offline: download an extract (e.g. brandenburg-latest.osm.pbf from Geofabrik),\n"
+            f"           then: dorfkarte import-osm FILE.osm.pbf{opts}\n"
+            f"{last}"
+        )
     last = (f"Ohne Schnappschuss arbeiten {works} trotzdem." if works
             else "Ohne Schnappschuss ist keine Auswertung möglich.")
     return (

@@ -66,10 +66,10 @@ _T: dict[str, tuple[str, str]] = {
     "residents_gain": ("Einwohner zusätzlich versorgt", "Residents newly served"),
     "no_result": ("Die Erreichbarkeit kann nicht berechnet werden: {reason}",
                   "Accessibility cannot be computed: {reason}"),
-    "no_data_note": ("Ohne OSM-Schnappschuss haben nur die Haltestellen (VBB) Daten; andere "
-                     "Kategorien erscheinen als „keine Daten“, nicht als Lücke.",
-                     "Without an OSM snapshot only stops (VBB) have data; other categories "
-                     "show as “no data”, not as gaps."),
+    "no_data_note": ("Ohne OSM-Schnappschuss haben nur die Haltestellen ({source}) Daten; "
+                     "andere Kategorien erscheinen als „keine Daten“, nicht als Lücke.",
+                     "Without an OSM snapshot only stops ({source}) have data; other "
+                     "categories show as “no data”, not as gaps."),
     "col_cat": ("Kategorie", "Category"),
     "col_median": ("Median", "Median"),
     "col_share": ("Anteil innerhalb", "Share within"),
@@ -212,20 +212,18 @@ def scenario_points(result: Any, ctx: UIContext, cid: str, name: str) -> gpd.Geo
 
 
 def run_scenario(ctx: UIContext, result: Any, cid: str, mode: str, name: str) -> dict[str, Any]:
-    """Before/after for one extra example point (one category, one mode: a few seconds)."""
-    from dorfkarte import coverage
+    """Before/after for one extra example point, as an incremental what-if (milliseconds).
+
+    :class:`dorfkarte.scenario.WhatIf` changes only the affected category on the shown
+    result, so the app's listings and slider thresholds count in both states.
+    """
+    from dorfkarte.scenario import WhatIf
 
     pts = scenario_points(result, ctx, cid, name)
-    extra = pts
-    listings = ctx.extra.get("extra_points")
-    if listings is not None and len(listings):  # the app's listings count in both runs
-        extra = gpd.GeoDataFrame(pd.concat([listings.to_crs("EPSG:4326"), pts],
-                                           ignore_index=True), crs="EPSG:4326")
-    after = coverage.analyse(ctx.snapshot, ctx.region, categories=[cid], modes=[mode],
-                             extra_destinations=extra)
-    key = (cid, mode)
-    if key in result.thresholds and after.thresholds.get(key) != result.thresholds[key]:
-        after = after.with_thresholds({key: result.thresholds[key]})  # the app's slider
+    pt = pts.geometry.iloc[0]
+    wi = WhatIf(result)
+    effect = wi.add(cid, lat=pt.y, lon=pt.x, name=str(pts["name"].iloc[0]), kind="centre")
+    after = wi.result
     before_rows = ranking(result, cid, mode).set_index("district")
     after_rows = ranking(after, cid, mode).set_index("district")
 
@@ -233,8 +231,9 @@ def run_scenario(ctx: UIContext, result: Any, cid: str, mode: str, name: str) ->
         return float(np.nansum(rows["residents_within"].to_numpy(dtype=float)))
 
     return {
-        "points": extra,
+        "points": pts,
         "after": after,
+        "ms": effect.ms,
         "share_before": float(before_rows.at[name, "share_within"]),
         "share_after": float(after_rows.at[name, "share_within"]),
         "gaps_before": int((before_rows["gap_class"] == "Lücke").sum()),
@@ -310,7 +309,8 @@ def _overview(ctx: UIContext, result: Any) -> None:
     c[2].metric(tr("m_gaps", lang, mode=_mode_label(mode, lang)), gaps)
     c[3].metric(tr("m_services", lang), services)
     if not ctx.snapshot.has_osm:
-        st.caption(tr("no_data_note", lang))
+        cited = ctx.region.transit.source.split(",")[0].strip() or "GTFS"
+        st.caption(tr("no_data_note", lang, source=cited))
     show_map(demo_map_html(ctx, result, category=None, mode=mode))
 
 

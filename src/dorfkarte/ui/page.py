@@ -81,6 +81,11 @@ def _demo_requested() -> bool:
     return str(q).lower() in {"1", "true", "ja", "yes"}
 
 
+def initial_sidebar_state() -> str:
+    """Folded away for ``?demo=1`` (full-width map for the audience), else open."""
+    return "collapsed" if _demo_requested() else "expanded"
+
+
 def headline(ctx: UIContext) -> None:
     """Figures for the current view: gap units, residents beyond threshold, services."""
     lang, res = ctx.lang, ctx.result
@@ -122,8 +127,9 @@ def headline(ctx: UIContext) -> None:
 
 def main() -> None:
     """The app. Every expensive step is cached in :mod:`dorfkarte.ui.data`."""
+    # ``?demo=1``: the talk starts on the full-width map, the sidebar folded away.
     st.set_page_config(page_title="dorfkarte", page_icon="🗺️", layout="wide",
-                       initial_sidebar_state="expanded")
+                       initial_sidebar_state=initial_sidebar_state())
     keep_widget_state()
     lang = sidebar.choose_language()
     data_dir = default_data_dir()
@@ -179,7 +185,7 @@ def main() -> None:
         run_panel(*DEMO_PANEL, ctx, t("demo_mode", lang))
         return
 
-    st.title(t("app_title", lang))
+    st.title(t("app_title", lang, region=region.name))
     if not st.get_option("server.enableStaticServing"):
         st.error(
             "Die Karte braucht die statischen Dateien der App (Leaflet): bitte im Projektordner "

@@ -38,19 +38,22 @@ def attributions(ctx: UIContext) -> list[str]:
 
 
 def render_osm_hint(ctx: UIContext, compact: bool = False) -> None:
-    """The German hint how to get an OSM snapshot (shown when there is none).
+    """The hint how to get an OSM snapshot (shown when there is none), in the UI language.
 
-    ``compact``: first line as a warning, the commands folded away (main page).
+    The text is the CLI's (:func:`dorfkarte.commands.info.no_osm_hint`): headline, commands,
+    what works without it. ``compact``: headline and what works as a warning, the commands
+    folded away (main page).
     """
-    hint = no_osm_hint(ctx.region.id, ctx.region, ctx.data_dir)
+    hint = no_osm_hint(ctx.region.id, ctx.region, ctx.data_dir, lang=ctx.lang)
     first, _, rest = hint.partition("\n")
+    commands, _, works = rest.rpartition("\n")
     if not compact:
-        st.warning(f"**{first}**\n\n```\n{rest}\n```")
+        st.warning(f"**{first}**\n\n```\n{commands}\n```\n\n{works}")
         return
-    st.warning(f"**{first}** Ohne Schnappschuss arbeiten Ortsteile (Näherung) und "
-               "Haltestellen (VBB) trotzdem.")
-    with st.expander("So kommt ein OSM-Schnappschuss dazu"):
-        st.code(rest, language=None)
+    st.warning(f"**{first}** {works}")
+    with st.expander("How to add an OSM snapshot" if ctx.lang == "en"
+                     else "So kommt ein OSM-Schnappschuss dazu"):
+        st.code(commands, language=None)
 
 
 def example_note(extra: Any) -> str | None:
