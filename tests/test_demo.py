@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -43,8 +46,29 @@ def click_next(at: AppTest) -> None:
     assert not at.exception, at.exception
 
 
+def decoded(doc: str) -> str:
+    """The page with JSON unicode escapes decoded: what the browser ends up showing."""
+    return re.sub(r"\\u([0-9a-fA-F]{4})", lambda g: chr(int(g.group(1), 16)), doc)
+
+
+def markdown_text(at: AppTest) -> str:
+    return "\n".join(t.value for t in at.markdown)
+
+
+def metric(at: AppTest, label: str):
+    hits = [m for m in at.metric if m.label == label]
+    assert hits, (label, [m.label for m in at.metric])
+    return hits[0]
+
+
+def german_int(text: str) -> int:
+    return int(str(text).replace(".", "").replace("+", "").split()[0])
+
+
 @pytest.mark.timeout(300)
-def test_demo_sequence_offline() -> None:
+def test_demo_sequence_offline(region) -> None:
+    """Embedded data (no OSM snapshot): every unit has a stop in reach, so the story shows
+    service levels and a closure instead of inventing gaps."""
     at = AppTest.from_function(demo_script, default_timeout=120)
     at.run()
     assert not at.exception, at.exception
@@ -54,46 +78,74 @@ def test_demo_sequence_offline() -> None:
     labels = [m.label for m in at.metric]
     assert labels[0] == "Ortsteile" and at.metric[0].value == "29"
     docs = iframe_docs(at)
-    assert len(docs) == 1 and "leaflet-container" in docs[0] or "L.map(" in docs[0]
+    assert len(docs) == 1 and ("leaflet-container" in docs[0] or "L.map(" in docs[0])
     assert external_refs(docs[0]) == []
     assert "tile.openstreetmap.org" not in docs[0]
     assert any("keine Daten" in c.value for c in at.caption)  # embedded-data note
 
-    # 2 Gaps of the category with data (stops only on embedded data).
+    # 2 Stops in ÖPNV-Nähe: no gap, said plainly; the service levels instead.
     click_next(at)
-    assert "Bus / Bahn" in headers(at)[0]
-    assert any(t.value.startswith("Am schlechtesten versorgt") for t in at.markdown)
+    assert headers(at)[0] == "Bus / Bahn: keine Lücke (ÖPNV-Nähe, 1000 m)"
+    assert "Mit den eingebetteten Daten hat jeder Ortsteil eine Haltestelle in Reichweite" \
+        in markdown_text(at)
+    service = at.table[0].value
+    assert list(service.columns) == ["Nächste Haltestelle", "Entfernung", "Bedienung"]
+    weights = [german_int(v) for v in service["Bedienung"]]
+    assert weights == sorted(weights) and len(weights) == 6
+    assert weights[0] >= region.transit.min_weight - 0.5  # only served stops count
+    assert any(f"unter {region.transit.min_weight:g} zählen nicht" in c.value
+               for c in at.caption)
+    # categories without data are named as such, with the way to get them
+    assert any(i.value.startswith("Keine Daten für: Lebensmittel") for i in at.info)
+    assert any("Noch kein OSM-Schnappschuss" in c.value and "dorfkarte fetch" in c.value
+               for c in at.code)
     docs = iframe_docs(at)
     assert len(docs) == 1 and external_refs(docs[0]) == []
 
-    # 3 One Ortsteil's profile: the worst one by default, highlighted, with its table.
+    # 3 Profile of the unit whose nearest stop is served least (the table's first row).
     click_next(at)
     unit = at.selectbox(key="demo_unit").value
+    assert unit == service.index[0]
     assert headers(at)[0].startswith(f"{unit}:")
     table = at.table[0].value
-    assert "Bus / Bahn" in list(table.index)
     assert list(table.columns) == ["Median", "Anteil innerhalb", "Bewertung", "Nächstes Angebot"]
+    stop = table.at["Bus / Bahn (ÖPNV-Nähe)", "Nächstes Angebot"]
+    assert stop == service.at[unit, "Nächste Haltestelle"]
+    assert table.at["Lebensmittel", "Bewertung"] == "keine Daten"
     assert len(iframe_docs(at)) == 1
 
-    # 4 Scenario: an example service at that unit's centre; the gap closes there.
+    # 4 No gap to close: what if that stop were no longer served (example scenario)?
     click_next(at)
-    assert headers(at)[0] == f"Was wäre, wenn Bus / Bahn nach {unit} käme?"
-    assert any("Beispiel-Szenario" in t.value for t in at.markdown)
-    share = at.metric[0]
-    assert share.value == "100%"
-    gaps = at.metric[1]
-    # a new service never adds gaps (on the shipped data there may be none to close)
-    assert int(gaps.value) >= 0 and gaps.delta is not None and int(str(gaps.delta)) <= 0
+    assert headers(at)[0] == f"Was wäre, wenn die Haltestelle „{stop}“ nicht mehr bedient würde?"
+    text = markdown_text(at)
+    assert "Beispiel-Szenario (kein realer Plan)" in text
+    lost = german_int(metric(at, "Einwohner verlieren den Zugang").value)
+    assert lost > 0
+    assert f"Verlieren den Zugang: {unit} (" in text
+    nxt = metric(at, f"Weg zur nächsten Haltestelle ({unit})")
+    assert german_int(nxt.value) > 1000  # beyond the BBSR 1,000 m now
+    assert "Danach am nächsten: " in text
+    gaps = metric(at, "Ortsteile mit Lücke")
+    assert int(gaps.value) >= 1 and int(str(gaps.delta)) >= 1
     doc = iframe_docs(at)[0]
-    assert "Beispiel: neues Angebot Bus / Bahn" in doc.replace("\\u0026", "&") or \
-        "Szenario" in doc
+    assert f"Beispiel: „{stop}“ entfällt" in decoded(doc)
     assert external_refs(doc) == []
+    from dorfkarte.workspace import open_snapshot
+
+    names = set(open_snapshot(region, os.environ["DORFKARTE_DATA"]).get("stops")["name"])
+    assert stop in names  # a real stop of the data, named
+
+    # A category without data gets no scenario (that would invent "none anywhere").
+    at.selectbox(key="demo_category").set_value("lebensmittel").run(timeout=120)
+    assert not at.exception, at.exception
+    assert headers(at)[0] == "Lebensmittel: keine Daten"
 
     # Back to the start.
     at.button(key="demo_restart").click().run(timeout=120)
     assert headers(at)[0] == "29 Ortsteile: wo fehlt Daseinsvorsorge?"
 
 
+@pytest.mark.timeout(300)
 def test_demo_english() -> None:
     at = AppTest.from_function(demo_script, default_timeout=120)
     at.session_state["test_lang"] = "en"
@@ -101,6 +153,43 @@ def test_demo_english() -> None:
     assert not at.exception, at.exception
     assert headers(at)[0].startswith("29 villages")
     assert at.button(key="demo_next").label == "Next ▶"
+    click_next(at)
+    assert "With the embedded data every village has a stop within reach" in markdown_text(at)
+    click_next(at)
+    click_next(at)
+    assert headers(at)[0].startswith("What if the stop “")
+    assert german_int(metric(at, "Residents losing access").value) > 0
+
+
+@pytest.mark.timeout(300)
+def test_demo_add_scenario_closes_a_real_gap() -> None:
+    """With an OSM snapshot (SYNTHETIC test data) real gaps exist: the scenario adds an
+    example service in the worst unit and the number of units with a gap goes down."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from osmfixtures import build_test_snapshot
+
+    build_test_snapshot(os.environ["DORFKARTE_DATA"])
+    at = AppTest.from_function(demo_script, default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    click_next(at)
+    assert "mit Lücke" in headers(at)[0]
+    assert any(t.value.startswith("Am schlechtesten versorgt") for t in at.markdown)
+    click_next(at)
+    unit = at.selectbox(key="demo_unit").value
+    click_next(at)
+    head = headers(at)[0]
+    assert head.startswith("Was wäre, wenn ") and head.endswith(f" nach {unit} käme?")
+    assert "Beispiel-Szenario (kein realer Plan)" in markdown_text(at)
+    gaps = metric(at, "Ortsteile mit Lücke")
+    assert int(str(gaps.delta)) < 0
+    assert german_int(metric(at, "Einwohner zusätzlich versorgt").value) > 0
+    doc = iframe_docs(at)[0]
+    assert "Beispiel: neues Angebot" in decoded(doc)
+    assert external_refs(doc) == []
 
 
 def test_scenario_keeps_the_apps_threshold(tmp_path, region) -> None:
@@ -142,3 +231,35 @@ def test_scenario_is_an_incremental_what_if(tmp_path, region) -> None:
     assert len(strict.destinations["haltestelle"]) == n_before  # the shown result is kept
     assert after.times[("lebensmittel", "walk")] is strict.times[("lebensmittel", "walk")]
     assert "ms" in sc  # the what-if reports its own time
+
+
+def test_closure_is_incremental_and_leaves_the_base(tmp_path, region) -> None:
+    """The closure scenario: the unit's own stop closes, only that what-if changes, the
+    map variant lacks the stop, and the shown result stays as it was."""
+    from dorfkarte import coverage
+    from dorfkarte.ui.context import UIContext
+    from dorfkarte.ui.demo import focus_ranking, run_closure, scenario_kind
+    from dorfkarte.workspace import open_snapshot
+
+    snap = open_snapshot(region, tmp_path)
+    base = coverage.analyse(snap, region, categories=["haltestelle", "lebensmittel"])
+    ctx = UIContext(region=region, data_dir=tmp_path, snapshot=snap, result=base)
+    rank = focus_ranking(base, "haltestelle", "transit")
+    assert (rank["share_within"] == 1.0).all()  # embedded data: no gap to close
+    unit = str(rank["district"].iloc[0])
+    assert rank["nearest_weight"].iloc[0] == rank["nearest_weight"].min()
+    assert scenario_kind(base, "haltestelle", "transit", unit) == "remove"
+    assert scenario_kind(base, "lebensmittel", "walk", unit) == "nodata"
+    times = base.times[("haltestelle", "transit")].copy()
+    sc = run_closure(ctx, base, "haltestelle", "transit", unit)
+    assert sc is not None and sc["stop"] == rank["nearest_name"].iloc[0]
+    assert sc["lost"] > 0 and sc["losers"][0][0] == unit
+    assert sc["median_after"] > sc["median_before"]
+    assert sc["next_after"] and sc["next_after"] != sc["stop"]
+    n = len(base.destinations["haltestelle"])
+    assert len(sc["display"].destinations["haltestelle"]) == n - 1
+    assert len(sc["snapshot"].get("stops")) == len(snap.get("stops")) - 1
+    assert len(snap.get("stops")) == len(sc["snapshot"].get("stops")) + 1  # not modified
+    assert (base.times[("haltestelle", "transit")] == times).all()
+    assert sc["after"].times[("lebensmittel", "walk")] is base.times[("lebensmittel", "walk")]
+    assert list(sc["points"]["source"]) == ["scenario"]

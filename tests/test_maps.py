@@ -284,3 +284,49 @@ def test_labels_fall_back_to_points_inside_the_area(embedded: Snapshot, region: 
     d["name"] = [f"X{i}" for i in range(len(d))]  # no centre known under these names
     pts = maps.label_points(d, region)
     assert all(g.covers(p) for g, p in zip(d.geometry, pts, strict=True))
+
+
+def _fit_bounds(html: str) -> list[list[float]]:
+    """The ``fitBounds`` call of the rendered map, as [[south, west], [north, east]]."""
+    m = re.search(r"fitBounds\(\s*(\[\[.*?\]\])", html, re.S)
+    assert m, "no fitBounds in the page"
+    return json.loads(m.group(1))
+
+
+def test_view_without_districts_comes_from_the_region(region: Region, tmp_path: Path):
+    """No districts layer: the view is the region's own (centres, else stops, else
+    Germany), never a fixed Hoher-Fläming box. SYNTHETIC places, not real data."""
+    from dataclasses import replace
+
+    from dorfkarte.snapshot import STOPS
+
+    empty = Snapshot(region_id=region.id)
+    # 1 the centres file of the region: a made-up region around lon 13.4, lat 48.6
+    centres = tmp_path / "centres.csv"
+    centres.write_text("name,lat,lon\nTestort A,48.55,13.40\nTestort B,48.65,13.50\n",
+                       encoding="utf-8")
+    far = replace(region, districts=replace(region.districts, centres_file=centres,
+                                            centre_stops_file=None))
+    assert maps.fallback_bounds(empty, far) == pytest.approx((13.40, 48.55, 13.50, 48.65))
+    (s, w), (n, e) = _fit_bounds(render(maps.build_map(empty, far, None)))
+    assert (s, w, n, e) == pytest.approx((48.55, 13.40, 48.65, 13.50))
+    # the shipped region without districts: its own centres, i.e. Hoher Fläming
+    from dorfkarte.districts import read_centres
+
+    c = read_centres(region)
+    got = maps.fallback_bounds(empty, region)
+    assert got == pytest.approx((c["lon"].min(), c["lat"].min(), c["lon"].max(),
+                                 c["lat"].max()))
+    # 2 no centres file: the stops layer (one stop: a small view around it)
+    no_centres = replace(region, districts=replace(region.districts, centres_file=None))
+    stops = Snapshot(region_id=region.id)
+    stops.add(STOPS, gpd.GeoDataFrame({"stop_id": ["x"], "name": ["Teststop"],
+                                       "weight": [1.0]},
+                                      geometry=[shapely.Point(14.98, 51.15)],
+                                      crs="EPSG:4326"), source="test")
+    minx, miny, maxx, maxy = maps.fallback_bounds(stops, no_centres)
+    assert minx < 14.98 < maxx and miny < 51.15 < maxy and maxx - minx < 0.2
+    # 3 nothing known: a neutral Germany-wide view
+    assert maps.fallback_bounds(empty, no_centres) == maps.GERMANY_BOUNDS
+    (s, w), (n, e) = _fit_bounds(render(maps.build_map(empty, no_centres, None)))
+    assert (w, s, e, n) == pytest.approx(maps.GERMANY_BOUNDS)

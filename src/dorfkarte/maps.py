@@ -706,7 +706,7 @@ def build_map(
     if len(districts):
         minx, miny, maxx, maxy = districts.total_bounds
     else:
-        minx, miny, maxx, maxy = 12.27, 51.99, 12.74, 52.28
+        minx, miny, maxx, maxy = fallback_bounds(snapshot, region)
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=11,
                    tiles=None, control_scale=False, prefer_canvas=False, zoom_snap=0.25,
                    zoom_delta=0.5)
@@ -843,12 +843,53 @@ def build_map(
     _Script(f"if (map.attributionControl) {{ {attr_js}; }}").add_to(m)
 
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
-    if len(districts):
-        # room on the right for the legend
-        m.fit_bounds([[miny, minx], [maxy, maxx]], padding_top_left=(10, 10),
-                     padding_bottom_right=(260, 10))
+    # room on the right for the legend (the fallback view is fitted the same way)
+    m.fit_bounds([[miny, minx], [maxy, maxx]], padding_top_left=(10, 10),
+                 padding_bottom_right=(260, 10))
     _Script(_LABEL_JS).add_to(m)
     return m
+
+
+#: Neutral view when a region gives no position at all: Germany (lon/lat bounds).
+GERMANY_BOUNDS: tuple[float, float, float, float] = (5.87, 47.27, 15.04, 55.06)
+#: Half-size (degrees) of the view around a single known point.
+_MIN_HALF_SPAN = 0.05
+
+
+def fallback_bounds(snapshot: Snapshot, region: Region) -> tuple[float, float, float, float]:
+    """Map view (minx, miny, maxx, maxy in lon/lat) when the snapshot has no districts.
+
+    Taken from the region itself, so another region never opens on Hoher Fläming: the
+    village centres of its centres file, else its stops layer, else all of Germany.
+    """
+    from dorfkarte.districts import read_centres
+
+    pts: tuple[np.ndarray, np.ndarray] | None = None
+    if region.districts.centres_file is not None:
+        try:
+            c = read_centres(region)
+        except DorfkarteError:
+            c = None
+        if c is not None and len(c):
+            pts = (c["lon"].to_numpy(dtype=float), c["lat"].to_numpy(dtype=float))
+    if pts is None:
+        stops = snapshot.get(STOPS)
+        if stops is not None and len(stops):
+            g = stops.to_crs("EPSG:4326").geometry
+            g = g[g.notna() & ~g.is_empty]
+            if len(g):
+                c = g.representative_point()
+                pts = (c.x.to_numpy(dtype=float), c.y.to_numpy(dtype=float))
+    if pts is not None:
+        x, y = pts
+        ok = np.isfinite(x) & np.isfinite(y) & (np.abs(x) <= 180) & (np.abs(y) <= 90)
+        if ok.any():
+            x, y = x[ok], y[ok]
+            cx, cy = (x.min() + x.max()) / 2, (y.min() + y.max()) / 2
+            hx = max((x.max() - x.min()) / 2, _MIN_HALF_SPAN)
+            hy = max((y.max() - y.min()) / 2, _MIN_HALF_SPAN)
+            return (float(cx - hx), float(cy - hy), float(cx + hx), float(cy + hy))
+    return GERMANY_BOUNDS
 
 
 def _js_str(text: str) -> str:
