@@ -11,15 +11,14 @@ from __future__ import annotations
 import base64
 import html
 import mimetypes
-import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dorfkarte.atomic import write_text_atomic
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.region import MODE_LABELS, MODE_LABELS_EN, Region
 from dorfkarte.snapshot import Snapshot
@@ -466,20 +465,6 @@ def render_map_html(fmap: Any, *, title: str, lang: str, offline: bool, panel: s
     return doc, inlined, dropped
 
 
-def write_text_atomic(path: str | Path, text: str) -> Path:
-    """Write next to the target, then rename: a failed export leaves the old file intact."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 def build_export_html(snapshot: Snapshot, region: Region, result: Any = None, *,

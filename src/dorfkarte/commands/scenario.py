@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 
+from dorfkarte.atomic import write_text_atomic
 from dorfkarte.commands import subparser
 from dorfkarte.errors import DataError
 from dorfkarte.region import MODES
@@ -119,17 +118,6 @@ def _fmt(v: float) -> str:
     return f"{v:,.0f}".replace(",", ".")
 
 
-def _atomic_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def run_suggest(args: argparse.Namespace, ctx: Any) -> int:
@@ -179,7 +167,7 @@ def run_suggest(args: argparse.Namespace, ctx: Any) -> int:
     for n in sg.notes:
         print(f"Hinweis: {n}")
     if args.csv:
-        _atomic_text(args.csv, sg.sites.to_csv(index=False, float_format="%.4f",
+        write_text_atomic(args.csv, sg.sites.to_csv(index=False, float_format="%.4f",
                                                lineterminator="\n"))
         print(f"CSV: {args.csv}")
     if args.save_as:
@@ -235,7 +223,7 @@ def run_scenario(args: argparse.Namespace, ctx: Any) -> int:
         result = None
         if any(c.action == "remove" for c in sc.changes):
             result, _ = _result(ctx, args, sorted({c.category for c in sc.changes}), ["walk"])
-        _atomic_text(args.out, json.dumps(scenario_geojson(sc, result), ensure_ascii=False,
+        write_text_atomic(args.out, json.dumps(scenario_geojson(sc, result), ensure_ascii=False,
                                           indent=1))
         print(f"GeoJSON: {args.out}")
         return 0
@@ -266,7 +254,7 @@ def run_scenario(args: argparse.Namespace, ctx: Any) -> int:
                       f"{_pct(r['share_after']):>8} {_fmt(r['newly_covered']):>13} "
                       f"{_fmt(r['losing_coverage']):>10}")
         if args.csv:
-            _atomic_text(args.csv, table.to_csv(index=False, float_format="%.4f",
+            write_text_atomic(args.csv, table.to_csv(index=False, float_format="%.4f",
                                                 lineterminator="\n"))
             print(f"CSV: {args.csv}")
         return 0
