@@ -86,6 +86,8 @@ class TransitSettings:
     licence: str = ""
     attribution: str = ""
     min_weight: float = 0.0
+    #: Date of the timetable data, if the source states one ("" = unknown, shown as such).
+    data_date: str = ""
 
 
 @dataclass(frozen=True)
@@ -254,6 +256,7 @@ def load_region(path: str | Path) -> Region:
         licence=str(t.get("licence", "")),
         attribution=str(t.get("attribution", "")),
         min_weight=float(t.get("min_weight", 0.0)),
+        data_date=str(t.get("data_date", "")),
     )
 
     m = raw.get("modes", {})

@@ -100,7 +100,7 @@ class Snapshot:
             name=name,
             source=source,
             licence=licence,
-            fetched_at=fetched_at or now_iso(),
+            fetched_at=now_iso() if fetched_at is None else fetched_at,
             count=len(gdf),
             note=note,
             embedded=embedded,

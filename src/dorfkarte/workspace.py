@@ -34,7 +34,8 @@ def open_snapshot(region: Region, data_dir: str | Path) -> Snapshot:
             transit.service_points(stops, region.crs),
             source=region.transit.source or str(region.transit.stops_file.name),
             licence=region.transit.licence,
-            fetched_at=_mtime(region.transit.stops_file),
+            # The file's date on disk is the clone's, not the data's: only a stated date counts.
+            fetched_at=region.transit.data_date,
             note="eingebettete Daten",
             embedded=True,
         )
