@@ -325,6 +325,19 @@ def _cap(cost: np.ndarray, current: np.ndarray | None, unreachable: float | None
     return float(2.0 * fin.max()) if len(fin) else 1.0
 
 
+def _capped(cost: np.ndarray, current: np.ndarray | None, unreachable: float | None
+            ) -> tuple[float, np.ndarray, np.ndarray]:
+    """The cap, and candidate costs and current times with infinities (and more) set to it.
+
+    Without existing providers every demand point starts at the cap.
+    """
+    cap = _cap(cost, current, unreachable)
+    cc = np.minimum(np.where(np.isfinite(cost), cost, cap), cap)
+    base = np.full(cost.shape[0], cap) if current is None else \
+        np.minimum(np.where(np.isfinite(current), current, cap), cap)
+    return cap, cc, base
+
+
 def pmedian_objective(cost: np.ndarray, weights: np.ndarray | None, selected: list[int],
                       current: np.ndarray | None = None,
                       unreachable: float | None = None) -> float:
@@ -346,10 +359,7 @@ def greedy_pmedian(cost: np.ndarray, weights: np.ndarray | None, k: int,
     c = np.asarray(cost, dtype=float)
     w = _weights(weights, c.shape[0])
     _check_k(k, c.shape[1])
-    cap = _cap(c, current, unreachable)
-    cc = np.minimum(np.where(np.isfinite(c), c, cap), cap)
-    best = np.full(c.shape[0], cap) if current is None else \
-        np.minimum(np.where(np.isfinite(current), current, cap), cap)
+    _, cc, best = _capped(c, current, unreachable)
     selected: list[int] = []
     gains: list[float] = []
     for _ in range(k):
@@ -383,10 +393,7 @@ def exact_pmedian(cost: np.ndarray, weights: np.ndarray | None, k: int,
     c = np.asarray(cost, dtype=float)
     w = _weights(weights, c.shape[0])
     _check_k(k, c.shape[1])
-    cap = _cap(c, current, unreachable)
-    cc = np.minimum(np.where(np.isfinite(c), c, cap), cap)
-    base = np.full(c.shape[0], cap) if current is None else \
-        np.minimum(np.where(np.isfinite(current), current, cap), cap)
+    cap, cc, base = _capped(c, current, unreachable)
     better = (cc < base[:, None]) & (w[:, None] > 0)
     rows = np.flatnonzero(better.any(axis=1))
     n_pairs = int(better[rows].sum())

@@ -113,20 +113,12 @@ class ListingStore:
         new = _normalise(listings)
         with self._locked():
             cur, log = self._read()
-            cur_by = {r["id"]: r for r in _records(cur)}
-            changes = []
-            for rec in _records(new):
-                old = cur_by.get(rec["id"])
-                if old is None:
-                    changes.append(("insert", rec["id"], None, rec))
-                elif _differs(old, rec):
-                    changes.append(("update", rec["id"], old, rec))
+            changes, _ = _inserts_and_updates(cur, new)
             return self._apply(cur, log, changes, user, action)
 
     def version(self) -> int:
         """Number of the newest change (0 = none): lets an editor notice concurrent edits."""
-        log = self._read()[1]
-        return int(log["change_id"].max()) if len(log) else 0
+        return _latest(self._read()[1])
 
     def replace_all(self, listings: gpd.GeoDataFrame, user: str | None = None,
                     action: str = "edit", expect_version: int | None = None) -> ChangeSummary:
@@ -138,22 +130,15 @@ class ListingStore:
         new = _normalise(listings)
         with self._locked():
             cur, log = self._read()
-            now = int(log["change_id"].max()) if len(log) else 0
+            now = _latest(log)
             if expect_version is not None and now != expect_version:
                 last = log.loc[log["change_id"] == now].iloc[0]
                 raise StoreChangedError(
                     f"Die Angebotsliste wurde inzwischen geändert ({last['action']} von "
                     f"{last['user']} um {last['at']}); Tabelle neu laden und Änderung wiederholen"
                 )
-            cur_by = {r["id"]: r for r in _records(cur)}
+            changes, cur_by = _inserts_and_updates(cur, new)
             new_ids = set(new["id"])
-            changes = []
-            for rec in _records(new):
-                old = cur_by.get(rec["id"])
-                if old is None:
-                    changes.append(("insert", rec["id"], None, rec))
-                elif _differs(old, rec):
-                    changes.append(("update", rec["id"], old, rec))
             changes += [("delete", i, r, None) for i, r in cur_by.items() if i not in new_ids]
             return self._apply(cur, log, changes, user, action)
 
@@ -222,7 +207,7 @@ class ListingStore:
         at = now_iso()
         by_id = {r["id"]: r for r in _records(cur)}
         order = list(by_id)
-        next_change = int(log["change_id"].max()) + 1 if len(log) else 1
+        next_change = _latest(log) + 1
         entries = []
         for op, lid, old, new in changes:
             if op == "delete":
@@ -387,3 +372,22 @@ def _undoable(log: pd.DataFrame) -> int | None:
     undone = set(log.loc[log["action"] == "undo", "undoes"].astype(int))
     cand = sorted(set(log.loc[log["action"] != "undo", "batch"].astype(int)) - undone)
     return cand[-1] if cand else None
+
+
+def _latest(log: pd.DataFrame) -> int:
+    """Number of the newest change in the log (0 = none)."""
+    return int(log["change_id"].max()) if len(log) else 0
+
+
+def _inserts_and_updates(cur: gpd.GeoDataFrame, new: gpd.GeoDataFrame
+                         ) -> tuple[list[tuple[str, str, dict | None, dict | None]], dict]:
+    """Changes that bring the rows of ``new`` into ``cur``, and ``cur`` by id."""
+    cur_by = {r["id"]: r for r in _records(cur)}
+    changes: list[tuple[str, str, dict | None, dict | None]] = []
+    for rec in _records(new):
+        old = cur_by.get(rec["id"])
+        if old is None:
+            changes.append(("insert", rec["id"], None, rec))
+        elif _differs(old, rec):
+            changes.append(("update", rec["id"], old, rec))
+    return changes, cur_by
