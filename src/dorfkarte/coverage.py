@@ -25,14 +25,15 @@ import pandas as pd
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
+from dorfkarte.enums import GapClass
 from dorfkarte.errors import DataError, DorfkarteError
 from dorfkarte.network import Network, network_for, point_xy, straight_line_kmh
 from dorfkarte.origins import build_origins, districts_of
 from dorfkarte.region import MODE_LABELS, MODES, NETWORK_MODES, TRANSIT, Region, Threshold
 from dorfkarte.snapshot import AMENITIES, STOPS, Snapshot
 
-NO_DATA = "keine Daten"
-GAP_CLASSES = ("ok", "knapp", "Lücke", NO_DATA)
+NO_DATA = GapClass.NO_DATA
+GAP_CLASSES = tuple(GapClass)
 DEST_COLUMNS = ["name", "category", "source", "ref", "weight"]
 INDICATOR_COLUMNS = [
     "district", "municipality", "kind", "category", "category_label", "mode", "population",

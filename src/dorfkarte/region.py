@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dorfkarte.enums import GapClass
 from dorfkarte.errors import RegionError, UnknownCategoryError
 from dorfkarte.tags import TagRule, parse_rule
 
@@ -26,7 +27,7 @@ MODE_LABELS_EN: dict[str, str] = {"walk": "Walk", "bike": "Bike", "drive": "Car"
 #: Gap class where nothing can be said (no service point, no origin): not a "Lücke", since
 #: "no GP anywhere" would be an invented fact when the data simply lacks it. Same value as
 #: ``dorfkarte.coverage.NO_DATA``; defined here so the region model needs no coverage import.
-NO_DATA = "keine Daten"
+NO_DATA = GapClass.NO_DATA
 
 
 @dataclass(frozen=True)
@@ -112,12 +113,12 @@ class GapClasses:
         ``None``/NaN (no share computable) gives :data:`NO_DATA`, never a gap.
         """
         if share is None or share != share:
-            return NO_DATA
+            return GapClass.NO_DATA
         if share >= self.ok_share:
-            return "ok"
+            return GapClass.OK
         if share >= self.knapp_share:
-            return "knapp"
-        return "Lücke"
+            return GapClass.TIGHT
+        return GapClass.GAP
 
 
 @dataclass(frozen=True)

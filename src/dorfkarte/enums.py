@@ -1,0 +1,36 @@
+"""Machine values shared by every module: compare against these members, never literals.
+
+Members are ``StrEnum``s, so they equal their value and serialise as it. Shown text comes
+from :mod:`dorfkarte.i18n`, never from the value.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class GapClass(StrEnum):
+    """How well a unit is served for one category x mode."""
+
+    OK = "ok"
+    TIGHT = "knapp"
+    GAP = "Lücke"
+    NO_DATA = "keine Daten"
+
+
+class Mode(StrEnum):
+    """Travel modes; ``transit`` is the stop-distance pseudo-mode (metres)."""
+
+    WALK = "walk"
+    BIKE = "bike"
+    DRIVE = "drive"
+    TRANSIT = "transit"
+
+
+class Source(StrEnum):
+    """Where a destination comes from."""
+
+    OSM = "osm"
+    LISTING = "listing"
+    TRANSIT = "transit"
+    SCENARIO = "scenario"
