@@ -34,21 +34,17 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.sparse.csgraph import dijkstra
-from scipy.spatial import cKDTree
 
 from dorfkarte import siting
+from dorfkarte.coverage import CoverageResult, nearest_service, travel_matrix
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.network import point_xy
-
-if TYPE_CHECKING:
-    from dorfkarte.coverage import CoverageResult
 
 SCENARIO_FILE = "scenarios.json"
 #: Indicator columns that depend on the service points (the rest is fixed per district).
@@ -416,50 +412,32 @@ class WhatIf:
         return cached
 
     def _point_times(self, key: Pair, xy: np.ndarray, current: np.ndarray) -> np.ndarray:
-        """Times from every origin to one new point, as coverage would compute them."""
+        """Times from every origin to one new point (coverage's arithmetic, bounded).
+
+        The search stops at the currently worst time: beyond it nobody can gain.
+        """
         mg = self.result.network[key[1]]
-        oxy = self.result.origin_xy
-        if mg.method == "network":
-            net = mg.network
-            node, off = net.snap(xy.reshape(1, 2))
-            g = net.with_sources(node, off)
-            fin = current[np.isfinite(current)]
-            lim = np.inf
-            if len(fin) == len(current) and len(fin):
-                lim = float(fin.max()) / (mg.metres_per_minute if mg.unit == "m" else 1.0)
-                lim = lim * (1 + 1e-9) + 1e-9
-            dist = dijkstra(g, directed=True, indices=net.n_nodes, limit=lim)
-            t = dist[mg.origin_node] + mg.origin_offset
-        else:
-            d, _ = cKDTree(xy.reshape(1, 2)).query(oxy, k=1)
-            t = d * mg.detour_factor / mg.metres_per_minute
-        return t * mg.metres_per_minute if mg.unit == "m" else t
+        fin = current[np.isfinite(current)]
+        lim = np.inf
+        if len(fin) == len(current) and len(fin):
+            lim = float(fin.max()) * (1 + 1e-9) + 1e-9 * (mg.metres_per_minute
+                                                         if mg.unit == "m" else 1.0)
+        t, _ = nearest_service(mg, self.result.origin_xy, xy.reshape(1, 2), limit=lim)
+        return t
 
     def _recompute(self, key: Pair, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Times and nearest index for origin ``rows`` from the active destinations."""
         mg = self.result.network[key[1]]
         act = np.flatnonzero(self.active(key[0]))
-        n = len(rows)
-        if len(act) == 0:
-            return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+        snapped = None
         if mg.method == "network":
-            net = mg.network
             nodes, offs = self._dest_snap(key, mg)
-            g = net.with_sources(nodes[act], offs[act])
-            dist, _, src = dijkstra(g, directed=True, indices=net.n_nodes + np.arange(len(act)),
-                                    return_predecessors=True, min_only=True)
-            on = mg.origin_node[rows]
-            t = dist[on] + mg.origin_offset[rows]
-            s = src[on]
-            j = np.where(s >= net.n_nodes, act[np.clip(s - net.n_nodes, 0, len(act) - 1)], -1)
-            t[j < 0] = np.inf
-        else:
-            d, jj = cKDTree(self._dest_xy(key[0])[act]).query(self.result.origin_xy[rows], k=1)
-            t = d * mg.detour_factor / mg.metres_per_minute
-            j = act[jj]
-        if mg.unit == "m":
-            t = t * mg.metres_per_minute
-        return t, j.astype(np.int64)
+            snapped = (nodes[act], offs[act])
+        t, j = nearest_service(mg, self.result.origin_xy, self._dest_xy(key[0])[act],
+                               rows=rows, snapped=snapped)
+        out = np.full(len(j), -1, dtype=np.int64)
+        out[j >= 0] = act[j[j >= 0]]  # index among the active ones -> destination row
+        return t, out
 
     # -- changes ---------------------------------------------------------------------------
 
@@ -483,7 +461,7 @@ class WhatIf:
             pos = np.flatnonzero((ind["category"].to_numpy() == key[0])
                                  & (ind["mode"].to_numpy() == key[1]))
             names = ind["district"].to_numpy()[pos]
-            order = pd.Index(names).get_indexer(self.result._groups.districts["name"])
+            order = pd.Index(names).get_indexer(self.result.districts["name"])
             cache[key] = pos[order]
         return cache[key]
 
@@ -495,33 +473,20 @@ class WhatIf:
         indicator is per district, so the other rows stay valid); the base table is never
         modified.
         """
-        from dorfkarte.coverage import _pair_frame
-
         res = self.result
         ind = res.indicators
-        g = res._groups
         d = self._plain_dest(category)
-        plain = self.__dict__.get("_plain_districts")
-        if plain is None:
-            plain = pd.DataFrame({c: g.districts[c].to_numpy() for c in g.districts.columns
-                                  if c != "geometry"})
-            self._plain_districts = plain
+        codes_of = res.origin_districts
         data: dict[str, np.ndarray] = {}
         for key in self.pairs(category):
             t, j = res.times[key], res.nearest[key]
             tb, jb = before[key]
             same = (t == tb) | (np.isnan(t) & np.isnan(tb))
             changed = ~same | (j != jb)
-            codes = np.unique(g.codes[changed])
+            codes = np.unique(codes_of[changed])
             if len(codes) == 0:
                 continue
-            sel = np.isin(g.codes, codes)
-            remap = np.full(g.n, -1, dtype=np.int64)
-            remap[codes] = np.arange(len(codes))
-            sub = replace(g, codes=remap[g.codes[sel]], weights=g.weights[sel],
-                          districts=plain.iloc[codes].reset_index(drop=True))
-            cols = _pair_frame(sub, res.region, key, t[sel], j[sel], d, res.methods[key],
-                               res.thresholds[key])
+            cols = res.pair_indicators(key, t, j, d, districts=codes)
             rows = self._rows(key)[codes]
             for c in DYNAMIC_COLUMNS:
                 v = cols[c]
@@ -549,7 +514,7 @@ class WhatIf:
 
     def _gain_loss(self, before: dict[Pair, np.ndarray], category: str
                    ) -> tuple[dict[str, float], dict[str, float]]:
-        w = self.result._groups.weights
+        w = self.result.origin_weights
         gained, lost = {}, {}
         for key in self.pairs(category):
             thr = self.result.thresholds[key]
@@ -701,7 +666,8 @@ def compare(before: CoverageResult, after: CoverageResult, category: str,
     ``newly_covered`` / ``losing_coverage`` are residents (origin weights) crossing the
     threshold, computed per origin, so gains and losses inside one district both show.
     """
-    g = after._groups
+    codes, weights = after.origin_districts, after.origin_weights
+    n_units = len(after.districts)
     out = []
     keys = [k for k in after.times if k[0] == category and (mode is None or k[1] == mode)]
     ib = before.indicators.set_index(["category", "mode", "district"])
@@ -710,9 +676,9 @@ def compare(before: CoverageResult, after: CoverageResult, category: str,
         thr = after.thresholds[key]
         tb, ta = before.times[key], after.times[key]
         cb, ca = tb <= thr, ta <= thr
-        gain = np.bincount(g.codes, weights=g.weights * (ca & ~cb), minlength=g.n)
-        loss = np.bincount(g.codes, weights=g.weights * (cb & ~ca), minlength=g.n)
-        for i, name in enumerate(g.districts["name"]):
+        gain = np.bincount(codes, weights=weights * (ca & ~cb), minlength=n_units)
+        loss = np.bincount(codes, weights=weights * (cb & ~ca), minlength=n_units)
+        for i, name in enumerate(after.districts["name"]):
             rb, ra = ib.loc[(key[0], key[1], name)], ia.loc[(key[0], key[1], name)]
             out.append({
                 "district": name, "category": key[0], "mode": key[1],
@@ -895,7 +861,7 @@ def suggest(result: CoverageResult, category: str, mode: str = "walk", k: int = 
     if k > len(candidates):
         raise ScenarioError(f"k = {k} ist größer als die Zahl der Kandidaten ({len(candidates)})")
     thr = float(result.thresholds[key])
-    w = np.asarray(result._groups.weights, dtype=float)
+    w = np.asarray(result.origin_weights, dtype=float)
     cur = np.asarray(result.times[key], dtype=float)
     cur = np.where(np.isnan(cur), np.inf, cur)
     unit = "m" if mode == "transit" else "min"
@@ -982,7 +948,7 @@ def mobile_stops(result: CoverageResult, category: str, candidates: gpd.GeoDataF
     if len(candidates) == 0:
         raise ScenarioError("Keine Kandidaten für Halte")
     thr = float(threshold if threshold is not None else result.thresholds[key])
-    w = np.asarray(result._groups.weights, dtype=float)
+    w = np.asarray(result.origin_weights, dtype=float)
     cur = np.asarray(result.times[key], dtype=float)
     demand = siting.uncovered_weights(w, np.where(np.isnan(cur), np.inf, cur), thr)
     cover = candidate_times(result, mode, candidates, limit=thr) <= thr
@@ -1021,16 +987,9 @@ def mobile_stops(result: CoverageResult, category: str, candidates: gpd.GeoDataF
 def _drive_matrix(result: CoverageResult, candidates: gpd.GeoDataFrame) -> np.ndarray | None:
     """Car minutes between candidates (on the car network), None without one."""
     mg = result.network.get("drive")
-    if mg is None or mg.method != "network":
+    if mg is None:
         return None
-    net = mg.network
-    xy = point_xy(candidates.to_crs("EPSG:4326"), result.region.crs)
-    nodes, offs = net.snap(xy)
-    uniq, inv = np.unique(nodes, return_inverse=True)
-    dist = dijkstra(net.graph, directed=True, indices=uniq)[:, uniq]
-    out = dist[inv][:, inv] + offs[:, None] + offs[None, :]
-    np.fill_diagonal(out, 0.0)
-    return out
+    return travel_matrix(mg, point_xy(candidates.to_crs("EPSG:4326"), result.region.crs))
 
 
 def bench_figures(result: CoverageResult, snapshot: Any, region: Any) -> dict[str, float]:
