@@ -18,8 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dorfkarte import assets
 from dorfkarte.atomic import write_text_atomic
+from dorfkarte.basemap import generalise
 from dorfkarte.errors import DorfkarteError
+from dorfkarte.maps import build_map
 from dorfkarte.region import MODE_LABELS, MODE_LABELS_EN, Region
 from dorfkarte.snapshot import Snapshot
 
@@ -209,8 +212,6 @@ def asset_resolver() -> Resolver:
     Exact matches against :func:`dorfkarte.assets.vendored_assets` first, then by file name
     (folium's CDN default ``.../leaflet.js`` -> the vendored ``leaflet.js``).
     """
-    from dorfkarte import assets
-
     known = assets.vendored_assets()
     by_url = {a.url: a.path for a in known}
     by_name: dict[str, Path] = {}
@@ -474,9 +475,6 @@ def build_export_html(snapshot: Snapshot, region: Region, result: Any = None, *,
                       point_categories: Any = None,
                       resolve: Resolver | None = None) -> tuple[str, list[str], list[str]]:
     """The export page as a string (for the app's download button)."""
-    from dorfkarte.basemap import generalise
-    from dorfkarte.maps import build_map
-
     if category is not None:
         region.category(category)  # unknown id -> one-line error
     else:

@@ -28,6 +28,8 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from dorfkarte import assets
+from dorfkarte.basemap import light_base
+from dorfkarte.districts import read_centres
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.i18n import (
     category_label,
@@ -618,8 +620,6 @@ def label_points(districts: gpd.GeoDataFrame, region: Region) -> gpd.GeoSeries:
     """
     pts = districts.geometry.representative_point()
     try:
-        from dorfkarte.districts import read_centres
-
         centres = read_centres(region)
     except DorfkarteError:  # no centres file (OSM or file districts): points in the areas
         return pts
@@ -723,8 +723,6 @@ def build_map(
 
     # Base maps. Our own base map lives in a pane below the tile pane (z 200).
     if basemap in ("osm", "own"):
-        from dorfkarte.basemap import light_base
-
         folium.map.CustomPane("dk-base", z_index=150, pointer_events=False).add_to(m)
         # a full snapshot's roads and landuse, reduced to what a screen can show
         _add_own_base(m, light_base(snapshot, region), districts, lang)
@@ -862,8 +860,6 @@ def fallback_bounds(snapshot: Snapshot, region: Region) -> tuple[float, float, f
     Taken from the region itself, so another region never opens on Hoher Fläming: the
     village centres of its centres file, else its stops layer, else all of Germany.
     """
-    from dorfkarte.districts import read_centres
-
     pts: tuple[np.ndarray, np.ndarray] | None = None
     if region.districts.centres_file is not None:
         try:
