@@ -293,7 +293,7 @@ def test_store_roundtrip_atomic_and_bad_file(tmp_path: Path, base) -> None:
     again = store.get("Laden Westdorf schließt")
     assert again.changes == sc.changes and again.note == "Test"
     assert store.names() == ["Laden Westdorf schließt"]
-    assert not list(tmp_path.glob(".scenarios-*"))
+    assert not list(tmp_path.glob(".scenarios*"))  # no temp file left beside the store
     gj = scenario_geojson(again, res)
     assert gj["features"][0]["geometry"] is not None  # removed shop located from result
     assert gj["features"][1]["geometry"]["coordinates"] == [12.6, 52.2]

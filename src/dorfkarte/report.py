@@ -6,7 +6,6 @@ failed export never leaves half a report (or destroys the previous one).
 
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from dorfkarte.atomic import atomic_path
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.region import MODE_LABELS, Region
 from dorfkarte.snapshot import DISTRICTS, STOPS, Snapshot
@@ -66,14 +66,6 @@ class ReportExport:
     rows: int = 0
 
 
-def _tmp_beside(path: Path) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix,
-                                dir=path.parent)
-    os.close(fd)
-    os.unlink(name)
-    return Path(name)
-
-
 def indicator_table(result: Any) -> pd.DataFrame:
     """The coverage indicators with the contract's columns first, in contract order."""
     if result is None or getattr(result, "indicators", None) is None:
@@ -86,12 +78,8 @@ def indicator_table(result: Any) -> pd.DataFrame:
 
 def write_csv(table: pd.DataFrame, path: Path) -> Path:
     """UTF-8 with BOM (Excel shows umlauts), comma-separated, dot decimals (for scripts, QGIS)."""
-    tmp = _tmp_beside(path)
-    try:
+    with atomic_path(path, create=False) as tmp:
         table.to_csv(tmp, index=False, encoding="utf-8-sig")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -118,7 +106,6 @@ def write_xlsx(table: pd.DataFrame, sources: pd.DataFrame, path: Path) -> Path:
     """German headers, shares as percent, frozen header row and filters: ready for Excel."""
     from openpyxl.utils import get_column_letter
 
-    tmp = _tmp_beside(path)
     de = table.rename(columns=COLUMNS_DE)
     # Excel has no infinity: an unreachable time is written as words.
     for col in de.columns:
@@ -127,29 +114,25 @@ def write_xlsx(table: pd.DataFrame, sources: pd.DataFrame, path: Path) -> Path:
             de[col] = [UNREACHABLE if np.isinf(v) else v for v in vals]
     if "Verkehrsmittel" in de:
         de["Verkehrsmittel"] = de["Verkehrsmittel"].map(lambda m: MODE_LABELS.get(m, m))
-    try:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-            de.to_excel(xw, sheet_name="Abdeckung", index=False)
-            sources.to_excel(xw, sheet_name="Quellen", index=False)
-            ws = xw.sheets["Abdeckung"]
-            ws.freeze_panes = "A2"
-            ws.auto_filter.ref = ws.dimensions
-            for j, col in enumerate(de.columns, start=1):
-                letter = get_column_letter(j)
-                width = max([len(str(col))] + [len(str(v)) for v in de[col].head(200)])
-                ws.column_dimensions[letter].width = min(max(width + 2, 8), 40)
-                if col in ("Anteil erreichbar", "Anteil unerreichbar"):
-                    for cell in ws[letter][1:]:
-                        cell.number_format = "0%"
-                elif col in ("Median", "90. Perzentil", "Maximum", "Einwohner erreichbar"):
-                    for cell in ws[letter][1:]:
-                        cell.number_format = "0"
-            qs = xw.sheets["Quellen"]
-            for j, col in enumerate(sources.columns, start=1):
-                qs.column_dimensions[get_column_letter(j)].width = 30 if col != "Quelle" else 80
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(path, create=False) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+        de.to_excel(xw, sheet_name="Abdeckung", index=False)
+        sources.to_excel(xw, sheet_name="Quellen", index=False)
+        ws = xw.sheets["Abdeckung"]
+        ws.freeze_panes = "A2"
+        ws.auto_filter.ref = ws.dimensions
+        for j, col in enumerate(de.columns, start=1):
+            letter = get_column_letter(j)
+            width = max([len(str(col))] + [len(str(v)) for v in de[col].head(200)])
+            ws.column_dimensions[letter].width = min(max(width + 2, 8), 40)
+            if col in ("Anteil erreichbar", "Anteil unerreichbar"):
+                for cell in ws[letter][1:]:
+                    cell.number_format = "0%"
+            elif col in ("Median", "90. Perzentil", "Maximum", "Einwohner erreichbar"):
+                for cell in ws[letter][1:]:
+                    cell.number_format = "0"
+        qs = xw.sheets["Quellen"]
+        for j, col in enumerate(sources.columns, start=1):
+            qs.column_dimensions[get_column_letter(j)].width = 30 if col != "Quelle" else 80
     return path
 
 
@@ -209,8 +192,7 @@ def _for_gpkg(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def write_gpkg(layers: dict[str, pd.DataFrame], path: Path) -> Path:
-    tmp = _tmp_beside(path)
-    try:
+    with atomic_path(path, create=False) as tmp:  # GDAL creates the file itself
         for name, df in layers.items():
             if isinstance(df, gpd.GeoDataFrame):
                 pyogrio.write_dataframe(_for_gpkg(df), tmp, layer=name, driver="GPKG",
@@ -218,9 +200,6 @@ def write_gpkg(layers: dict[str, pd.DataFrame], path: Path) -> Path:
             else:
                 pyogrio.write_dataframe(df, tmp, layer=name, driver="GPKG",
                                         append=tmp.exists())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

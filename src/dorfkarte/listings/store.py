@@ -12,8 +12,6 @@ from __future__ import annotations
 import contextlib
 import getpass
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +21,7 @@ import pandas as pd
 import pyogrio
 from filelock import FileLock, Timeout
 
+from dorfkarte.atomic import atomic_path
 from dorfkarte.errors import DataError, DorfkarteError
 from dorfkarte.listings.schema import FIELDS, STORE_FIELDS
 from dorfkarte.snapshot import now_iso
@@ -237,19 +236,10 @@ class ListingStore:
         return summary
 
     def _write(self, listings: gpd.GeoDataFrame, log: pd.DataFrame) -> None:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".tmp.gpkg",
-                                        dir=self.path.parent)
-        os.close(fd)
-        os.unlink(tmp_name)  # GDAL wants to create the file itself
-        tmp = Path(tmp_name)
-        try:
+        with atomic_path(self.path, create=False) as tmp:  # GDAL creates the file itself
             pyogrio.write_dataframe(listings, tmp, layer=LAYER, driver="GPKG",
                                     geometry_type="Point")
             pyogrio.write_dataframe(log, tmp, layer=LOG_LAYER, driver="GPKG", append=True)
-            os.replace(tmp, self.path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
 
 
 # -- frame helpers ---------------------------------------------------------------------------
