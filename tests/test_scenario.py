@@ -184,6 +184,11 @@ def test_compare_who_gains_and_loses(base) -> None:
 
 def test_add_in_no_data_category(region: Region) -> None:
     snap = world(shops=())
+    # OSM was searched (the layer holds a pharmacy) and found no shop: "keine Daten", not
+    # "nur lokale Angebote" (that is for categories OSM was never asked about)
+    snap.add("amenities", _gdf({"osm_id": ["ph0"], "name": ["Apotheke"],
+                                "category": "apotheke", "source": "osm"},
+                               [shapely.Point(X0 + 100, Y0 + 100)]), source=SRC)
     res = analyse(snap, region, categories=[CAT], modes=["walk"])
     assert (res.indicators["gap_class"] == "keine Daten").all()
     wi = WhatIf(res)

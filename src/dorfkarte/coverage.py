@@ -33,6 +33,10 @@ from dorfkarte.region import MODE_LABELS, MODES, NETWORK_MODES, TRANSIT, Region,
 from dorfkarte.snapshot import AMENITIES, STOPS, Snapshot
 
 NO_DATA = GapClass.NO_DATA
+LOCAL_ONLY = GapClass.LOCAL_ONLY
+#: Indicator columns that say nothing for a "nur lokale Angebote" unit (NaN there).
+LOCAL_UNKNOWN_COLUMNS = ("median", "p90", "max", "share_within", "residents_within",
+                         "unreachable_share")
 GAP_CLASSES = tuple(GapClass)
 DEST_COLUMNS = ["name", "category", "source", "ref", "weight"]
 INDICATOR_COLUMNS = [
@@ -93,6 +97,17 @@ class CoverageResult:
     _groups: _Groups | None = field(default=None, repr=False)
 
     @property
+    def local_only(self) -> frozenset[str]:
+        """Categories whose service points are local listings (or planned sites) only.
+
+        OSM was not searched for them (no snapshot, or built before the category existed):
+        units no listing serves are ``GapClass.LOCAL_ONLY``, not gaps.
+        """
+        unsearched = self._groups.local_only if self._groups is not None else frozenset()
+        return frozenset(c for c in unsearched
+                         if c in self.destinations and len(self.destinations[c]))
+
+    @property
     def pairs(self) -> list[Pair]:
         return list(self.times)
 
@@ -137,7 +152,8 @@ class CoverageResult:
         remap = np.full(g.n, -1, dtype=np.int64)
         remap[codes] = np.arange(len(codes))
         sub = _Groups(codes=remap[g.codes[sel]], weights=g.weights[sel],
-                      districts=g.plain_districts().iloc[codes].reset_index(drop=True))
+                      districts=g.plain_districts().iloc[codes].reset_index(drop=True),
+                      local_only=g.local_only)
         return _pair_frame(sub, self.region, key, times[sel], nearest[sel], destinations,
                            self.methods[key], self.thresholds[key])
 
@@ -160,6 +176,14 @@ class CoverageResult:
             rows = np.flatnonzero((cat_col == key[0]) & (mode_col == key[1]))
             code = np.array([row_of[n] for n in ind["district"].to_numpy()[rows]], dtype=int)
             ind.loc[rows, "threshold"] = thr[key]
+            if key[0] in g.local_only:
+                # the masked columns depend on the class: rebuild the pair's rows
+                cols = _pair_frame(g, self.region, key, self.times[key], self.nearest[key],
+                                   self.destinations[key[0]], self.methods[key], thr[key])
+                ind.loc[rows, "gap_class"] = np.asarray(cols["gap_class"]).astype(str)[code]
+                for c in LOCAL_UNKNOWN_COLUMNS:
+                    ind.loc[rows, c] = np.asarray(cols[c], dtype=float)[code]
+                continue
             live = rows[(ind["gap_class"].to_numpy()[rows] != NO_DATA)]
             if len(live) == 0:
                 continue
@@ -419,6 +443,9 @@ class _Groups:
     codes: np.ndarray  # district index per origin
     weights: np.ndarray  # population per origin, 1.0 where unknown
     districts: gpd.GeoDataFrame
+    #: categories with local listings only (see CoverageResult.local_only); kept here so
+    #: every caller of _pair_frame (what-if included) classifies them the same way
+    local_only: frozenset[str] = frozenset()
 
     _plain: pd.DataFrame | None = field(default=None, repr=False)
 
@@ -498,16 +525,25 @@ def _pair_frame(g: _Groups, region: Region, key: Pair, t: np.ndarray, j: np.ndar
         weights = dest["weight"].to_numpy(dtype=float)
         with np.errstate(invalid="ignore", divide="ignore"):
             unreach_share = unreach / total
+        classes = [region.gap_classes.classify(float(x)) if c else NO_DATA
+                   for x, c in zip(share, counts > 0, strict=True)]
         cols.update(
             median=med, p90=p90, max=mx, share_within=share,
             residents_within=np.where(np.isfinite(pop), share * pop, np.nan),
-            gap_class=[region.gap_classes.classify(float(x)) if c else NO_DATA
-                       for x, c in zip(share, counts > 0, strict=True)],
+            gap_class=classes,
             nearest_name=np.where(has, names[best], ""),
             nearest_source=np.where(has, sources[best], ""),
             nearest_weight=np.where(has, weights[best], np.nan),
             unreachable_share=unreach_share,
         )
+        if cat in g.local_only:
+            # Listings are a lower bound: a unit they serve is served; any other unit may
+            # have an unlisted service that OSM was never asked about -> unknown, no gap.
+            unknown = np.array([c not in (GapClass.OK, NO_DATA) for c in classes], dtype=bool)
+            cols["gap_class"] = [LOCAL_ONLY if u else c
+                                 for u, c in zip(unknown, classes, strict=True)]
+            for c in LOCAL_UNKNOWN_COLUMNS:
+                cols[c] = np.where(unknown, np.nan, np.asarray(cols[c], dtype=float))
     return {c: (np.asarray(v) if np.ndim(v) else np.full(n, v, dtype=object))
             for c, v in cols.items()}
 
@@ -584,6 +620,10 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
 
     graphs = {m: _mode_graph(snapshot, region, m, oxy) for m in mode_list}
     dests = {c: destinations_for(snapshot, region, c, extra_destinations) for c in cats}
+    # not searched in OSM: whatever points there are (listings, planned sites) are a lower
+    # bound, so units they do not serve are unknown (a what-if adding a site keeps this)
+    groups.local_only = frozenset(
+        c for c in cats if region.category(c).source == "osm" and not snapshot.searched_osm(c))
     times: dict[Pair, np.ndarray] = {}
     nearest: dict[Pair, np.ndarray] = {}
     methods: dict[Pair, str] = {}
@@ -616,6 +656,11 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
     if empty:
         notes.append("Keine Einrichtungen im Datenstand für " + ", ".join(empty)
                      + ": als „keine Daten“ ausgewiesen, nicht als Lücke.")
+    local = [region.category(c).label for c in cats if c in groups.local_only and len(dests[c])]
+    if local:
+        notes.append("Nur lokale Angebote, OSM fehlt für " + ", ".join(local)
+                     + ": Ortsteile ohne erreichbares Angebot sind „unbekannt – nur lokale "
+                     "Angebote erfasst“, keine Lücke.")
     straight = [m for m in mode_list if graphs[m].method == "straight_line"]
     if straight:
         factor = f"{region.modes.detour_factor:g}".replace(".", ",")
@@ -633,7 +678,7 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
 
 
 __all__ = [
-    "GAP_CLASSES", "INDICATOR_COLUMNS", "NETWORK_MODES", "NO_DATA", "CoverageResult",
-    "ModeGraph", "analyse", "destinations_for", "nearest_service", "threshold_value",
-    "times_from_points", "travel_matrix", "weighted_quantile",
+    "GAP_CLASSES", "INDICATOR_COLUMNS", "LOCAL_ONLY", "NETWORK_MODES", "NO_DATA",
+    "CoverageResult", "ModeGraph", "analyse", "destinations_for", "nearest_service",
+    "threshold_value", "times_from_points", "travel_matrix", "weighted_quantile",
 ]

@@ -72,7 +72,10 @@ def build_snapshot(xml: Path, region: Region, clip: shapely.Geometry,
             log.info("layer %s is empty", name)
             return
         full_note = "; ".join(x for x in (note, layer_note) if x)
-        snap.add(name, gdf, source=source, licence=LICENCE, fetched_at=fetched_at, note=full_note)
+        # which categories were searched: a later-added category is "not searched", no gap
+        cats = tuple(c.id for c in region.osm_categories()) if name == AMENITIES else None
+        snap.add(name, gdf, source=source, licence=LICENCE, fetched_at=fetched_at,
+                 note=full_note, categories=cats)
 
     progress(IMPORT_STEPS[2], step0, nsteps)
     feats = L.read_features(xml)
