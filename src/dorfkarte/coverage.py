@@ -49,7 +49,7 @@ INDICATOR_COLUMNS = [
 Pair = tuple[str, str]
 
 
-class UnknownModeError(DorfkarteError):
+class UnknownModeError(DorfkarteError, ValueError):
     """A mode name that is not walk/bike/drive/transit."""
 
 

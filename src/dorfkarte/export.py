@@ -27,7 +27,7 @@ from dorfkarte.region import MODE_LABELS, MODE_LABELS_EN, Region
 from dorfkarte.snapshot import Snapshot
 
 
-class ExportError(DorfkarteError):
+class ExportError(DorfkarteError, RuntimeError):
     """An export cannot be written as asked (missing asset, unwritable target)."""
 
 

@@ -26,7 +26,7 @@ CHROMIUM_ARGS = [
 ]
 
 
-class PngError(DorfkarteError):
+class PngError(DorfkarteError, RuntimeError):
     """The screenshot cannot be taken (no Chromium, page does not load)."""
 
 

@@ -22,7 +22,7 @@ from dorfkarte.region import MODE_LABELS, Region
 from dorfkarte.snapshot import DISTRICTS, STOPS, Snapshot
 
 
-class ReportError(DorfkarteError):
+class ReportError(DorfkarteError, RuntimeError):
     """The report cannot be written (no analysis result, unwritable folder)."""
 
 

@@ -36,11 +36,11 @@ COMPARED = (*FIELDS, "location_source")
 _FLOATS = ("lat", "lon")
 
 
-class StoreBusyError(DorfkarteError):
+class StoreBusyError(DorfkarteError, TimeoutError):
     """Another process is writing the listing store right now."""
 
 
-class StoreChangedError(DorfkarteError):
+class StoreChangedError(DorfkarteError, RuntimeError):
     """The store changed since the caller read it (another user saved in between)."""
 
 

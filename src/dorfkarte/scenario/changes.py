@@ -29,7 +29,7 @@ SCENARIO_FILE = "scenarios.json"
 ACTIONS = ("add", "remove", "schedule")
 
 
-class ScenarioError(DorfkarteError):
+class ScenarioError(DorfkarteError, ValueError):
     """A scenario change or file cannot be applied or read (names the change/field)."""
 
 
