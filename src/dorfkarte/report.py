@@ -9,7 +9,6 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -17,6 +16,7 @@ import pandas as pd
 import pyogrio
 
 from dorfkarte.atomic import atomic_path
+from dorfkarte.coverage import CoverageResult
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.region import MODE_LABELS, Region
 from dorfkarte.snapshot import DISTRICTS, STOPS, Snapshot
@@ -66,7 +66,7 @@ class ReportExport:
     rows: int = 0
 
 
-def indicator_table(result: Any) -> pd.DataFrame:
+def indicator_table(result: CoverageResult | None) -> pd.DataFrame:
     """The coverage indicators with the contract's columns first, in contract order."""
     if result is None or getattr(result, "indicators", None) is None:
         raise ReportError("Kein Analyseergebnis: zuerst die Erreichbarkeit berechnen")
@@ -152,7 +152,7 @@ def district_layer(snapshot: Snapshot, table: pd.DataFrame, mode: str) -> gpd.Ge
     return out
 
 
-def origin_layer(result: Any, mode: str) -> gpd.GeoDataFrame | None:
+def origin_layer(result: CoverageResult, mode: str) -> gpd.GeoDataFrame | None:
     """Wohnorte with the time (or metres) to the nearest service per category for ``mode``."""
     origins = getattr(result, "origins", None)
     times = getattr(result, "times", {}) or {}
@@ -167,7 +167,7 @@ def origin_layer(result: Any, mode: str) -> gpd.GeoDataFrame | None:
     return out
 
 
-def destination_layer(result: Any) -> gpd.GeoDataFrame | None:
+def destination_layer(result: CoverageResult) -> gpd.GeoDataFrame | None:
     """All destinations of all categories (OSM, listings, stops) in one point layer."""
     dests = getattr(result, "destinations", {}) or {}
     frames = [g for g in dests.values() if g is not None and len(g)]
@@ -203,7 +203,7 @@ def write_gpkg(layers: dict[str, pd.DataFrame], path: Path) -> Path:
     return path
 
 
-def export_report(snapshot: Snapshot, region: Region, result: Any, outdir: str | Path, *,
+def export_report(snapshot: Snapshot, region: Region, result: CoverageResult, outdir: str | Path, *,
                   mode: str = "walk") -> ReportExport:
     """Write ``abdeckung.csv``, ``abdeckung.xlsx`` and ``dorfkarte_<region>.gpkg`` to ``outdir``.
 
@@ -243,7 +243,7 @@ def export_report(snapshot: Snapshot, region: Region, result: Any, outdir: str |
     return ReportExport(csv=csv, xlsx=xlsx, gpkg=gpkg, layers=list(layers), rows=len(table))
 
 
-def report_bytes(snapshot: Snapshot, region: Region, result: Any, *,
+def report_bytes(snapshot: Snapshot, region: Region, result: CoverageResult, *,
                  mode: str = "walk") -> dict[str, bytes]:
     """The three report files as bytes (``csv``, ``xlsx``, ``gpkg``) for download buttons."""
     with tempfile.TemporaryDirectory(prefix="dorfkarte-report-") as tmp:
