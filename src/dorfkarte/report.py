@@ -19,6 +19,7 @@ import pyogrio
 
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.region import MODE_LABELS, Region
+from dorfkarte.safe import frame_safe, xlsx_text_cells
 from dorfkarte.snapshot import DISTRICTS, STOPS, Snapshot
 
 
@@ -88,7 +89,7 @@ def write_csv(table: pd.DataFrame, path: Path) -> Path:
     """UTF-8 with BOM (Excel shows umlauts), comma-separated, dot decimals (for scripts, QGIS)."""
     tmp = _tmp_beside(path)
     try:
-        table.to_csv(tmp, index=False, encoding="utf-8-sig")
+        frame_safe(table).to_csv(tmp, index=False, encoding="utf-8-sig")
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -132,6 +133,8 @@ def write_xlsx(table: pd.DataFrame, sources: pd.DataFrame, path: Path) -> Path:
             de.to_excel(xw, sheet_name="Abdeckung", index=False)
             sources.to_excel(xw, sheet_name="Quellen", index=False)
             ws = xw.sheets["Abdeckung"]
+            xlsx_text_cells(ws)
+            xlsx_text_cells(xw.sheets["Quellen"])
             ws.freeze_panes = "A2"
             ws.auto_filter.ref = ws.dimensions
             for j, col in enumerate(de.columns, start=1):

@@ -16,6 +16,7 @@ from pathlib import Path
 from dorfkarte.errors import DataError, DorfkarteError
 from dorfkarte.listings.schema import COLUMNS, EXAMPLE_NOTE, FIELDS, KIND_LABELS
 from dorfkarte.region import Region
+from dorfkarte.safe import cell_safe
 
 #: Columns whose documented examples name places or categories of one region.
 _PLACE_FIELDS = ("category", "lat", "lon", "address", "stop", "ortsteil")
@@ -250,9 +251,8 @@ def write_template(path: str | Path, region: Region | None = None, *,
 
 
 def _safe(v: str) -> str:
-    """Text that spreadsheet programs do not run as a formula (CSV/formula injection)."""
-    s = str(v)
-    return "'" + s if s[:1] in ("=", "+", "@") else s
+    """Text that spreadsheet programs do not run as a formula (``dorfkarte.safe``)."""
+    return cell_safe(str(v))
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

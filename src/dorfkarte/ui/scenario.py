@@ -21,6 +21,7 @@ import pandas as pd
 import streamlit as st
 
 from dorfkarte.errors import DorfkarteError
+from dorfkarte.safe import frame_safe
 from dorfkarte.scenario import (
     CANDIDATE_KINDS,
     Change,
@@ -503,7 +504,7 @@ def _render_save_load(ctx: UIContext, wi: WhatIf) -> None:
         diff = st.session_state.get("dk_scn_diff")
         if diff is not None:
             e3.download_button(_t(ctx, "Vorher/nachher (CSV)", "Before/after (CSV)"),
-                               diff.to_csv(index=False, float_format="%.4f"),
+                               frame_safe(diff).to_csv(index=False, float_format="%.4f"),
                                file_name="szenario_vorher_nachher.csv", mime="text/csv",
                                key="dk_scn_dl_csv")
 
