@@ -9,7 +9,6 @@ file may point at the network: no CDN, no web tiles (the base map is drawn from 
 from __future__ import annotations
 
 import base64
-import html
 import mimetypes
 import re
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from dorfkarte.basemap import generalise
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.maps import build_map
 from dorfkarte.region import MODE_LABELS, MODE_LABELS_EN, Region
+from dorfkarte.safe import html_escape
 from dorfkarte.snapshot import Snapshot
 
 
@@ -249,11 +249,11 @@ def finish_document(doc: str, *, title: str, lang: str, panel: str = "") -> str:
     else:
         doc = re.sub(r"</body\s*>", lambda _m: panel + "</body>", doc, count=1,
                      flags=re.IGNORECASE)
-    doc = re.sub(r"<html\b[^>]*>", f'<html lang="{html.escape(lang)}">', doc, count=1,
+    doc = re.sub(r"<html\b[^>]*>", f'<html lang="{html_escape(lang)}">', doc, count=1,
                  flags=re.IGNORECASE)
     doc = re.sub(
         r"<head\b[^>]*>",
-        lambda _m: f'<head>\n<meta charset="utf-8">\n<title>{html.escape(title)}</title>',
+        lambda _m: f'<head>\n<meta charset="utf-8">\n<title>{html_escape(title)}</title>',
         doc,
         count=1,
         flags=re.IGNORECASE,
@@ -390,7 +390,7 @@ def info_panel(snapshot: Snapshot, region: Region, *, title: str, category: str 
     title and in the sources box. ``slide`` (PNG): no buttons, the whole legend.
     """
     t = _TEXT.get(lang, _TEXT["de"])
-    e = html.escape
+    e = html_escape
     exported = exported or datetime.now(UTC).strftime("%Y-%m-%d")
     stand = data_date(snapshot)
     items = []

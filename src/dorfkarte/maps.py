@@ -11,7 +11,6 @@ tooltip, popup, label or legend.
 
 from __future__ import annotations
 
-import html
 import json
 import math
 import re
@@ -41,6 +40,7 @@ from dorfkarte.i18n import (
     t,
 )
 from dorfkarte.region import TRANSIT, Region
+from dorfkarte.safe import html_escape
 from dorfkarte.snapshot import (
     AMENITIES,
     DISTRICTS,
@@ -86,14 +86,8 @@ _ROAD_CLASSES: dict[str, tuple[str, float]] = {
     "residential": ("#ffffff", 1.0), "living_street": ("#ffffff", 1.0),
 }
 
-_ESC = html.escape
-
-
-def esc(value: object) -> str:
-    """HTML-escape anything shown on the map (``None``/NaN -> empty)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return _ESC(str(value), quote=True)
+#: The one HTML-escape helper (``dorfkarte.safe``); ``esc`` kept as the short local name.
+esc = html_escape
 
 
 def _css_id(value: str) -> str:
@@ -581,7 +575,7 @@ def indicator_group(
             "tip": _unit_tip(d, row, indicator, mode, cat_label, lang),
             "popup": popup_html.get(str(d["name"]), ""),
         })
-    group = folium.FeatureGroup(name=t("layer_units", lang), show=True)
+    group = folium.FeatureGroup(name=esc(t("layer_units", lang)), show=True)
     fill_opacity = 0.55 if result is not None else 0.15
     if len(districts):
         folium.GeoJson(
@@ -735,7 +729,7 @@ def build_map(
         # a full snapshot's roads and landuse, reduced to what a screen can show
         _add_own_base(m, light_base(snapshot, region), districts, lang)
     if basemap == "osm":
-        folium.TileLayer(tiles=OSM_TILES, attr=OSM_TILES_ATTR, name=t("layer_tiles", lang),
+        folium.TileLayer(tiles=OSM_TILES, attr=OSM_TILES_ATTR, name=esc(t("layer_tiles", lang)),
                          max_zoom=19, overlay=False, control=True).add_to(m)
 
     # Choropleth of the chosen indicator (a pane below the other overlays: stops, points
@@ -752,7 +746,7 @@ def build_map(
         folium.GeoJson(
             feature_collection(munis, [{"name": str(n)} for n in munis[name_col]],
                                simplify=0.0002),
-            name=t("layer_municipalities", lang),
+            name=esc(t("layer_municipalities", lang)),
             style_function=lambda f: {"fill": False, "color": "#222222", "weight": 3,
                                       "opacity": 0.9},
             interactive=False,
@@ -765,7 +759,7 @@ def build_map(
             highlighted = str(highlight)
             folium.GeoJson(
                 feature_collection(sel, [{"name": str(highlight)}]),
-                name=t("layer_highlight", lang),
+                name=esc(t("layer_highlight", lang)),
                 style_function=lambda f: {"fill": False, "color": "#0d47a1", "weight": 5,
                                           "opacity": 1},
                 interactive=False,
@@ -790,7 +784,7 @@ def build_map(
             name = f"{label}: {t('legend_scenario', lang)} / {t('legend_listing', lang)}"
         else:
             show, name = cid in shown, label
-        fg = folium.FeatureGroup(name=f"{name} ({len(pts)})", show=show)
+        fg = folium.FeatureGroup(name=esc(f"{name} ({len(pts)})"), show=show)
         _add_points(fg, pts, cid, label, lang)
         fg.add_to(m)
 
@@ -802,7 +796,7 @@ def build_map(
     if len(districts):
         label_pts = districts.copy()
         label_pts["geometry"] = label_points(districts, region)
-        label_fg = folium.FeatureGroup(name=t("layer_labels", lang), show=True)
+        label_fg = folium.FeatureGroup(name=esc(t("layer_labels", lang)), show=True)
         kinds = label_pts["kind"] if "kind" in label_pts else pd.Series("ortsteil",
                                                                         index=label_pts.index)
         pops = (pd.to_numeric(label_pts["population"], errors="coerce").fillna(0)
@@ -981,7 +975,7 @@ def _unit_popups(districts: gpd.GeoDataFrame, result: Any, mode: str, region: Re
 def _add_own_base(m: folium.Map, snapshot: Snapshot, districts: gpd.GeoDataFrame,
                   lang: str) -> None:
     """Landuse, water, roads from the snapshot (else only the unit areas) in pane dk-base."""
-    fg = folium.FeatureGroup(name=t("layer_base", lang), show=True, overlay=True)
+    fg = folium.FeatureGroup(name=esc(t("layer_base", lang)), show=True, overlay=True)
     drawn = False
 
     def add(gdf: gpd.GeoDataFrame, style: dict[str, Any], simplify: float) -> None:
@@ -1081,7 +1075,7 @@ def _add_stops(m: folium.Map, stops: gpd.GeoDataFrame, region: Region, lang: str
             "r": _stop_radius(float(w)),
             "weak": weak,
         })
-    fg = folium.FeatureGroup(name=t("layer_stops", lang), show=show)
+    fg = folium.FeatureGroup(name=esc(t("layer_stops", lang)), show=show)
     folium.GeoJson(
         feature_collection(stops, props),
         marker=folium.CircleMarker(radius=4),
