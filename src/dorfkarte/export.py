@@ -311,6 +311,26 @@ def collect_sources(snapshot: Snapshot, region: Region, category: str | None,
     return out
 
 
+def listing_sources(extra_points: Any, lang: str = "de") -> list[Source]:
+    """Sources of the listings shown (e.g. the Smart Village App with its data providers)."""
+    if extra_points is None or not len(extra_points) or "listing_source" not in extra_points:
+        return []
+    out: list[Source] = []
+    what = layer_label("listings", lang)
+    provs = extra_points.get("provider")
+    for src in dict.fromkeys(str(s) for s in extra_points["listing_source"] if str(s)):
+        if not src.startswith("Smart Village App"):
+            continue
+        names = [] if provs is None else sorted(
+            {str(p) for p, s in zip(provs, extra_points["listing_source"], strict=True)
+             if str(s) == src and str(p)})
+        label = "Datenanbieter" if lang != "en" else "data providers"
+        text = src + (f" ({label}: {', '.join(names[:8])}{' …' if len(names) > 8 else ''})"
+                      if names else "")
+        out.append(Source(what, text))
+    return out
+
+
 def data_date(snapshot: Snapshot) -> str:
     """Latest fetch date of the stored snapshot layers; empty with embedded data only.
 
@@ -382,7 +402,7 @@ def map_title(region: Region, category: str | None, mode: str, lang: str = "de")
 def info_panel(snapshot: Snapshot, region: Region, *, title: str, category: str | None,
                mode: str, offline: bool, lang: str = "de", exported: str | None = None,
                large: bool = False, flags: list[str] | None = None,
-               slide: bool = False) -> str:
+               slide: bool = False, extra_points: Any = None) -> str:
     """Title bar and a fold-out sources box; every text from data is escaped.
 
     ``large`` scales the title, popups and legend up for a projector (demo mode).
@@ -394,7 +414,8 @@ def info_panel(snapshot: Snapshot, region: Region, *, title: str, category: str 
     exported = exported or datetime.now(UTC).strftime("%Y-%m-%d")
     stand = data_date(snapshot)
     items = []
-    for s in collect_sources(snapshot, region, category, mode, lang):
+    for s in [*collect_sources(snapshot, region, category, mode, lang),
+              *listing_sources(extra_points, lang)]:
         what = t["threshold"] if s.what == "threshold" else s.what
         bits = [f"<b>{e(what)}</b>: {e(s.source)}"]
         if s.licence:
@@ -516,7 +537,8 @@ def build_export_html(snapshot: Snapshot, region: Region, result: Any = None, *,
     if flags:
         title = f"{title} ({'; '.join(flags)})"
     panel = info_panel(snapshot, region, title=title, category=category, mode=mode,
-                       offline=offline, lang=lang, large=large, flags=flags, slide=slide)
+                       offline=offline, lang=lang, large=large, flags=flags, slide=slide,
+                       extra_points=extra_points)
     if slide:
         panel = panel.replace('<details id="dk-export-sources"',
                               '<details open id="dk-export-sources"', 1)

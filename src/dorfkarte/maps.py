@@ -446,6 +446,16 @@ def _source_kind(source: object) -> str:
     return "osm"
 
 
+def listing_origins(pts: gpd.GeoDataFrame, lang: str) -> list[str | None]:
+    """Per listing point the source worth naming: the Smart Village App (with the app's
+    data provider where it gives one); None for listings from a planner's own file."""
+    from dorfkarte.listings.smart_village import origin_label
+
+    srcs = pts["listing_source"].tolist() if "listing_source" in pts else [""] * len(pts)
+    provs = pts["provider"].tolist() if "provider" in pts else [""] * len(pts)
+    return [origin_label(s, p, lang) for s, p in zip(srcs, provs, strict=True)]
+
+
 def _poi_html(cid: str, kind: str) -> str:
     return f'<div class="dk-poi dk-c-{_css_id(cid)} dk-src-{kind}"></div>'
 
@@ -462,11 +472,14 @@ def _add_points(fg: folium.FeatureGroup, pts: gpd.GeoDataFrame, cid: str, label:
         names = sub["name"].tolist() if "name" in sub else [None] * len(sub)
         examples = (sub["example"].fillna(False).astype(bool).tolist() if "example" in sub
                     else [False] * len(sub))
+        origins = (listing_origins(sub, lang) if kind == "listing"
+                   else [None] * len(sub))
         props = []
-        for name, example in zip(names, examples, strict=True):
+        for name, example, origin in zip(names, examples, origins, strict=True):
             name = name if isinstance(name, str) and name.strip() else f"({label})"
             note = f" · <i>{esc(t('example_data', lang))}</i>" if example else ""
-            props.append({"tip": f"<b>{esc(name)}</b><br>{esc(label)} · {src_txt}{note}"})
+            src = f"{src_txt} ({esc(origin)})" if origin else src_txt
+            props.append({"tip": f"<b>{esc(name)}</b><br>{esc(label)} · {src}{note}"})
         icon = folium.DivIcon(html=_poi_html(cid, kind), icon_size=(22, 22),
                               icon_anchor=(11, 11), class_name="dk-poi-icon")
         folium.GeoJson(

@@ -147,6 +147,9 @@ class Region:
     categories: dict[str, Category]
     #: Problems that do not stop loading (unknown keys), shown by the CLI and the app.
     warnings: tuple[str, ...] = ()
+    #: ``[smart_village.categories]``: category name in the town's Smart Village App ->
+    #: category id of this region (``dorfkarte.listings.smart_village``).
+    smart_village_categories: dict[str, str] = field(default_factory=dict)
 
     def category(self, cid: str) -> Category:
         try:
@@ -325,6 +328,17 @@ def load_region(path: str | Path) -> Region:
             source=source,
         )
 
+    sva_raw = raw.get("smart_village", {}).get("categories", {})
+    if not isinstance(sva_raw, dict):
+        raise RegionError("Regionsdatei: 'smart_village.categories' muss eine Tabelle sein "
+                          '(App-Kategorie = "Kategorie-Kennung")')
+    sva: dict[str, str] = {}
+    for name, cid in sva_raw.items():
+        if str(cid) not in categories:
+            raise RegionError(f"Regionsdatei: 'smart_village.categories.{name}' = {cid!r}: "
+                              f"unbekannte Kategorie; bekannt: {', '.join(categories)}")
+        sva[str(name)] = str(cid)
+
     homes = raw.get("homes", {}).get("rules", ["building=house", "building=residential"])
     modes = _with_network_rules(modes, m)
     return Region(
@@ -343,6 +357,7 @@ def load_region(path: str | Path) -> Region:
         home_rules=tuple(parse_rule(r) for r in homes),
         categories=categories,
         warnings=tuple(warnings),
+        smart_village_categories=sva,
     )
 
 
