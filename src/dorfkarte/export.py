@@ -27,7 +27,7 @@ from dorfkarte.safe import html_escape
 from dorfkarte.snapshot import Snapshot
 
 
-class ExportError(DorfkarteError):
+class ExportError(DorfkarteError, RuntimeError):
     """An export cannot be written as asked (missing asset, unwritable target)."""
 
 

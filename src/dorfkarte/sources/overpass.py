@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -26,6 +25,7 @@ import osmnx as ox
 import requests
 import shapely
 
+from dorfkarte.atomic import write_text_atomic
 from dorfkarte.errors import DorfkarteError, FetchError
 from dorfkarte.region import Region
 from dorfkarte.snapshot import now_iso, snapshot_path, write_snapshot
@@ -129,7 +129,7 @@ class OverpassClient:
             self.attempts.append((label, "ok"))
             self._note_base(data)
             if cache is not None:
-                _atomic_write(cache, json.dumps(data, ensure_ascii=False))
+                write_text_atomic(cache, json.dumps(data, ensure_ascii=False))
             return data
         n = self.retry.retries + 1
         raise FetchError(
@@ -172,18 +172,6 @@ class OverpassClient:
         if "runtime error" in remark:
             raise _Retryable(f"Serverfehler: {' '.join(remark.split())[:160]}")
         return data
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 # --- queries ---------------------------------------------------------------------------------
