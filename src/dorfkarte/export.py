@@ -311,11 +311,21 @@ def collect_sources(snapshot: Snapshot, region: Region, category: str | None,
 
 
 def data_date(snapshot: Snapshot) -> str:
-    """Latest fetch date of the stored snapshot layers; empty with embedded data only.
+    """Date of the stored data itself (extract timestamp, Overpass ``osm_base``).
 
-    Embedded layers carry file dates of the installation, which are not a data date; their
-    sources are listed one by one in the sources box instead.
+    Falls back to the import date for snapshots written before the data date was kept.
+    Empty with embedded data only: embedded layers carry file dates of the installation,
+    which are not a data date; their sources are listed one by one in the sources box.
     """
+    stored = [i for i in snapshot.info.values() if not i.embedded]
+    dates = [i.data_date for i in stored if i.data_date]
+    if dates:
+        return max(dates)[:10]
+    return import_date(snapshot)
+
+
+def import_date(snapshot: Snapshot) -> str:
+    """When the stored layers were imported or fetched (ISO date); "" without a snapshot."""
     dates = [i.fetched_at for i in snapshot.info.values() if i.fetched_at and not i.embedded]
     return max(dates)[:10] if dates else ""
 
@@ -340,6 +350,7 @@ _TEXT = {
         "title": "Daseinsvorsorge in {region}",
         "cat": "{label}: Erreichbarkeit ({mode})",
         "stand": "Datenstand",
+        "imported": "Import",
         "export": "Export",
         "sources": "Quellen",
         "threshold": "Schwellenwert",
@@ -354,6 +365,7 @@ _TEXT = {
         "title": "Basic services in {region}",
         "cat": "{label}: accessibility ({mode})",
         "stand": "Data as of",
+        "imported": "Imported",
         "export": "Exported",
         "sources": "Sources",
         "threshold": "Threshold",
@@ -405,6 +417,9 @@ def info_panel(snapshot: Snapshot, region: Region, *, title: str, category: str 
     if offline:
         notes.append(f"<p>{e(t['offline'])}</p>")
     dates = f"{e(t['export'])}: {e(exported)}"
+    imported = import_date(snapshot)
+    if imported and imported != stand:
+        dates = f"{e(t['imported'])}: {e(imported)} · " + dates
     dates = f"{e(t['stand'])}: {e(stand or t['embedded'])} · " + dates
     return f"""
 <div id="dk-export-title" class="dk-panel">

@@ -57,6 +57,9 @@ class LayerInfo:
     count: int = 0
     note: str = ""
     embedded: bool = False  # from the shipped data, not from the snapshot file
+    #: Date of the data itself (extract's replication timestamp or newest object, Overpass
+    #: ``osm_base``), ISO 8601; ``fetched_at`` is when it was imported. "" = unknown.
+    data_date: str = ""
 
 
 @dataclass
@@ -67,6 +70,9 @@ class Snapshot:
     layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     info: dict[str, LayerInfo] = field(default_factory=dict)
     path: Path | None = None
+    #: Import summary warnings (incomplete ways, missing networks, data edge); not stored
+    #: as such: they are in the layers' notes.
+    warnings: list[str] = field(default_factory=list)
 
     def get(self, name: str) -> gpd.GeoDataFrame | None:
         return self.layers.get(name)
@@ -92,6 +98,7 @@ class Snapshot:
         fetched_at: str | None = None,
         note: str = "",
         embedded: bool = False,
+        data_date: str = "",
     ) -> None:
         if gdf.crs is None:
             raise DataError(f"Layer {name!r} hat kein Koordinatensystem")
@@ -104,6 +111,7 @@ class Snapshot:
             count=len(gdf),
             note=note,
             embedded=embedded,
+            data_date=data_date,
         )
 
     def stored_layers(self) -> list[str]:
@@ -145,10 +153,12 @@ def write_snapshot(snap: Snapshot, path: str | Path) -> Path:
                     "count": i.count,
                     "note": i.note,
                     "region_id": snap.region_id,
+                    "data_date": i.data_date,
                 }
                 for i in (snap.info[n] for n in names)
             ],
-            columns=["layer", "source", "licence", "fetched_at", "count", "note", "region_id"],
+            columns=["layer", "source", "licence", "fetched_at", "count", "note", "region_id",
+                     "data_date"],
         )
         pyogrio.write_dataframe(meta, tmp, layer=META_LAYER, driver="GPKG", append=tmp.exists())
         with tmp.open("rb+") as fh:
@@ -184,5 +194,6 @@ def read_snapshot(path: str | Path) -> Snapshot:
             fetched_at=str(row.fetched_at or ""),
             count=len(gdf),
             note=str(row.note or ""),
+            data_date=str(getattr(row, "data_date", "") or ""),
         )
     return snap

@@ -52,7 +52,10 @@ def run(args: argparse.Namespace, ctx) -> int:
             src += " [eingebettet]"
         if info.note and info.note != "eingebettete Daten":
             src += f" [{info.note}]"
-        print(f"{name:<16} {info.count:>8}  {info.fetched_at:<25} {src}")
+        stand = info.data_date or info.fetched_at
+        if info.data_date and info.fetched_at:
+            src += f" [importiert {info.fetched_at}]"
+        print(f"{name:<16} {info.count:>8}  {stand:<25} {src}")
     if snap.has(AMENITIES):
         print()
         print("Einrichtungen je Kategorie (OSM):")

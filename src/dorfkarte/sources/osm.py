@@ -11,6 +11,7 @@ damages the previous one.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -76,19 +77,43 @@ def centres_clip(region: Region) -> shapely.Geometry:
 def build_snapshot(xml: Path, region: Region, clip: shapely.Geometry,
                    municipalities: gpd.GeoDataFrame | None, *, source: str, fetched_at: str,
                    note: str, workdir: Path, progress: Progress = _noop, step0: int = 0,
-                   nsteps: int = 0) -> Snapshot:
-    """All OSM layers from one region-sized OSM XML file."""
+                   nsteps: int = 0, data_date: str = "",
+                   data_box: tuple[float, float, float, float] | None = None) -> Snapshot:
+    """All OSM layers from one region-sized OSM XML file.
+
+    Ways cut at the file's border keep their parts (``osm_repair``); whatever was
+    incomplete, a network that could not be built, and a region reaching beyond the data
+    (``data_box``: the extract's extent, if known) end up in every layer's note and in
+    ``snap.warnings`` (the import summary). ``data_date``: the data's own date; without
+    it, the newest object's timestamp in the file.
+    """
+    from dorfkarte.sources import osm_repair
+
     nsteps = nsteps or step0 + 5
     snap = Snapshot(region_id=region.id)
+    warnings: list[str] = []
+    progress(IMPORT_STEPS[2], step0, nsteps)
+    fixed = workdir / "complete.osm"
+    report = osm_repair.repair(xml, fixed)
+    xml = fixed
+    if report.incomplete:
+        warnings.append(report.sentence())
+    data_date = data_date or report.newest
+    if data_date and "Datenstand" not in note:
+        note = "; ".join(x for x in (f"Datenstand {data_date[:10]}", note) if x)
+    beyond = _beyond_data(clip, data_box, region)
+    if beyond is not None:
+        warnings.append(beyond[1])
+    layer_notes: list[str] = []
 
     def add(name: str, gdf: gpd.GeoDataFrame | None, layer_note: str = "") -> None:
         if gdf is None or len(gdf) == 0:
             log.info("layer %s is empty", name)
             return
-        full_note = "; ".join(x for x in (note, layer_note) if x)
-        snap.add(name, gdf, source=source, licence=LICENCE, fetched_at=fetched_at, note=full_note)
+        full_note = "; ".join(x for x in (note, *layer_notes, layer_note) if x)
+        snap.add(name, gdf, source=source, licence=LICENCE, fetched_at=fetched_at,
+                 note=full_note, data_date=data_date)
 
-    progress(IMPORT_STEPS[2], step0, nsteps)
     feats = L.read_features(xml)
     tags = L.tag_records(feats)
     boundaries = L.boundaries_layer(feats, tags, clip)
@@ -105,15 +130,46 @@ def build_snapshot(xml: Path, region: Region, clip: shapely.Geometry,
     add(WATER, L.water_layer(feats, tags, region, clip), "vereinfacht (3 m)")
     add(ROADS, L.roads_layer(feats, tags, region, clip), "vereinfacht (3 m), Grundkarte")
     del feats, tags
+    nets = {}
     for i, mode in enumerate(NETWORK_MODES):
         progress(IMPORT_STEPS[3 + i], step0 + 1 + i, nsteps)
-        net = L.network_layers(xml, mode, region, clip, workdir)
+        nets[mode] = L.network_layers(xml, mode, region, clip, workdir, warnings)
+    # the summary goes into every layer's note: the OSM layers are one import
+    layer_notes.extend(warnings)
+    for info in snap.info.values():
+        info.note = "; ".join(x for x in (info.note, *warnings) if x)
+    for mode, net in nets.items():
         if net is None:
             continue
         nodes, edges = net
         add(nodes_layer(mode), nodes)
         add(edges_layer(mode), edges, "Fahrzeit travel_time in s aus speed_kph")
+    if beyond is not None:
+        add(DATA_GAP, beyond[0], "Teil der Region (+ Puffer) ohne Daten im Auszug")
+    snap.warnings = warnings
     return snap
+
+
+#: Layer: the part of the region plus buffer that the extract does not cover.
+DATA_GAP = "data_gap"
+#: Uncovered share of the region's box below which the edge is rounding, not a gap.
+GAP_TOLERANCE = 0.02
+
+
+def _beyond_data(clip: shapely.Geometry, box: tuple[float, float, float, float] | None,
+                 region: Region) -> tuple[gpd.GeoDataFrame, str] | None:
+    """The part of ``clip`` outside the data's box, when it is more than rounding."""
+    if box is None:
+        return None
+    proj = gpd.GeoSeries([clip, shapely.box(*box)], crs=L.WGS84).to_crs(region.crs)
+    gap = proj.iloc[0].difference(proj.iloc[1])
+    if gap.is_empty or gap.area <= GAP_TOLERANCE * proj.iloc[0].area:
+        return None
+    share = gap.area / proj.iloc[0].area
+    gdf = gpd.GeoDataFrame({"share": [share]}, geometry=[gap], crs=region.crs).to_crs(L.WGS84)
+    return gdf, (f"Der Auszug deckt die Region samt {region.buffer_m:.0f} m Puffer nicht ab "
+                 f"({share:.0%} der Fläche ohne Daten): Lücken am Datenrand können vom "
+                 "Ausschnitt kommen, nicht vom Angebot")
 
 
 def _check_complete(snap: Snapshot, what: str) -> None:
@@ -125,19 +181,29 @@ def _check_complete(snap: Snapshot, what: str) -> None:
         )
 
 
-def _file_date(path: Path) -> str:
-    """Data date of an extract: the pbf header's replication timestamp, else the file time."""
+def _header(path: Path) -> tuple[str, tuple[float, float, float, float] | None]:
+    """The extract header's replication timestamp ("" if none) and bounding box."""
     import osmium
 
     try:
-        ts = osmium.io.Reader(str(path), osmium.osm.NOTHING).header().get(
-            "osmosis_replication_timestamp")
+        header = osmium.io.Reader(str(path), osmium.osm.NOTHING).header()
     except Exception:  # noqa: BLE001 - header is optional
-        ts = ""
-    if ts:
-        return f"Datenstand {ts}"
+        return "", None
+    ts = header.get("osmosis_replication_timestamp") or header.get("timestamp") or ""
+    box = header.box()
+    bbox = None
+    if box.valid():
+        bbox = (box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat)
+    return ts, bbox
+
+
+def _file_date(path: Path, data_date: str) -> str:
+    """Note on the data date: the header's, else the newest object's (file time only as
+    a last hint, marked as such: it is when the file was copied, not the data's date)."""
+    if data_date:
+        return f"Datenstand {data_date[:10]}"
     mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(microsecond=0)
-    return f"Dateidatum {mtime.isoformat()}"
+    return f"Datenstand unbekannt (Dateidatum {mtime.date().isoformat()})"
 
 
 def import_osm(path: str | Path, region: Region, data_dir: str | Path, *,
@@ -152,41 +218,47 @@ def import_osm(path: str | Path, region: Region, data_dir: str | Path, *,
     progress = progress or _noop
     n = len(IMPORT_STEPS)
     path = extract.check_extract_path(path)
+    data_dir = Path(data_dir)
+    cleanup_stale(data_dir)
     progress(IMPORT_STEPS[0], 0, n)
     scan = extract.scan_relations(path, region)
     polys = extract.relation_polygons(
         path, {rid: scan.member_ways[rid] for rid in scan.municipalities.values()})
-    rows, missing = [], []
+    rows, missing, cut = [], [], []
     for m in region.municipalities:
         rid = scan.municipalities.get(m.name)
-        if rid is None or rid not in polys:
-            missing.append(m.name + (f" (AGS {m.ags})" if m.ags else ""))
+        label = m.name + (f" (AGS {m.ags})" if m.ags else "")
+        if rid is None:
+            missing.append(label)
+            continue
+        if rid not in polys:
+            cut.append(label)
             continue
         rows.append({"name": m.name, "ags": m.ags or "", "osm_id": f"relation/{rid}",
                      "admin_level": 8, "geometry": polys[rid]})
     note = ""
+    if cut:
+        raise DataError(
+            f"OSM-Auszug {path.name}: Gemeinde {cut[0]} gefunden, aber ihre Grenze ist im "
+            "Auszug unvollständig (am Rand abgeschnitten): einen größeren Auszug nehmen"
+        )
     if missing and rows:
         raise DataError(
-            f"OSM-Auszug {path.name}: Gemeinde {missing[0]} fehlt oder ist unvollständig "
-            "(Name/AGS in der Regionsdatei prüfen oder einen größeren Auszug nehmen)"
+            f"OSM-Auszug {path.name}: Gemeinde {missing[0]} nicht gefunden "
+            "(Name/AGS in der Regionsdatei prüfen oder einen Auszug nehmen, der sie enthält)"
         )
+    municipalities = None
     if missing:
-        if region.districts.centres_file is None:
-            raise DataError(
-                f"OSM-Auszug {path.name}: keine Gemeinde der Region gefunden "
-                f"({', '.join(missing)}) und keine Ortsmittelpunkte als Ersatz"
-            )
-        municipalities = None
-        clip = centres_clip(region)
-        note = ("Gemeindegrenzen fehlen im Auszug: Gebiet = Hülle der Ortsmittelpunkte "
-                f"+ {region.buffer_m:.0f} m")
+        clip, note = _fallback_clip(region, path, missing)
         log.warning(note)
     else:
         municipalities = gpd.GeoDataFrame(rows, geometry="geometry", crs=L.WGS84)
         clip = clip_area(municipalities, region)
-    data_dir = Path(data_dir)
+    header_ts, header_box = _header(path)
+    if header_box is None and path.stat().st_size <= NODE_BBOX_MAX_BYTES:
+        header_box = extract.node_bbox(path)
     data_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".import-", dir=data_dir) as tmp:
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("import"), dir=data_dir) as tmp:
         work = Path(tmp)
         progress(IMPORT_STEPS[1], 1, n)
         box = tuple(clip.bounds)
@@ -195,8 +267,8 @@ def import_osm(path: str | Path, region: Region, data_dir: str | Path, *,
             snap = build_snapshot(
                 small, region, clip, municipalities,
                 source=f"OpenStreetMap, Auszug {path.name}", fetched_at=now_iso(),
-                note="; ".join(x for x in (_file_date(path), note) if x),
-                workdir=work, progress=progress, step0=2, nsteps=n,
+                note=note, workdir=work, progress=progress, step0=2, nsteps=n,
+                data_date=header_ts, data_box=header_box,
             )
         except DorfkarteError:
             raise
@@ -204,9 +276,103 @@ def import_osm(path: str | Path, region: Region, data_dir: str | Path, *,
             log.debug("import failed", exc_info=True)
             raise DataError(f"OSM-Auszug {path.name} nicht verwertbar: "
                             f"{type(exc).__name__}: {exc}") from None
+        if not any(i.data_date for i in snap.info.values()):
+            stamp = _file_date(path, "")
+            for info in snap.info.values():
+                info.note = "; ".join(x for x in (stamp, info.note) if x)
         _check_complete(snap, f"OSM-Auszug {path.name}")
         progress(IMPORT_STEPS[-1], n - 1, n)
-        return write_snapshot(snap, snapshot_path(data_dir, region.id))
+        out = write_snapshot(snap, snapshot_path(data_dir, region.id))
+    for w in snap.warnings:
+        log.warning(w)
+    return out
+
+
+#: Without a bounding box in the header, files up to this size are scanned for their
+#: nodes' extent (state-sized files from download sites carry a header box).
+NODE_BBOX_MAX_BYTES = 50_000_000
+
+
+def _fallback_clip(region: Region, path: Path, missing: list[str]
+                   ) -> tuple[shapely.Geometry, str]:
+    """Area when the extract has none of the municipalities: the districts file's
+    outline (``districts.source = "file"``), else the hull of the centres, plus buffer."""
+    if region.districts.source == "file" and region.districts.file is not None:
+        from dorfkarte.districts import from_file
+
+        units = from_file(region)
+        return (clip_area(units, region),
+                "Gemeindegrenzen fehlen im Auszug: Gebiet = Fläche der Bezirksdatei "
+                f"+ {region.buffer_m:.0f} m")
+    if region.districts.centres_file is None:
+        raise DataError(
+            f"OSM-Auszug {path.name}: keine Gemeinde der Region gefunden "
+            f"({', '.join(missing)}) und keine Ortsmittelpunkte als Ersatz"
+        )
+    return (centres_clip(region),
+            "Gemeindegrenzen fehlen im Auszug: Gebiet = Hülle der Ortsmittelpunkte "
+            f"+ {region.buffer_m:.0f} m")
+
+
+#: Left behind in the data folder by an import or fetch that was killed.
+STALE_DIRS = (".import-*", ".fetch-*")
+STALE_FILES = (".*.tmp.gpkg", ".*.tmp.gpkg-journal", ".*.tmp.gpkg-wal", ".*.tmp.gpkg-shm")
+#: A temp snapshot file (no owner recorded) counts as stale after this long untouched.
+STALE_AGE_S = 60.0
+
+
+def temp_prefix(kind: str) -> str:
+    """``.import-<pid>-``: the owner's pid tells a killed run's folder from a live one."""
+    return f".{kind}-{os.getpid()}-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def cleanup_stale(data_dir: Path) -> list[Path]:
+    """Remove temp folders of killed imports/fetches and orphaned temp snapshot files."""
+    import shutil
+    import time
+
+    from dorfkarte.settings import SNAPSHOT_DIRNAME
+
+    removed: list[Path] = []
+    now = time.time()
+    for folder in (data_dir, data_dir / SNAPSHOT_DIRNAME):
+        if not folder.is_dir():
+            continue
+        for pattern in STALE_DIRS:
+            for p in folder.glob(pattern):
+                parts = p.name.split("-")
+                pid = int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else None
+                if pid is not None and pid != os.getpid() and _alive(pid):
+                    continue
+                if pid is None and now - p.lstat().st_mtime < STALE_AGE_S:
+                    continue
+                try:
+                    shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+                    removed.append(p)
+                except OSError:
+                    continue
+        for pattern in STALE_FILES:
+            for p in folder.glob(pattern):
+                try:
+                    if now - p.lstat().st_mtime < STALE_AGE_S:
+                        continue
+                    p.unlink()
+                    removed.append(p)
+                except OSError:
+                    continue
+    if removed:
+        log.info("removed %d stale temp files", len(removed))
+    return removed
 
 
 def fetch_snapshot(region: Region, data_dir: str | Path, *, overpass_url: str | None = None,

@@ -292,11 +292,18 @@ def write_osm_xml(elements: Iterable[dict[str, Any]], path: Path) -> Path:
 def fetch(region: Region, data_dir: Path, client: OverpassClient,
           progress: Callable[[str, int, int], None]) -> Path:
     """Download everything, then build and write the snapshot (only if all succeeded)."""
-    from dorfkarte.sources.osm import IMPORT_STEPS, build_snapshot, clip_area
+    from dorfkarte.sources.osm import (
+        IMPORT_STEPS,
+        build_snapshot,
+        cleanup_stale,
+        clip_area,
+        temp_prefix,
+    )
 
     n = len(FETCH_STEPS) + 5
     data_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".fetch-", dir=data_dir) as tmp:
+    cleanup_stale(data_dir)
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("fetch"), dir=data_dir) as tmp:
         work = Path(tmp)
         progress(FETCH_STEPS[0], 0, n)
         answer = client.query(municipalities_query(region, client.timeout_s), FETCH_STEPS[0])
@@ -328,6 +335,7 @@ def fetch(region: Region, data_dir: Path, client: OverpassClient,
                 source=f"OpenStreetMap, Overpass API ({client.url})", fetched_at=now_iso(),
                 note=f"Datenstand {client.osm_base}" if client.osm_base else "",
                 workdir=work, progress=progress, step0=len(FETCH_STEPS), nsteps=n,
+                data_date=client.osm_base,
             )
         except DorfkarteError:
             raise
