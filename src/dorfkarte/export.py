@@ -313,15 +313,12 @@ def collect_sources(snapshot: Snapshot, region: Region, category: str | None,
 def data_date(snapshot: Snapshot) -> str:
     """Date of the stored data itself (extract timestamp, Overpass ``osm_base``).
 
-    Falls back to the import date for snapshots written before the data date was kept.
-    Empty with embedded data only: embedded layers carry file dates of the installation,
+    Empty when unknown (the import date is not the data's date: see :func:`import_date`)
+    and with embedded data only: embedded layers carry file dates of the installation,
     which are not a data date; their sources are listed one by one in the sources box.
     """
-    stored = [i for i in snapshot.info.values() if not i.embedded]
-    dates = [i.data_date for i in stored if i.data_date]
-    if dates:
-        return max(dates)[:10]
-    return import_date(snapshot)
+    dates = [i.data_date for i in snapshot.info.values() if i.data_date and not i.embedded]
+    return max(dates)[:10] if dates else ""
 
 
 def import_date(snapshot: Snapshot) -> str:
@@ -351,6 +348,7 @@ _TEXT = {
         "cat": "{label}: Erreichbarkeit ({mode})",
         "stand": "Datenstand",
         "imported": "Import",
+        "unknown": "unbekannt",
         "export": "Export",
         "sources": "Quellen",
         "threshold": "Schwellenwert",
@@ -366,6 +364,7 @@ _TEXT = {
         "cat": "{label}: accessibility ({mode})",
         "stand": "Data as of",
         "imported": "Imported",
+        "unknown": "unknown",
         "export": "Exported",
         "sources": "Sources",
         "threshold": "Threshold",
@@ -418,9 +417,10 @@ def info_panel(snapshot: Snapshot, region: Region, *, title: str, category: str 
         notes.append(f"<p>{e(t['offline'])}</p>")
     dates = f"{e(t['export'])}: {e(exported)}"
     imported = import_date(snapshot)
-    if imported and imported != stand:
+    if imported:
         dates = f"{e(t['imported'])}: {e(imported)} · " + dates
-    dates = f"{e(t['stand'])}: {e(stand or t['embedded'])} · " + dates
+    shown = stand or (t["unknown"] if imported else t["embedded"])
+    dates = f"{e(t['stand'])}: {e(shown)} · " + dates
     return f"""
 <div id="dk-export-title" class="dk-panel">
   <h1>{e(title)}</h1>

@@ -44,6 +44,10 @@ def run(args: argparse.Namespace, ctx) -> int:
     print(f"Regionsdatei: {region.path}")
     print(f"Datenordner: {ctx.data_dir}")
     print(f"Schnappschuss: {path if path.exists() else 'keiner'}")
+    if path.exists():
+        from dorfkarte.export import data_date, import_date
+
+        print(f"Datenstand: {data_date(snap) or 'unbekannt'} (Import {import_date(snap)})")
     print()
     print(f"{'Layer':<16} {'Anzahl':>8}  {'Stand':<25} Quelle")
     for name, info in snap.info.items():

@@ -166,9 +166,12 @@ def relation_polygons(path: Path, members: dict[int, list[tuple[int, str]]]
     for rid, ways in members.items():
         lines = []
         for wid, _role in ways:
-            pts = [coords[n] for n in way_nodes.get(wid, []) if n in coords]
-            if len(pts) >= 2:
-                lines.append(LineString(pts))
+            refs = way_nodes.get(wid)
+            if refs is None or any(n not in coords for n in refs):
+                lines = []  # outline cut by the extract: not a polygon we can trust
+                break
+            if len(refs) >= 2:
+                lines.append(LineString([coords[n] for n in refs]))
         if not lines:
             continue
         area = shapely.build_area(shapely.union_all(lines))
