@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
 from dorfkarte import region_schema
 from dorfkarte.enums import GapClass
 from dorfkarte.errors import RegionError, UnknownCategoryError
@@ -144,6 +147,9 @@ class Region:
     categories: dict[str, Category]
     #: Problems that do not stop loading (unknown keys), shown by the CLI and the app.
     warnings: tuple[str, ...] = ()
+    #: ``[smart_village.categories]``: category name in the town's Smart Village App ->
+    #: category id of this region (``dorfkarte.listings.smart_village``).
+    smart_village_categories: dict[str, str] = field(default_factory=dict)
 
     def category(self, cid: str) -> Category:
         try:
@@ -186,9 +192,6 @@ def _threshold(raw: Any, where: str) -> Threshold:
 
 def _metric_crs(value: Any) -> str:
     """The analysis CRS must be projected in metres: buffers, grids and speeds assume it."""
-    from pyproj import CRS
-    from pyproj.exceptions import CRSError
-
     text = str(value)
     try:
         crs = CRS.from_user_input(text)
@@ -325,6 +328,17 @@ def load_region(path: str | Path) -> Region:
             source=source,
         )
 
+    sva_raw = raw.get("smart_village", {}).get("categories", {})
+    if not isinstance(sva_raw, dict):
+        raise RegionError("Regionsdatei: 'smart_village.categories' muss eine Tabelle sein "
+                          '(App-Kategorie = "Kategorie-Kennung")')
+    sva: dict[str, str] = {}
+    for name, cid in sva_raw.items():
+        if str(cid) not in categories:
+            raise RegionError(f"Regionsdatei: 'smart_village.categories.{name}' = {cid!r}: "
+                              f"unbekannte Kategorie; bekannt: {', '.join(categories)}")
+        sva[str(name)] = str(cid)
+
     homes = raw.get("homes", {}).get("rules", ["building=house", "building=residential"])
     modes = _with_network_rules(modes, m)
     return Region(
@@ -343,6 +357,7 @@ def load_region(path: str | Path) -> Region:
         home_rules=tuple(parse_rule(r) for r in homes),
         categories=categories,
         warnings=tuple(warnings),
+        smart_village_categories=sva,
     )
 
 

@@ -94,6 +94,7 @@ SCHEMA = Table({
     }),
     "gap_classes": Table({"ok_share": SHARE, "knapp_share": SHARE, "source": TEXT}),
     "homes": Table({"rules": RULES}),
+    "smart_village": Table({"categories": Map(TEXT)}),
     "defaults": Table({"thresholds": Map(THRESHOLD, keys=MODES_ALL)}),
     "categories": Map(Table({
         "label": TEXT, "label_en": TEXT, "icon": TEXT, "color": TEXT, "osm": RULES,

@@ -25,6 +25,7 @@ from dorfkarte.safe import frame_safe
 from dorfkarte.workspace import open_snapshot
 
 CSV_NAME = "coverage.csv"
+PEOPLE_CSV_NAME = "abdeckung.csv"  # same table for people (German Excel)
 GPKG_NAME = "coverage.gpkg"
 FLOAT_FORMAT = "%.4f"
 
@@ -79,6 +80,15 @@ def write_csv(result: CoverageResult, path: Path) -> Path:
     return path
 
 
+def write_people_csv(result: CoverageResult, path: Path, lang: str = "de") -> Path:
+    """The same rows as ``coverage.csv`` for people: German Excel format, words not codes."""
+    from dorfkarte import provenance, sheets
+
+    people = sheets.people_table(coverage_table(result), lang,
+                                 example_categories=provenance.example_categories(result))
+    return sheets.write_csv(people, path, lang)
+
+
 def _key(cat: str, mode: str) -> str:
     return f"{cat}__{mode}"
 
@@ -131,6 +141,7 @@ def run(args: argparse.Namespace, ctx) -> int:
     result = analyse(snap, region, categories=args.category, modes=args.mode,
                      extra_destinations=extra)
     csv_path = write_csv(result, out / CSV_NAME)
+    people_path = write_people_csv(result, out / PEOPLE_CSV_NAME)
     gpkg_path = write_gpkg(result, out / GPKG_NAME)
     t = result.indicators
     counts = t["gap_class"].value_counts()
@@ -140,6 +151,7 @@ def run(args: argparse.Namespace, ctx) -> int:
                                    for k in ("ok", "knapp", "Lücke", "keine Daten")))
     for note in result.notes:
         print(f"Hinweis: {note}")
-    print(f"Geschrieben: {csv_path}")
+    print(f"Geschrieben: {csv_path} (für Skripte)")
+    print(f"Geschrieben: {people_path} (für Excel: ';', Dezimalkomma)")
     print(f"Geschrieben: {gpkg_path}")
     return 0

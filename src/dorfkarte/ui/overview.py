@@ -8,7 +8,6 @@ import streamlit as st
 
 from dorfkarte.i18n import category_label, gap_label, mode_label, t
 from dorfkarte.region import MODES
-from dorfkarte.safe import frame_safe
 from dorfkarte.ui.context import UIContext
 
 GAP_RANK = {"Lücke": 0, "knapp": 1, "ok": 2, "keine Daten": 3}
@@ -84,10 +83,9 @@ def to_csv(df: pd.DataFrame, lang: str) -> bytes:
 
     German Excel expects ``;`` and a decimal comma; a BOM makes it read UTF-8 umlauts.
     """
-    df = frame_safe(df)
-    if lang == "de":
-        return df.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig")
-    return df.to_csv(index=False).encode("utf-8")
+    from dorfkarte.sheets import csv_bytes
+
+    return csv_bytes(df, lang)
 
 
 def _style_gap(value: object) -> str:
