@@ -94,6 +94,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _category_ids(args: argparse.Namespace, ctx: Context) -> None:
+    """``--category Hausarzt`` (a label) becomes the id every command expects."""
+    value = getattr(args, "category", None)
+    if value is None:
+        return
+    region = ctx.region
+    if isinstance(value, list):
+        args.category = [region.category_id(v) for v in value]
+    else:
+        args.category = region.category_id(value)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -105,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         data_dir=Path(getattr(args, "data_dir", None) or default_data_dir()),
     )
     try:
+        _category_ids(args, ctx)
         return int(args.func(args, ctx) or 0)
     except DorfkarteError as exc:
         msg = " ".join(str(exc).split())
