@@ -114,6 +114,48 @@ class CoverageResult:
     def unit(self, mode: str) -> str:
         return "m" if mode == TRANSIT else "min"
 
+    @property
+    def origin_weights(self) -> np.ndarray:
+        """Residents each origin stands for: the weights of every share and gain.
+
+        1.0 for each origin of a district whose population is unknown (or 0): there every
+        home counts once (``weighted = False`` in the indicators).
+        """
+        assert self._groups is not None
+        return self._groups.weights
+
+    @property
+    def origin_districts(self) -> np.ndarray:
+        """Row of ``districts`` that each origin belongs to (int array, one per origin)."""
+        assert self._groups is not None
+        return self._groups.codes
+
+    def pair_indicators(self, key: Pair, times: np.ndarray, nearest: np.ndarray,
+                        destinations: pd.DataFrame,
+                        districts: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Indicator columns of one pair computed from other per-origin times.
+
+        What a what-if needs to refresh only the districts whose homes changed:
+        ``districts`` are row indices into :attr:`districts` (default all), ``times`` /
+        ``nearest`` cover *all* origins (as in :attr:`times`), ``destinations`` are the
+        pair's service points (``name, source, weight``; what ``nearest`` indexes).
+        Returns ``{column: array}`` with one entry per requested district, in that order,
+        computed exactly as :func:`analyse` does.
+        """
+        g = self._groups
+        assert g is not None
+        if districts is None:
+            return _pair_frame(g, self.region, key, times, nearest, destinations,
+                               self.methods[key], self.thresholds[key])
+        codes = np.asarray(districts, dtype=np.int64)
+        sel = np.isin(g.codes, codes)
+        remap = np.full(g.n, -1, dtype=np.int64)
+        remap[codes] = np.arange(len(codes))
+        sub = _Groups(codes=remap[g.codes[sel]], weights=g.weights[sel],
+                      districts=g.plain_districts().iloc[codes].reset_index(drop=True))
+        return _pair_frame(sub, self.region, key, times[sel], nearest[sel], destinations,
+                           self.methods[key], self.thresholds[key])
+
     def with_thresholds(self, changes: Mapping[Pair, float]) -> CoverageResult:
         """A copy with other thresholds; only threshold-dependent columns are recomputed."""
         thr = dict(self.thresholds)
@@ -252,26 +294,82 @@ def _xy(gdf: gpd.GeoDataFrame, crs: str) -> np.ndarray:
     return point_xy(gdf, crs)
 
 
-def _network_times(mg: ModeGraph, dest_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Minutes from every origin to its nearest source, and that source's index."""
-    net = mg.network
-    assert net is not None and mg.origin_node is not None and mg.origin_offset is not None
-    dnode, doff = net.snap(dest_xy)
-    g = net.with_sources(dnode, doff)
-    n = net.n_nodes
-    dist, _, src = dijkstra(g, directed=True, indices=n + np.arange(len(dnode)),
-                            return_predecessors=True, min_only=True)
-    t = dist[mg.origin_node] + mg.origin_offset
-    s = src[mg.origin_node]
-    nearest = np.where(s >= n, s - n, -1).astype(np.int64)
-    t[nearest < 0] = np.inf
+def nearest_service(mg: ModeGraph, origin_xy: np.ndarray, dest_xy: np.ndarray, *,
+                    rows: np.ndarray | None = None,
+                    snapped: tuple[np.ndarray, np.ndarray] | None = None,
+                    limit: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+    """Time from origins to the nearest of ``dest_xy``, and that point's index (-1: none).
+
+    The one arithmetic of every coverage time, public so that a what-if reproduces the
+    analysis exactly: on a network one multi-source Dijkstra over the reverse graph with a
+    virtual source per point whose edge carries the point's snap time, then the origin's
+    own offset; without one the straight line x detour factor at the mode's speed.
+
+    Parameters
+    ----------
+    mg
+        The mode's graph (``result.network[mode]``).
+    origin_xy, dest_xy
+        Positions in ``region.crs`` (n x 2, metres); ``origin_xy`` is ``result.origin_xy``.
+    rows
+        Only these origins (indices; default all): a removal recomputes only the homes
+        whose nearest provider closed.
+    snapped
+        ``mg.network.snap(dest_xy)`` if the caller already has it (cached per category).
+    limit
+        Search bound in the mode's unit: beyond it a time is ``inf`` and the index -1.
+
+    Returns
+    -------
+    times, nearest
+        Minutes (metres for ``transit``) and index into ``dest_xy`` per origin of ``rows``.
+    """
+    sel = slice(None) if rows is None else rows
+    n_out = len(origin_xy) if rows is None else len(rows)
+    if len(dest_xy) == 0:
+        return np.full(n_out, np.inf), np.full(n_out, -1, dtype=np.int64)
+    to_min = 1.0 / mg.metres_per_minute if mg.unit == "m" else 1.0
+    if mg.method == "network":
+        net = mg.network
+        assert net is not None and mg.origin_node is not None and mg.origin_offset is not None
+        dnode, doff = net.snap(dest_xy) if snapped is None else snapped
+        g = net.with_sources(dnode, doff)
+        n = net.n_nodes
+        dist, _, src = dijkstra(g, directed=True, indices=n + np.arange(len(dnode)),
+                                return_predecessors=True, min_only=True,
+                                limit=limit * to_min)
+        on = mg.origin_node[sel]
+        t = dist[on] + mg.origin_offset[sel]
+        s = src[on]
+        nearest = np.where(s >= n, s - n, -1).astype(np.int64)
+        t[nearest < 0] = np.inf
+    else:
+        d, j = cKDTree(dest_xy).query(origin_xy[sel], k=1)
+        t = d * mg.detour_factor / mg.metres_per_minute
+        nearest = j.astype(np.int64)
+        if math.isfinite(limit):
+            far = t > limit * to_min
+            t[far], nearest[far] = np.inf, -1
+    if mg.unit == "m":
+        t = t * mg.metres_per_minute
     return t, nearest
 
 
-def _straight_times(mg: ModeGraph, origin_xy: np.ndarray,
-                    dest_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    d, j = cKDTree(dest_xy).query(origin_xy, k=1)
-    return d * mg.detour_factor / mg.metres_per_minute, j.astype(np.int64)
+def travel_matrix(mg: ModeGraph, xy: np.ndarray) -> np.ndarray | None:
+    """Minutes between every pair of points on the mode's network (snap time at both ends).
+
+    ``None`` for a straight-line mode (no network to route on). Diagonal 0. Used for the
+    rough tour estimate of a mobile service (drive between chosen stops).
+    """
+    if mg.method != "network" or mg.network is None:
+        return None
+    net = mg.network
+    nodes, offs = net.snap(xy)
+    uniq, inv = np.unique(nodes, return_inverse=True)
+    dist = dijkstra(net.graph, directed=True, indices=uniq)[:, uniq]
+    out = dist[inv][:, inv] + offs[:, None] + offs[None, :]
+    np.fill_diagonal(out, 0.0)
+    return out
 
 
 def _mode_graph(snapshot: Snapshot, region: Region, mode: str,
@@ -286,17 +384,6 @@ def _mode_graph(snapshot: Snapshot, region: Region, mode: str,
         return ModeGraph(mode, "straight_line", None, None, None, speed, detour, unit)
     node, off = net.snap(origin_xy)
     return ModeGraph(mode, "network", net, node, off, net.snap_kmh, 1.0, unit)
-
-
-def _times(mg: ModeGraph, origin_xy: np.ndarray,
-           dest_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    if mg.method == "network":
-        t, j = _network_times(mg, dest_xy)
-    else:
-        t, j = _straight_times(mg, origin_xy, dest_xy)
-    if mg.unit == "m":
-        t = t * mg.metres_per_minute
-    return t, j
 
 
 def times_from_points(result: CoverageResult, mode: str, points: gpd.GeoDataFrame,
@@ -359,9 +446,18 @@ class _Groups:
     #: every caller of _pair_frame (what-if included) classifies them the same way
     local_only: frozenset[str] = frozenset()
 
+    _plain: pd.DataFrame | None = field(default=None, repr=False)
+
     @property
     def n(self) -> int:
         return len(self.districts)
+
+    def plain_districts(self) -> pd.DataFrame:
+        """The district attributes without geometry (cached: indicator code reads columns)."""
+        if self._plain is None:
+            self._plain = pd.DataFrame({c: self.districts[c].to_numpy()
+                                        for c in self.districts.columns if c != "geometry"})
+        return self._plain
 
     def shares(self, t: np.ndarray, thr: float) -> np.ndarray:
         """Weighted share of each district's origins with ``t <= thr`` (NaN without origins)."""
@@ -553,7 +649,7 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
                 times[key] = times[(c, "walk")] * mg.metres_per_minute
                 nearest[key] = nearest[(c, "walk")]
                 continue
-            times[key], nearest[key] = _times(mg, oxy, dxy)
+            times[key], nearest[key] = nearest_service(mg, oxy, dxy)
 
     empty = [region.category(c).label for c in cats if len(dests[c]) == 0]
     if empty:
@@ -582,7 +678,6 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
 
 __all__ = [
     "GAP_CLASSES", "INDICATOR_COLUMNS", "LOCAL_ONLY", "NETWORK_MODES", "NO_DATA",
-    "CoverageResult",
-    "ModeGraph", "analyse", "destinations_for", "threshold_value", "times_from_points",
-    "weighted_quantile",
+    "CoverageResult", "ModeGraph", "analyse", "destinations_for", "nearest_service",
+    "threshold_value", "times_from_points", "travel_matrix", "weighted_quantile",
 ]

@@ -9,7 +9,6 @@ file may point at the network: no CDN, no web tiles (the base map is drawn from 
 from __future__ import annotations
 
 import base64
-import html
 import mimetypes
 import re
 from collections.abc import Callable
@@ -18,9 +17,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dorfkarte import assets, provenance
 from dorfkarte.atomic import write_text_atomic
+from dorfkarte.basemap import generalise
 from dorfkarte.errors import DorfkarteError
+from dorfkarte.maps import build_map
 from dorfkarte.region import MODE_LABELS, MODE_LABELS_EN, Region
+from dorfkarte.safe import html_escape
 from dorfkarte.snapshot import Snapshot
 
 
@@ -209,8 +212,6 @@ def asset_resolver() -> Resolver:
     Exact matches against :func:`dorfkarte.assets.vendored_assets` first, then by file name
     (folium's CDN default ``.../leaflet.js`` -> the vendored ``leaflet.js``).
     """
-    from dorfkarte import assets
-
     known = assets.vendored_assets()
     by_url = {a.url: a.path for a in known}
     by_name: dict[str, Path] = {}
@@ -248,11 +249,11 @@ def finish_document(doc: str, *, title: str, lang: str, panel: str = "") -> str:
     else:
         doc = re.sub(r"</body\s*>", lambda _m: panel + "</body>", doc, count=1,
                      flags=re.IGNORECASE)
-    doc = re.sub(r"<html\b[^>]*>", f'<html lang="{html.escape(lang)}">', doc, count=1,
+    doc = re.sub(r"<html\b[^>]*>", f'<html lang="{html_escape(lang)}">', doc, count=1,
                  flags=re.IGNORECASE)
     doc = re.sub(
         r"<head\b[^>]*>",
-        lambda _m: f'<head>\n<meta charset="utf-8">\n<title>{html.escape(title)}</title>',
+        lambda _m: f'<head>\n<meta charset="utf-8">\n<title>{html_escape(title)}</title>',
         doc,
         count=1,
         flags=re.IGNORECASE,
@@ -307,6 +308,26 @@ def collect_sources(snapshot: Snapshot, region: Region, category: str | None,
         th = region.threshold(category, mode)
         if th.source:
             out.append(Source("threshold", th.source))
+    return out
+
+
+def listing_sources(extra_points: Any, lang: str = "de") -> list[Source]:
+    """Sources of the listings shown (e.g. the Smart Village App with its data providers)."""
+    if extra_points is None or not len(extra_points) or "listing_source" not in extra_points:
+        return []
+    out: list[Source] = []
+    what = layer_label("listings", lang)
+    provs = extra_points.get("provider")
+    for src in dict.fromkeys(str(s) for s in extra_points["listing_source"] if str(s)):
+        if not src.startswith("Smart Village App"):
+            continue
+        names = [] if provs is None else sorted(
+            {str(p) for p, s in zip(provs, extra_points["listing_source"], strict=True)
+             if str(s) == src and str(p)})
+        label = "Datenanbieter" if lang != "en" else "data providers"
+        text = src + (f" ({label}: {', '.join(names[:8])}{' …' if len(names) > 8 else ''})"
+                      if names else "")
+        out.append(Source(what, text))
     return out
 
 
@@ -381,7 +402,7 @@ def map_title(region: Region, category: str | None, mode: str, lang: str = "de")
 def info_panel(snapshot: Snapshot, region: Region, *, title: str, category: str | None,
                mode: str, offline: bool, lang: str = "de", exported: str | None = None,
                large: bool = False, flags: list[str] | None = None,
-               slide: bool = False) -> str:
+               slide: bool = False, extra_points: Any = None) -> str:
     """Title bar and a fold-out sources box; every text from data is escaped.
 
     ``large`` scales the title, popups and legend up for a projector (demo mode).
@@ -389,11 +410,12 @@ def info_panel(snapshot: Snapshot, region: Region, *, title: str, category: str 
     title and in the sources box. ``slide`` (PNG): no buttons, the whole legend.
     """
     t = _TEXT.get(lang, _TEXT["de"])
-    e = html.escape
+    e = html_escape
     exported = exported or datetime.now(UTC).strftime("%Y-%m-%d")
     stand = data_date(snapshot)
     items = []
-    for s in collect_sources(snapshot, region, category, mode, lang):
+    for s in [*collect_sources(snapshot, region, category, mode, lang),
+              *listing_sources(extra_points, lang)]:
         what = t["threshold"] if s.what == "threshold" else s.what
         bits = [f"<b>{e(what)}</b>: {e(s.source)}"]
         if s.licence:
@@ -499,10 +521,6 @@ def build_export_html(snapshot: Snapshot, region: Region, result: Any = None, *,
     ``slide``: the page a PNG is taken of (no zoom/layer buttons, whole legend, sources
     box open).
     """
-    from dorfkarte import provenance
-    from dorfkarte.basemap import generalise
-    from dorfkarte.maps import build_map
-
     if category is not None:
         region.category(category)  # unknown id -> one-line error
     else:
@@ -519,7 +537,8 @@ def build_export_html(snapshot: Snapshot, region: Region, result: Any = None, *,
     if flags:
         title = f"{title} ({'; '.join(flags)})"
     panel = info_panel(snapshot, region, title=title, category=category, mode=mode,
-                       offline=offline, lang=lang, large=large, flags=flags, slide=slide)
+                       offline=offline, lang=lang, large=large, flags=flags, slide=slide,
+                       extra_points=extra_points)
     if slide:
         panel = panel.replace('<details id="dk-export-sources"',
                               '<details open id="dk-export-sources"', 1)

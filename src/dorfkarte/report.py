@@ -21,6 +21,7 @@ from dorfkarte import provenance, sheets
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.i18n import category_label, gap_label
 from dorfkarte.region import MODE_LABELS, Region
+from dorfkarte.safe import xlsx_text_cells
 from dorfkarte.snapshot import DISTRICTS, STOPS, Snapshot
 
 
@@ -125,14 +126,15 @@ def write_xlsx(table: pd.DataFrame, sources: pd.DataFrame, path: Path, lang: str
     from openpyxl.utils import get_column_letter
 
     tmp = _tmp_beside(path)
-    de = sheets.formula_safe(sheets.people_table(table, lang,
-                                                 example_categories=example_categories))
-    sources = sheets.formula_safe(sources)
+    # formula-looking text stays visible as typed: xlsx_text_cells stores it as a string cell
+    de = sheets.people_table(table, lang, example_categories=example_categories)
     try:
         with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
             de.to_excel(xw, sheet_name="Abdeckung", index=False)
             sources.to_excel(xw, sheet_name="Quellen", index=False)
             ws = xw.sheets["Abdeckung"]
+            xlsx_text_cells(ws)
+            xlsx_text_cells(xw.sheets["Quellen"])
             ws.freeze_panes = "A2"
             ws.auto_filter.ref = ws.dimensions
             for j, col in enumerate(de.columns, start=1):

@@ -19,6 +19,7 @@ import pandas as pd
 from dorfkarte.atomic import atomic_path
 from dorfkarte.i18n import gap_label, mode_label
 from dorfkarte.i18n import t as tr
+from dorfkarte.safe import frame_safe
 
 #: Machine column -> (German, English) header of the coverage table.
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -113,21 +114,6 @@ def people_table(table: pd.DataFrame, lang: str = "de", *,
     return df.rename(columns={c: header(c, lang) for c in df.columns})
 
 
-def formula_safe(df: pd.DataFrame) -> pd.DataFrame:
-    """Text cells that a spreadsheet would run as a formula get a leading apostrophe.
-
-    Names come from OSM, region files and uploads (untrusted): ``=HYPERLINK(...)`` must
-    arrive as text.
-    """
-    out = df.copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(
-                lambda v: "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@",
-                                                                      "\t", "\r") else v)
-    return out
-
-
 def csv_bytes(df: pd.DataFrame, lang: str = "de", *, float_decimals: int | None = None,
               columns: Mapping[str, str] | None = None) -> bytes:
     """CSV for people: German ``;`` / decimal comma (English ``,`` / dot), UTF-8 with BOM.
@@ -140,7 +126,7 @@ def csv_bytes(df: pd.DataFrame, lang: str = "de", *, float_decimals: int | None 
         for col in out.columns:
             if pd.api.types.is_float_dtype(out[col]):
                 out[col] = out[col].round(float_decimals)
-    out = formula_safe(out)
+    out = frame_safe(out)
     sep, dec = (",", ".") if lang == "en" else (";", ",")
     text = out.to_csv(index=False, sep=sep, decimal=dec, lineterminator="\r\n")
     return text.encode("utf-8-sig")
@@ -154,4 +140,4 @@ def write_csv(df: pd.DataFrame, path: str | Path, lang: str = "de", **kw: Any) -
     return Path(path)
 
 
-__all__ = ["COLUMNS", "csv_bytes", "formula_safe", "header", "people_table", "write_csv"]
+__all__ = ["COLUMNS", "csv_bytes", "header", "people_table", "write_csv"]

@@ -21,6 +21,7 @@ from dorfkarte.commands import subparser
 from dorfkarte.coverage import CoverageResult, analyse
 from dorfkarte.errors import DataError
 from dorfkarte.region import MODES
+from dorfkarte.safe import frame_safe
 from dorfkarte.workspace import open_snapshot
 
 CSV_NAME = "coverage.csv"
@@ -72,7 +73,7 @@ def write_csv(result: CoverageResult, path: Path) -> Path:
     table = coverage_table(result)
 
     def _write(tmp: Path) -> None:
-        table.to_csv(tmp, index=False, float_format=FLOAT_FORMAT, na_rep="",
+        frame_safe(table).to_csv(tmp, index=False, float_format=FLOAT_FORMAT, na_rep="",
                      lineterminator="\n", encoding="utf-8")
 
     _atomic(path, _write)
