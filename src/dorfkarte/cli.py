@@ -56,6 +56,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _category_ids(args: argparse.Namespace, ctx: Context) -> None:
+    """``--category Hausarzt`` (a label) becomes the id every command expects."""
+    value = getattr(args, "category", None)
+    if value is None:
+        return
+    region = ctx.region
+    if isinstance(value, list):
+        args.category = [region.category_id(v) for v in value]
+    else:
+        args.category = region.category_id(value)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -68,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         _check_data_dir(ctx.data_dir)
+        _category_ids(args, ctx)
         code = int(args.func(args, ctx) or 0)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at exit
         return code
