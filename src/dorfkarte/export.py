@@ -9,7 +9,6 @@ file may point at the network: no CDN, no web tiles (the base map is drawn from 
 from __future__ import annotations
 
 import base64
-import html
 import mimetypes
 import re
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from dorfkarte.enums import GapClass
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.maps import build_map
 from dorfkarte.region import MODE_LABELS, MODE_LABELS_EN, Region
+from dorfkarte.safe import html_escape
 from dorfkarte.snapshot import Snapshot
 
 
@@ -251,11 +251,11 @@ def finish_document(doc: str, *, title: str, lang: str, panel: str = "") -> str:
     else:
         doc = re.sub(r"</body\s*>", lambda _m: panel + "</body>", doc, count=1,
                      flags=re.IGNORECASE)
-    doc = re.sub(r"<html\b[^>]*>", f'<html lang="{html.escape(lang)}">', doc, count=1,
+    doc = re.sub(r"<html\b[^>]*>", f'<html lang="{html_escape(lang)}">', doc, count=1,
                  flags=re.IGNORECASE)
     doc = re.sub(
         r"<head\b[^>]*>",
-        lambda _m: f'<head>\n<meta charset="utf-8">\n<title>{html.escape(title)}</title>',
+        lambda _m: f'<head>\n<meta charset="utf-8">\n<title>{html_escape(title)}</title>',
         doc,
         count=1,
         flags=re.IGNORECASE,
@@ -313,12 +313,39 @@ def collect_sources(snapshot: Snapshot, region: Region, category: str | None,
     return out
 
 
-def data_date(snapshot: Snapshot) -> str:
-    """Latest fetch date of the stored snapshot layers; empty with embedded data only.
+def listing_sources(extra_points: Any, lang: str = "de") -> list[Source]:
+    """Sources of the listings shown (e.g. the Smart Village App with its data providers)."""
+    if extra_points is None or not len(extra_points) or "listing_source" not in extra_points:
+        return []
+    out: list[Source] = []
+    what = layer_label("listings", lang)
+    provs = extra_points.get("provider")
+    for src in dict.fromkeys(str(s) for s in extra_points["listing_source"] if str(s)):
+        if not src.startswith("Smart Village App"):
+            continue
+        names = [] if provs is None else sorted(
+            {str(p) for p, s in zip(provs, extra_points["listing_source"], strict=True)
+             if str(s) == src and str(p)})
+        label = "Datenanbieter" if lang != "en" else "data providers"
+        text = src + (f" ({label}: {', '.join(names[:8])}{' …' if len(names) > 8 else ''})"
+                      if names else "")
+        out.append(Source(what, text))
+    return out
 
-    Embedded layers carry file dates of the installation, which are not a data date; their
-    sources are listed one by one in the sources box instead.
+
+def data_date(snapshot: Snapshot) -> str:
+    """Date of the stored data itself (extract timestamp, Overpass ``osm_base``).
+
+    Empty when unknown (the import date is not the data's date: see :func:`import_date`)
+    and with embedded data only: embedded layers carry file dates of the installation,
+    which are not a data date; their sources are listed one by one in the sources box.
     """
+    dates = [i.data_date for i in snapshot.info.values() if i.data_date and not i.embedded]
+    return max(dates)[:10] if dates else ""
+
+
+def import_date(snapshot: Snapshot) -> str:
+    """When the stored layers were imported or fetched (ISO date); "" without a snapshot."""
     dates = [i.fetched_at for i in snapshot.info.values() if i.fetched_at and not i.embedded]
     return max(dates)[:10] if dates else ""
 
@@ -343,6 +370,8 @@ _TEXT = {
         "title": "Daseinsvorsorge in {region}",
         "cat": "{label}: Erreichbarkeit ({mode})",
         "stand": "Datenstand",
+        "imported": "Import",
+        "unknown": "unbekannt",
         "export": "Export",
         "sources": "Quellen",
         "threshold": "Schwellenwert",
@@ -357,6 +386,8 @@ _TEXT = {
         "title": "Basic services in {region}",
         "cat": "{label}: accessibility ({mode})",
         "stand": "Data as of",
+        "imported": "Imported",
+        "unknown": "unknown",
         "export": "Exported",
         "sources": "Sources",
         "threshold": "Threshold",
@@ -384,7 +415,7 @@ def map_title(region: Region, category: str | None, mode: str, lang: str = "de")
 def info_panel(snapshot: Snapshot, region: Region, *, title: str, category: str | None,
                mode: str, offline: bool, lang: str = "de", exported: str | None = None,
                large: bool = False, flags: list[str] | None = None,
-               slide: bool = False) -> str:
+               slide: bool = False, extra_points: Any = None) -> str:
     """Title bar and a fold-out sources box; every text from data is escaped.
 
     ``large`` scales the title, popups and legend up for a projector (demo mode).
@@ -392,11 +423,12 @@ def info_panel(snapshot: Snapshot, region: Region, *, title: str, category: str 
     title and in the sources box. ``slide`` (PNG): no buttons, the whole legend.
     """
     t = _TEXT.get(lang, _TEXT["de"])
-    e = html.escape
+    e = html_escape
     exported = exported or datetime.now(UTC).strftime("%Y-%m-%d")
     stand = data_date(snapshot)
     items = []
-    for s in collect_sources(snapshot, region, category, mode, lang):
+    for s in [*collect_sources(snapshot, region, category, mode, lang),
+              *listing_sources(extra_points, lang)]:
         what = t["threshold"] if s.what == "threshold" else s.what
         bits = [f"<b>{e(what)}</b>: {e(s.source)}"]
         if s.licence:
@@ -413,7 +445,11 @@ def info_panel(snapshot: Snapshot, region: Region, *, title: str, category: str 
     for f in flags or []:
         notes.append(f'<p class="dk-flag">{e(f[:1].upper() + f[1:])}.</p>')
     dates = f"{e(t['export'])}: {e(exported)}"
-    dates = f"{e(t['stand'])}: {e(stand or t['embedded'])} · " + dates
+    imported = import_date(snapshot)
+    if imported:
+        dates = f"{e(t['imported'])}: {e(imported)} · " + dates
+    shown = stand or (t["unknown"] if imported else t["embedded"])
+    dates = f"{e(t['stand'])}: {e(shown)} · " + dates
     flag_line = (f'<div class="dk-flag">{e("; ".join(flags))}</div>' if flags else "")
     return f"""
 <div id="dk-export-title" class="dk-panel">
@@ -518,7 +554,8 @@ def build_export_html(snapshot: Snapshot, region: Region, result: CoverageResult
     if flags:
         title = f"{title} ({'; '.join(flags)})"
     panel = info_panel(snapshot, region, title=title, category=category, mode=mode,
-                       offline=offline, lang=lang, large=large, flags=flags, slide=slide)
+                       offline=offline, lang=lang, large=large, flags=flags, slide=slide,
+                       extra_points=extra_points)
     if slide:
         panel = panel.replace('<details id="dk-export-sources"',
                               '<details open id="dk-export-sources"', 1)

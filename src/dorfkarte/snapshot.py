@@ -56,6 +56,9 @@ class LayerInfo:
     count: int = 0
     note: str = ""
     embedded: bool = False  # from the shipped data, not from the snapshot file
+    #: Date of the data itself (extract's replication timestamp or newest object, Overpass
+    #: ``osm_base``), ISO 8601; ``fetched_at`` is when it was imported. "" = unknown.
+    data_date: str = ""
     #: Amenities layer: the category ids whose tag rules were applied when it was built
     #: (None: not recorded, older snapshots; every category then counts as searched).
     categories: tuple[str, ...] | None = None
@@ -69,6 +72,9 @@ class Snapshot:
     layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     info: dict[str, LayerInfo] = field(default_factory=dict)
     path: Path | None = None
+    #: Import summary warnings (incomplete ways, missing networks, data edge); not stored
+    #: as such: they are in the layers' notes.
+    warnings: list[str] = field(default_factory=list)
 
     def get(self, name: str) -> gpd.GeoDataFrame | None:
         return self.layers.get(name)
@@ -106,6 +112,7 @@ class Snapshot:
         fetched_at: str | None = None,
         note: str = "",
         embedded: bool = False,
+        data_date: str = "",
         categories: tuple[str, ...] | None = None,
     ) -> None:
         if gdf.crs is None:
@@ -119,6 +126,7 @@ class Snapshot:
             count=len(gdf),
             note=note,
             embedded=embedded,
+            data_date=data_date,
             categories=tuple(categories) if categories is not None else None,
         )
 
@@ -158,13 +166,14 @@ def write_snapshot(snap: Snapshot, path: str | Path) -> Path:
                         "count": i.count,
                         "note": i.note,
                         "region_id": snap.region_id,
+                        "data_date": i.data_date,
                         "categories": ";".join(i.categories) if i.categories is not None
                         else "",
                     }
                     for i in (snap.info[n] for n in names)
                 ],
                 columns=["layer", "source", "licence", "fetched_at", "count", "note",
-                         "region_id", "categories"],
+                         "region_id", "data_date", "categories"],
             )
             pyogrio.write_dataframe(meta, tmp, layer=META_LAYER, driver="GPKG",
                                     append=tmp.exists())
@@ -197,6 +206,7 @@ def read_snapshot(path: str | Path) -> Snapshot:
             fetched_at=str(row.fetched_at or ""),
             count=len(gdf),
             note=str(row.note or ""),
+            data_date=str(getattr(row, "data_date", "") or ""),
             categories=tuple(c for c in cats.split(";") if c) if cats else None,
         )
     return snap

@@ -16,6 +16,7 @@ from dorfkarte.errors import DataError, DorfkarteError
 from dorfkarte.listings.schema import COLUMNS, EXAMPLE_NOTE, FIELDS, KIND_LABELS
 from dorfkarte.listings.validate import ValidationContext
 from dorfkarte.region import Region
+from dorfkarte.safe import cell_safe
 from dorfkarte.settings import default_data_dir
 
 #: Columns whose documented examples name places or categories of one region.
@@ -248,8 +249,7 @@ def write_template(path: str | Path, region: Region | None = None, *,
 
 
 def _safe(v: str) -> str:
-    """Text that spreadsheet programs do not run as a formula (CSV/formula injection)."""
-    s = str(v)
-    return "'" + s if s[:1] in ("=", "+", "@") else s
+    """Text that spreadsheet programs do not run as a formula (``dorfkarte.safe``)."""
+    return cell_safe(str(v))
 
 

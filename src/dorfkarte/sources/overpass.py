@@ -30,7 +30,13 @@ from dorfkarte.errors import DorfkarteError, FetchError
 from dorfkarte.region import Region
 from dorfkarte.snapshot import now_iso, snapshot_path, write_snapshot
 from dorfkarte.sources import osm_layers as L
-from dorfkarte.sources.osm_build import IMPORT_STEPS, build_snapshot, clip_area
+from dorfkarte.sources.osm_build import (
+    IMPORT_STEPS,
+    build_snapshot,
+    cleanup_stale,
+    clip_area,
+    temp_prefix,
+)
 from dorfkarte.tags import overpass_tags
 
 CACHE_MAX_AGE_S = 24 * 3600
@@ -283,7 +289,8 @@ def fetch(region: Region, data_dir: Path, client: OverpassClient,
     """Download everything, then build and write the snapshot (only if all succeeded)."""
     n = len(FETCH_STEPS) + 5
     data_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".fetch-", dir=data_dir) as tmp:
+    cleanup_stale(data_dir)
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("fetch"), dir=data_dir) as tmp:
         work = Path(tmp)
         progress(FETCH_STEPS[0], 0, n)
         answer = client.query(municipalities_query(region, client.timeout_s), FETCH_STEPS[0])
@@ -315,6 +322,7 @@ def fetch(region: Region, data_dir: Path, client: OverpassClient,
                 source=f"OpenStreetMap, Overpass API ({client.url})", fetched_at=now_iso(),
                 note=f"Datenstand {client.osm_base}" if client.osm_base else "",
                 workdir=work, progress=progress, step0=len(FETCH_STEPS), nsteps=n,
+                data_date=client.osm_base,
             )
         except DorfkarteError:
             raise

@@ -110,12 +110,12 @@ def png_maker(ctx: UIContext, settings: dict[str, Any]) -> Callable[[], bytes]:
 
 
 def report_maker(ctx: UIContext, mode: str, kind: str) -> Callable[[], bytes]:
-    snapshot, region, result = ctx.snapshot, ctx.region, ctx.result
+    snapshot, region, result, lang = ctx.snapshot, ctx.region, ctx.result, ctx.lang
 
     def make() -> bytes:
         from dorfkarte.report import report_bytes
 
-        return report_bytes(snapshot, region, result, mode=mode)[kind]
+        return report_bytes(snapshot, region, result, mode=mode, lang=lang)[kind]
 
     return make
 
