@@ -20,6 +20,8 @@ from typing import Any
 from dorfkarte import assets, provenance
 from dorfkarte.atomic import write_text_atomic
 from dorfkarte.basemap import generalise
+from dorfkarte.coverage import CoverageResult
+from dorfkarte.enums import GapClass
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.maps import build_map
 from dorfkarte.region import MODE_LABELS, MODE_LABELS_EN, Region
@@ -348,7 +350,7 @@ def import_date(snapshot: Snapshot) -> str:
     return max(dates)[:10] if dates else ""
 
 
-def default_category(region: Region, result: Any) -> str:
+def default_category(region: Region, result: CoverageResult) -> str:
     """The category a map without an explicit choice shows: the first one with data.
 
     Without an OSM snapshot only the stops have data; a map of "Lebensmittel: keine Daten"
@@ -356,7 +358,7 @@ def default_category(region: Region, result: Any) -> str:
     """
     ind = getattr(result, "indicators", None)
     if ind is not None and len(ind) and "gap_class" in ind:
-        with_data = set(ind.loc[ind["gap_class"] != "keine Daten", "category"])
+        with_data = set(ind.loc[ind["gap_class"] != GapClass.NO_DATA, "category"])
         for cid in region.categories:
             if cid in with_data:
                 return cid
@@ -525,7 +527,7 @@ def render_map_html(fmap: Any, *, title: str, lang: str, offline: bool, panel: s
 
 
 
-def build_export_html(snapshot: Snapshot, region: Region, result: Any = None, *,
+def build_export_html(snapshot: Snapshot, region: Region, result: CoverageResult | None = None, *,
                       category: str | None = None, mode: str = "walk", offline: bool = False,
                       lang: str = "de", extra_points: Any = None, highlight: str | None = None,
                       indicator: str = "share_within", large: bool = False,
@@ -561,8 +563,9 @@ def build_export_html(snapshot: Snapshot, region: Region, result: Any = None, *,
                            resolve=resolve)
 
 
-def export_html(snapshot: Snapshot, region: Region, out: str | Path, result: Any = None, *,
-                category: str | None = None, mode: str = "walk", offline: bool = False,
+def export_html(snapshot: Snapshot, region: Region, out: str | Path,
+                result: CoverageResult | None = None, *, category: str | None = None,
+                mode: str = "walk", offline: bool = False,
                 lang: str = "de", extra_points: Any = None, highlight: str | None = None,
                 indicator: str = "share_within", slide: bool = False) -> HtmlExport:
     """Write the map as one HTML file; ``offline`` means no network access at all."""
