@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ import shapely
 
 from dorfkarte.districts import read_centres
 from dorfkarte.errors import DataError, DorfkarteError
+from dorfkarte.jobs import guarded
 from dorfkarte.region import NETWORK_MODES, Region
 from dorfkarte.snapshot import (
     AMENITIES,
@@ -141,15 +143,19 @@ def _file_date(path: Path) -> str:
 
 
 def import_osm(path: str | Path, region: Region, data_dir: str | Path, *,
-               progress: Progress | None = None) -> Path:
+               progress: Progress | None = None,
+               cancel: threading.Event | None = None) -> Path:
     """Build the region's snapshot from a local ``.osm`` / ``.osm.bz2`` / ``.osm.pbf``.
 
     Municipalities are looked up in the extract by AGS, else by name. If the extract has
     none of them, the hull of the district centres plus the buffer is used instead (said
     in the layers' note); if it has only some, that is an error (wrong name in the region
     file, or an extract cut too small). Returns the snapshot path.
+
+    ``cancel`` (a :class:`threading.Event`, set from another thread) stops the import at
+    the next step with :class:`dorfkarte.jobs.Cancelled`; the stored snapshot is untouched.
     """
-    progress = progress or _noop
+    progress = guarded(progress, cancel, f"Import von {Path(path).name}")
     n = len(IMPORT_STEPS)
     path = extract.check_extract_path(path)
     progress(IMPORT_STEPS[0], 0, n)
@@ -205,25 +211,29 @@ def import_osm(path: str | Path, region: Region, data_dir: str | Path, *,
             raise DataError(f"OSM-Auszug {path.name} nicht verwertbar: "
                             f"{type(exc).__name__}: {exc}") from None
         _check_complete(snap, f"OSM-Auszug {path.name}")
-        progress(IMPORT_STEPS[-1], n - 1, n)
+        progress(IMPORT_STEPS[-1], n - 1, n)  # last chance to cancel before writing
         return write_snapshot(snap, snapshot_path(data_dir, region.id))
 
 
 def fetch_snapshot(region: Region, data_dir: str | Path, *, overpass_url: str | None = None,
                    timeout_s: float | None = None, retry: RetryPolicy | None = None,
-                   use_cache: bool = True, progress: Progress | None = None) -> Path:
+                   use_cache: bool = True, progress: Progress | None = None,
+                   cancel: threading.Event | None = None) -> Path:
     """Download the region's OSM data from Overpass and write the snapshot.
 
     ``retry`` is a :class:`dorfkarte.sources.overpass.RetryPolicy` (default: 4 retries,
     5 s doubling backoff). Answers are cached under ``data_dir/cache/overpass`` (a day),
     so a fetch that failed half-way resumes. Raises :class:`FetchError` naming the query
-    that failed; the existing snapshot stays untouched.
+    that failed; the existing snapshot stays untouched. ``cancel`` stops it between queries
+    and retry pauses (:class:`dorfkarte.jobs.Cancelled`), never after writing has begun.
     """
     from dorfkarte.sources import overpass
 
     client = overpass.OverpassClient.from_settings(
         data_dir, url=overpass_url, timeout_s=timeout_s, retry=retry, use_cache=use_cache)
-    return overpass.fetch(region, Path(data_dir), client, progress=progress or _noop)
+    client.cancel = cancel
+    return overpass.fetch(region, Path(data_dir), client,
+                          progress=guarded(progress, cancel, "Download"))
 
 
 __all__ = ["DorfkarteError", "build_snapshot", "fetch_snapshot", "import_osm"]
