@@ -71,7 +71,8 @@ def write_csv(table: pd.DataFrame, path: Path, lang: str = "de", *,
     return sheets.write_csv(people, path, lang)
 
 
-def sources_table(snapshot: Snapshot, region: Region, result: CoverageResult | None = None) -> pd.DataFrame:
+def sources_table(snapshot: Snapshot, region: Region,
+                  result: CoverageResult | None = None) -> pd.DataFrame:
     """Data sources and every threshold with its source: the report's second sheet.
 
     With a result: a line naming categories that hold example data, and one naming

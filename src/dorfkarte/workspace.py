@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dorfkarte import districts as districts_mod
+from dorfkarte.imports import read_imported_districts
 from dorfkarte.region import Region
 from dorfkarte.snapshot import (
     BOUNDARIES,
@@ -39,6 +40,11 @@ def open_snapshot(region: Region, data_dir: str | Path) -> Snapshot:
             note="eingebettete Daten",
             embedded=True,
         )
+    imported = read_imported_districts(data_dir, region.id)
+    if imported is not None:  # a districts file imported by the user wins (dorfkarte.imports)
+        gdf, info = imported
+        snap.add(DISTRICTS, gdf, source=info["source"], licence=info["licence"],
+                 fetched_at=info["fetched_at"], note="importierte Bezirksdatei")
     if not snap.has(DISTRICTS):
         d = districts_mod.resolve(region, snap.get(BOUNDARIES), snap.get(MUNICIPALITIES))
         approx = bool(d["approx"].any())

@@ -262,10 +262,12 @@ def _mtime(path: Path | None) -> int | None:
 
 
 def _cache_key(region: Region, data_dir: str | Path) -> tuple:
+    from dorfkarte.imports import districts_path
     from dorfkarte.snapshot import snapshot_path
 
     return (str(region.path), region.id, region.buffer_m, region.crs,
             str(Path(data_dir).resolve()), _mtime(snapshot_path(data_dir, region.id)),
+            _mtime(districts_path(data_dir, region.id)),
             _mtime(region.districts.centres_file), _mtime(region.transit.stops_file))
 
 

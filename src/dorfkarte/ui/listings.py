@@ -111,6 +111,10 @@ def render_listings_panel(ctx: UIContext) -> None:
         _render_new_entry(ctx, store)
     with tabs[2]:
         _render_upload(ctx, store)
+        with st.expander(_t(ctx, "Aus der Smart Village App", "From the Smart Village App")):
+            from dorfkarte.ui.datapanel import render_smart_village_form
+
+            render_smart_village_form(ctx)
     with tabs[3]:
         _render_history(ctx, store)
 

@@ -29,6 +29,7 @@ OPTIONAL_PANELS: dict[str, tuple[str, str]] = {
     "scenario": ("dorfkarte.ui.scenario", "render_scenario_panel"),
     "listings": ("dorfkarte.ui.listings", "render_listings_panel"),
     "export": ("dorfkarte.ui.export", "render_export_panel"),
+    "data": ("dorfkarte.ui.datapanel", "render_data_panel"),
 }
 DEMO_PANEL = ("dorfkarte.ui.demo", "render_demo")
 KEY_DEMO = "dk_demo"
@@ -204,7 +205,7 @@ def main() -> None:
         st.warning(t("no_result", lang, reason=no_result_reason))
 
     tab_names = ["tab_map", "tab_overview", "tab_scenario", "tab_listings", "tab_export",
-                 "tab_status"]
+                 "tab_data", "tab_status"]
     # Lazy tabs: only the open one runs, so a slider answers with the map alone.
     containers = st.tabs([t(n, lang) for n in tab_names], key=KEY_TAB, on_change="rerun")
     tabs = dict(zip(tab_names, containers, strict=True))
@@ -223,7 +224,7 @@ def main() -> None:
         with tabs["tab_overview"]:
             render_overview(ctx)
     for key, panel in (("tab_scenario", "scenario"), ("tab_listings", "listings"),
-                       ("tab_export", "export")):
+                       ("tab_export", "export"), ("tab_data", "data")):
         if _is_open(tabs[key]):
             with tabs[key]:
                 run_panel(*OPTIONAL_PANELS[panel], ctx, t(key, lang))
