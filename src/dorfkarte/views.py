@@ -92,6 +92,7 @@ def headline_figures(result: CoverageResult, category: str, mode: str) -> Headli
     rank = ranking(result, category, mode)
     dests = result.destinations.get(category)
     thr = result.thresholds.get((category, mode))
+    with_data = rank[rank["gap_class"] != GapClass.NO_DATA]
     return HeadlineFigures(
         n_units=len(rank),
         n_gap=int((rank["gap_class"] == GapClass.GAP).sum()),
@@ -101,7 +102,8 @@ def headline_figures(result: CoverageResult, category: str, mode: str) -> Headli
         n_services=0 if dests is None else len(dests),
         threshold=float(thr) if thr is not None else None,
         unit="m" if mode == Mode.TRANSIT else "min",
-        worst=worst_unit(result, category, mode),
+        # the same answer as worst_unit (first of the ranking with data), one sort only
+        worst=None if with_data.empty else str(with_data["district"].iloc[0]),
     )
 
 

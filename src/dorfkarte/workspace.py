@@ -18,20 +18,18 @@ import shlex
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
 
 from dorfkarte.coverage import CoverageResult, analyse
 from dorfkarte.embedded import open_snapshot
+from dorfkarte.i18n import t
 from dorfkarte.listings import ListingStore, ValidationContext, destinations, source_label
 from dorfkarte.listings.schedule import When
 from dorfkarte.region import Region, load_region
+from dorfkarte.scenario import WhatIf, candidate_sites
 from dorfkarte.settings import default_data_dir, default_region_path
 from dorfkarte.snapshot import Snapshot, snapshot_path
-
-if TYPE_CHECKING:
-    from dorfkarte.scenario import WhatIf
 
 __all__ = ["Workspace", "no_osm_hint", "open_snapshot", "transit_source_label", "when_key"]
 
@@ -208,8 +206,6 @@ class Workspace:
     def what_if(self, result: CoverageResult | None = None, *, when: When = None) -> WhatIf:
         """An incremental what-if on ``result`` (default: the full analysis), with the
         stored listings for schedule changes."""
-        from dorfkarte.scenario import WhatIf  # the scenario layer builds on this module
-
         base = result if result is not None else self.result(when=when)
         try:
             stored = self.listings
@@ -219,8 +215,6 @@ class Workspace:
 
     def candidates(self, include: Iterable[str] | None = None) -> gpd.GeoDataFrame:
         """Candidate sites for suggestions (stops, centres, anchor places, homes)."""
-        from dorfkarte.scenario import candidate_sites
-
         inc = tuple(include) if include is not None else None
         key = (*self._data_key(), self._store_key(), inc)
         with self._lock:
@@ -262,8 +256,6 @@ def no_osm_hint(region_id: str, region: Region | None = None,
     own transit source). First line: the headline; last line: what works; in between:
     the commands.
     """
-    from dorfkarte.i18n import t
-
     opts = ""
     if region is not None and region.path != default_region_path().resolve():
         opts += f" --region {shlex.quote(str(region.path))}"

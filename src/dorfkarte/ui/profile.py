@@ -56,8 +56,13 @@ def profile_table(ctx: UIContext, name: str) -> pd.DataFrame:
     return out
 
 
-def profile_chart(ctx: UIContext, name: str) -> alt.Chart | None:
-    """Median travel time per category as bars (gap class colours), threshold as ticks."""
+def chart_spec(ctx: UIContext, name: str) -> dict[str, Any] | None:
+    """Median travel time per category as bars (gap class colours), threshold as ticks.
+
+    A plain Vega-Lite spec (built in ~1 ms; going through Altair and ``to_dict`` took
+    ~0.13 s of every slider rerun). :func:`profile_chart` wraps it in Altair, which the
+    tests use to validate it against the Vega-Lite schema.
+    """
     lang, region = ctx.lang, ctx.region
     rows = views.unit_profile(ctx.result, region, name, ctx.mode).rows
     rows = rows[rows["gap_class"] != GapClass.NO_DATA]
@@ -68,32 +73,43 @@ def profile_chart(ctx: UIContext, name: str) -> alt.Chart | None:
     cap = float(np.nanmax([finite.max(skipna=True) if finite.notna().any() else 0,
                            rows["threshold"].max()]) * 1.25) or 1.0
     med = rows["median"].to_numpy(dtype=float)
-    data = pd.DataFrame({
-        "Kategorie": [category_label(region.categories[c], lang) for c in rows["category"]],
-        "Median": np.where(np.isinf(med), cap, med),
-        "Schwelle": rows["threshold"].to_numpy(dtype=float),
-        "Klasse": [gap_label(str(g), lang) for g in rows["gap_class"]],
-        "Text": [fmt.value(v, unit, lang) for v in med],
-        "Anteil": [fmt.share(v, lang) for v in rows["share_within"]],
-    })
-    domain = [gap_label(g, lang) for g in GAP_CHART_COLOURS]
-    colours = list(GAP_CHART_COLOURS.values())
-    y = alt.Y("Kategorie:N", sort=None, title=None, axis=alt.Axis(labelOverlap=False))
-    bars = alt.Chart(data).mark_bar().encode(
-        x=alt.X("Median:Q", title=f"{t('col_median', lang)} ({unit})",
-                scale=alt.Scale(domain=[0, cap])),
-        y=y,
-        color=alt.Color("Klasse:N", scale=alt.Scale(domain=domain, range=colours),
-                        title=t("col_class", lang)),
-        tooltip=[alt.Tooltip("Kategorie:N"), alt.Tooltip("Text:N", title=t("col_median", lang)),
-                 alt.Tooltip("Anteil:N", title=t("col_share", lang)),
-                 alt.Tooltip("Klasse:N", title=t("col_class", lang))],
-    )
-    ticks = alt.Chart(data).mark_tick(color="#111", thickness=2, size=22).encode(
-        x="Schwelle:Q", y=y,
-        tooltip=[alt.Tooltip("Schwelle:Q", title=t("col_threshold", lang))],
-    )
-    return (bars + ticks).properties(height=max(120, 30 * len(data)))
+    shown = np.where(np.isinf(med), cap, med)
+    values = [
+        {"Kategorie": category_label(region.categories[c], lang),
+         "Median": float(m) if np.isfinite(m) else None,
+         "Schwelle": float(thr) if np.isfinite(thr) else None,
+         "Klasse": gap_label(str(g), lang), "Text": fmt.value(v, unit, lang),
+         "Anteil": fmt.share(sh, lang)}
+        for c, m, thr, g, v, sh in zip(rows["category"], shown,
+                                       rows["threshold"].to_numpy(dtype=float),
+                                       rows["gap_class"], med, rows["share_within"],
+                                       strict=True)]
+    y = {"field": "Kategorie", "type": "nominal", "sort": None, "title": None,
+         "axis": {"labelOverlap": False}}
+    bars = {"mark": {"type": "bar"}, "encoding": {
+        "x": {"field": "Median", "type": "quantitative",
+              "title": f"{t('col_median', lang)} ({unit})", "scale": {"domain": [0, cap]}},
+        "y": y,
+        "color": {"field": "Klasse", "type": "nominal", "title": t("col_class", lang),
+                  "scale": {"domain": [gap_label(g, lang) for g in GAP_CHART_COLOURS],
+                            "range": list(GAP_CHART_COLOURS.values())}},
+        "tooltip": [{"field": "Kategorie", "type": "nominal"},
+                    {"field": "Text", "type": "nominal", "title": t("col_median", lang)},
+                    {"field": "Anteil", "type": "nominal", "title": t("col_share", lang)},
+                    {"field": "Klasse", "type": "nominal", "title": t("col_class", lang)}],
+    }}
+    ticks = {"mark": {"type": "tick", "color": "#111", "thickness": 2, "size": 22},
+             "encoding": {"x": {"field": "Schwelle", "type": "quantitative"}, "y": y,
+                          "tooltip": [{"field": "Schwelle", "type": "quantitative",
+                                       "title": t("col_threshold", lang)}]}}
+    return {"data": {"values": values}, "layer": [bars, ticks],
+            "height": max(120, 30 * len(values))}
+
+
+def profile_chart(ctx: UIContext, name: str) -> alt.LayerChart | None:
+    """:func:`chart_spec` as an Altair chart (``to_dict()`` validates the spec)."""
+    spec = chart_spec(ctx, name)
+    return None if spec is None else alt.LayerChart.from_dict(spec)
 
 
 def nearest_providers(ctx: UIContext, name: str) -> pd.DataFrame:
@@ -209,14 +225,20 @@ def _profile_parts(identity: tuple[Any, ...], name: str, mode: str, lang: str,
     update should have that time. A hit costs ~0.02 s. The category is not part of the key because
     the profile shows every category of the chosen mode.
     """
-    chart = profile_chart(_ctx, name)
     return ProfileParts(
         missing=missing_lines(_ctx, name),
         table=profile_table(_ctx, name),
         # Schema validation costs ~15 ms per build; tests/test_profile.py validates the spec.
-        chart_spec=chart.to_dict(validate=False) if chart is not None else None,
-        nearest=nearest_providers(_ctx, name),
+        chart_spec=chart_spec(_ctx, name),
+        nearest=_nearest(identity[:2] + identity[4:], name, mode, lang, _ctx),
     )
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _nearest(identity: tuple[Any, ...], name: str, mode: str, lang: str,
+             _ctx: UIContext) -> pd.DataFrame:
+    """The nearest providers do not depend on the thresholds: cached without them."""
+    return nearest_providers(_ctx, name)
 
 
 def _rows_height(n: int) -> int:
