@@ -22,7 +22,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from dorfkarte import fmt
+from dorfkarte import fmt, sheets
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.i18n import category_label, t
 from dorfkarte.scenario import (
@@ -452,7 +452,8 @@ def _render_save_load(ctx: UIContext, wi: WhatIf) -> None:
         diff = st.session_state.get("dk_scn_diff")
         if diff is not None:
             e3.download_button(t("scn_before_after_csv", ctx.lang),
-                               diff.to_csv(index=False, float_format="%.4f"),
+                               sheets.csv_bytes(sheets.people_table(diff, ctx.lang),
+                                                ctx.lang, float_decimals=4),
                                file_name="szenario_vorher_nachher.csv", mime="text/csv",
                                key="dk_scn_dl_csv")
 
