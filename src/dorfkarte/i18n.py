@@ -198,6 +198,8 @@ _T: dict[str, tuple[str, str]] = {
     "export_cat": ("{label}: Erreichbarkeit ({mode})", "{label}: accessibility ({mode})"),
     "export_stand": ("Datenstand", "Data as of"),
     "export_export": ("Export", "Exported"),
+    "export_imported": ("Import", "Imported"),
+    "export_unknown": ("unbekannt", "unknown"),
     "export_sources": ("Quellen", "Sources"),
     "export_threshold": ("Schwellenwert", "Threshold"),
     "export_approx": ("Ortsteilflächen sind eine Näherung (Voronoi-Zellen der "
@@ -432,11 +434,11 @@ _T: dict[str, tuple[str, str]] = {
     "no_region_file": ("Keine Regionsdatei gefunden (gesucht in {where}).",
                        "No region file found (looked in {where})."),
     "static_serving": ("Die Karte braucht die statischen Dateien der App (Leaflet): bitte im "
-                       "Projektordner mit `streamlit run app.py` starten (liest "
+                       "Projektordner mit `python3 -m streamlit run app.py` starten (liest "
                        "`.streamlit/config.toml`) oder `--server.enableStaticServing true` "
                        "angeben.",
                        "The map needs the app's static files (Leaflet): start it in the "
-                       "project folder with `streamlit run app.py` (reads "
+                       "project folder with `python3 -m streamlit run app.py` (reads "
                        "`.streamlit/config.toml`) or pass `--server.enableStaticServing "
                        "true`."),
     "loading_data": ("Lade Datenstand …", "Loading data …"),
