@@ -142,6 +142,15 @@ def test_library_never_imports_front_ends_or_benchmarks() -> None:
         f"{a} -> {b}" for a, b in bad)
 
 
+def test_ui_never_imports_commands() -> None:
+    """The two front-ends share the library, not each other's code."""
+    bad = sorted((src, dst) for src, dsts in import_graph().items()
+                 if src == "dorfkarte.ui" or src.startswith("dorfkarte.ui.")
+                 for dst in dsts if dst == "dorfkarte.commands"
+                 or dst.startswith("dorfkarte.commands.") or dst == "dorfkarte.cli")
+    assert bad == [], ", ".join(f"{a} -> {b}" for a, b in bad)
+
+
 def test_front_end_classification_covers_the_known_modules() -> None:
     mods = set(modules())
     for name in ("dorfkarte.coverage", "dorfkarte.scenario", "dorfkarte.scenario.whatif",

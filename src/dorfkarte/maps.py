@@ -26,7 +26,7 @@ import shapely
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
-from dorfkarte import assets, provenance
+from dorfkarte import assets, fmt, provenance
 from dorfkarte.basemap import light_base
 from dorfkarte.coverage import CoverageResult
 from dorfkarte.districts import read_centres
@@ -97,27 +97,17 @@ def _css_id(value: str) -> str:
 
 
 def fmt_number(value: float, decimals: int = 0, lang: str = "de") -> str:
-    s = f"{value:,.{decimals}f}"
-    if lang == "de":
-        s = s.replace(",", "\u2009").replace(".", ",")
-    return s
+    """See :func:`dorfkarte.fmt.number` (one formatter for app, maps and exports)."""
+    return fmt.number(value, decimals, lang)
 
 
 def fmt_value(value: float | None, unit: str, lang: str = "de") -> str:
-    """Travel time (``min``) or distance (``m``) for people, ``inf`` as "not reachable"."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return t("no_data", lang)
-    if math.isinf(value):
-        return t("unreachable", lang)
-    if unit == "m":
-        return f"{fmt_number(round(value, -1), 0, lang)} m"
-    return f"{fmt_number(value, 1 if value < 10 else 0, lang)} min"
+    """Travel time (``min``) or distance (``m``) for people: :func:`dorfkarte.fmt.value`."""
+    return fmt.value(value, unit, lang)
 
 
 def fmt_share(value: float | None, lang: str = "de") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return t("no_data", lang)
-    return f"{fmt_number(100 * value, 0, lang)} %"
+    return fmt.share(value, lang)
 
 
 # --------------------------------------------------------------------------- indicators
@@ -1119,7 +1109,7 @@ def _legend_indicator_html(region: Region, category: str, mode: str, indicator: 
         out.append(f'<div class="dk-note">{esc(t("legend_no_result", lang))}</div>')
         return "".join(out)
     out.append(f'<div class="dk-note">{esc(indicator_label(indicator, mode, lang))}'
-               + (f" ({esc(t('col_threshold', lang))}: {esc(fmt_value(threshold, unit, lang))})"
+               + (f" ({esc(t('col_threshold', lang))}: {esc(fmt.threshold(threshold, unit, lang))})"
                   if threshold else "") + "</div>")
     for colour, label in legend_scale(indicator, threshold, unit, lang):
         out.append(f'<div class="dk-row"><span class="dk-sw" style="background:{colour}">'

@@ -7,9 +7,9 @@ failed export never leaves half a report (or destroys the previous one).
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -61,7 +61,7 @@ def indicator_table(result: CoverageResult | None) -> pd.DataFrame:
 
 
 def write_csv(table: pd.DataFrame, path: Path, lang: str = "de", *,
-              example_categories: Any = ()) -> Path:
+              example_categories: Iterable[str] = ()) -> Path:
     """The table for people (German Excel: ``;``, decimal comma, UTF-8 with BOM).
 
     Headers and values in words (:func:`dorfkarte.sheets.people_table`), with the column
@@ -112,7 +112,7 @@ def sources_table(snapshot: Snapshot, region: Region,
 
 
 def write_xlsx(table: pd.DataFrame, sources: pd.DataFrame, path: Path, lang: str = "de", *,
-               example_categories: Any = ()) -> Path:
+               example_categories: Iterable[str] = ()) -> Path:
     """German headers and values, shares as percent, frozen header row and filters.
 
     Excel has no infinity: an unreachable time is written as words ("nicht erreichbar").
@@ -215,7 +215,8 @@ def write_gpkg(layers: dict[str, pd.DataFrame], path: Path) -> Path:
 
 
 def export_report(snapshot: Snapshot, region: Region, result: CoverageResult,
-                  outdir: str | Path, *, mode: str = "walk", lang: str = "de") -> ReportExport:
+                  outdir: str | Path, *,
+                  mode: str = "walk", lang: str = "de") -> ReportExport:
     """Write ``abdeckung.csv``, ``abdeckung.xlsx`` and ``dorfkarte_<region>.gpkg`` to ``outdir``.
 
     The GeoPackage holds ``ortsteile`` (wide indicators for ``mode``), ``abdeckung`` (the
