@@ -169,8 +169,11 @@ def main() -> None:
     thresholds = sidebar.choose_thresholds(region, result, category, mode, lang)
     base_key = (*data.snapshot_key(region, data_dir), *data.listings_key(data_dir, when))
     shown = data.apply_thresholds(result, base_key, thresholds) if result is not None else None
+    group = sidebar.choose_group(shown, lang)
+    if shown is not None and group != "all":
+        shown = shown.for_group(group)
     points = sidebar.choose_points(region, category, lang)
-    basemap = sidebar.choose_basemap(lang)
+    basemap = sidebar.choose_basemap(lang, "osm" if snapshot.has_osm else "own")
     demo = st.sidebar.toggle(t("demo_mode", lang), value=_demo_requested(), key=KEY_DEMO)
 
     ctx = UIContext(

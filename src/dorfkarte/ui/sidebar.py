@@ -176,9 +176,19 @@ def choose_points(region: Region, category: str, lang: str) -> tuple[str, ...]:
     return tuple(c for c in cats if c in chosen)
 
 
-def choose_basemap(lang: str) -> str:
+def choose_group(result: Any, lang: str) -> str:
+    """Whose residents weigh the indicators (needs census age weights on the origins)."""
+    if result is None or "pop_65plus" not in result.origins:
+        return "all"
+    return str(st.sidebar.radio(t("group", lang), ("all", "65plus", "under18"),
+                                key="dk_group", horizontal=True,
+                                format_func=lambda g: t(f"group_{g}", lang)))
+
+
+def choose_basemap(lang: str, default: str = "osm") -> str:
+    """Without an OSM snapshot the default is the own (offline) map: no failing tiles."""
     if st.session_state.get(KEY_BASEMAP) not in maps.BASEMAPS:
-        st.session_state[KEY_BASEMAP] = "osm"
+        st.session_state[KEY_BASEMAP] = default
     return str(st.sidebar.radio(t("basemap", lang), maps.BASEMAPS, key=KEY_BASEMAP,
                                 format_func=lambda b: t(f"basemap_{b}", lang)))
 
