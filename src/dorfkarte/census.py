@@ -53,11 +53,16 @@ class Split:
 def _csv(path: Path, sep: str) -> pd.DataFrame:
     try:
         return pd.read_csv(path, sep=sep, dtype=str, encoding="utf-8-sig",
-                           keep_default_na=False)
+                           keep_default_na=False, skipinitialspace=True)
     except FileNotFoundError:
         raise GridError(f"Gitterdatei nicht gefunden: {path}") from None
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise GridError(f"Gitterdatei {path} ist kein lesbares CSV: {exc}") from None
+
+
+def _line(raw: pd.Series, i: int) -> int:
+    """The file line of positional row ``i`` (header = line 1)."""
+    return int(raw.index[i]) + 2
 
 
 def _numbers(raw: pd.Series, path: Path, col: str, allow_empty: bool) -> np.ndarray:
@@ -68,19 +73,25 @@ def _numbers(raw: pd.Series, path: Path, col: str, allow_empty: bool) -> np.ndar
     bad = vals.isna() & ((txt != "") | (not allow_empty))
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise GridError(f"Gitterdatei {path}, Zeile {i + 2}, Spalte '{col}': "
+        raise GridError(f"Gitterdatei {path}, Zeile {_line(raw, i)}, Spalte '{col}': "
                         f"{raw.iloc[i]!r} ist keine Zahl")
     return vals.to_numpy(dtype=float)
 
 
-def read_grid(settings: PopulationGrid, path: str | Path | None = None) -> gpd.GeoDataFrame:
+def read_grid(settings: PopulationGrid, path: str | Path | None = None,
+              df: pd.DataFrame | None = None, first_row: int = 2) -> gpd.GeoDataFrame:
     """Cells as square polygons (EPSG:3035 for grid ids, else ``settings.crs``).
 
     Columns :data:`CELL_COLUMNS`: ``row`` is the file's line number (for messages),
-    shares are percent with NaN where the office kept the value secret.
+    shares are percent with NaN where the office kept the value secret. ``df`` (text
+    columns) and ``first_row`` let :func:`read_official` check a national file chunk by
+    chunk.
     """
     path = Path(path or settings.file or "")
-    df = _csv(path, settings.separator)
+    if df is None:
+        df = _csv(path, settings.separator)
+    df = df.reset_index(drop=True)
+    df.index = df.index + (first_row - 2)  # messages name the file's own line
     need = [settings.residents_column]
     need += [settings.id_column] if settings.id_column else [settings.x_column,
                                                               settings.y_column]
@@ -96,7 +107,7 @@ def read_grid(settings: PopulationGrid, path: str | Path | None = None) -> gpd.G
     neg = residents < 0
     if neg.any():
         i = int(np.flatnonzero(neg)[0])
-        raise GridError(f"Gitterdatei {path}, Zeile {i + 2}, Spalte "
+        raise GridError(f"Gitterdatei {path}, Zeile {_line(df, i)}, Spalte "
                         f"'{settings.residents_column}': negative Einwohnerzahl "
                         f"{residents[i]:g} (geheim gehaltene Zahl?)")
     if settings.id_column:
@@ -121,13 +132,13 @@ def read_grid(settings: PopulationGrid, path: str | Path | None = None) -> gpd.G
         out_of_range = ~secret & ((v < 0) | (v > 100))
         if out_of_range.any():
             i = int(np.flatnonzero(out_of_range)[0])
-            raise GridError(f"Gitterdatei {path}, Zeile {i + 2}, Spalte '{col}': Anteil "
+            raise GridError(f"Gitterdatei {path}, Zeile {_line(df, i)}, Spalte '{col}': Anteil "
                             f"{v[i]:g} liegt nicht zwischen 0 und 100 %")
         shares[key] = (np.where(secret, np.nan, v), secret)
     geoms = shapely.box(x0, y0, x0 + size, y0 + size)
     return gpd.GeoDataFrame({
         "cell_id": ids,
-        "row": np.arange(len(df), dtype=np.int64) + 2,
+        "row": df.index.to_numpy(dtype=np.int64) + 2,
         "residents": residents,
         "share_65plus": shares["65plus"][0],
         "share_under18": shares["under18"][0],
@@ -156,12 +167,13 @@ def _parse_ids(col: pd.Series, path: Path, name: str
     bad = parts[0].isna()
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise GridError(f"Gitterdatei {path}, Zeile {i + 2}, Spalte '{name}': {txt.iloc[i]!r} "
-                        "ist keine Gitterzellen-Kennung (erwartet CRS3035RES1000mN…E…)")
+        raise GridError(f"Gitterdatei {path}, Zeile {_line(txt, i)}, Spalte '{name}': "
+                        f"{txt.iloc[i]!r} ist keine Gitterzellen-Kennung "
+                        "(erwartet CRS3035RES1000mN…E…)")
     epsg = parts[0].unique()
     if len(epsg) != 1:
         i = int(np.flatnonzero((parts[0] != epsg[0]).to_numpy())[0])
-        raise GridError(f"Gitterdatei {path}, Zeile {i + 2}, Spalte '{name}': "
+        raise GridError(f"Gitterdatei {path}, Zeile {_line(txt, i)}, Spalte '{name}': "
                         f"Koordinatensystem EPSG:{parts[0].iloc[i]} statt EPSG:{epsg[0]}")
     crs = f"EPSG:{epsg[0]}"
     _check_metric(crs, path)
@@ -187,8 +199,9 @@ def split_by_area(cells: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> Split:
     """Cut cells by units; each piece gets the cell's residents by its share of the area.
 
     Both frames in the same metric CRS. Where the units cover a cell completely, its pieces
-    sum to the cell total exactly (the largest piece takes the rounding rest); a piece
-    outside every unit is not moved inside (those residents live elsewhere).
+    sum to the cell total (shares of the covered area, so slivers of float error in the
+    cut do not lose anyone); a piece outside every unit is not moved inside (those
+    residents live elsewhere).
     """
     if cells.crs != units.crs:
         cells = cells.to_crs(units.crs)
@@ -206,14 +219,6 @@ def split_by_area(cells: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> Split:
     denom = np.where(full, covered, cell_area)[ci]
     res = cells["residents"].to_numpy(dtype=float)
     r = res[ci] * area / denom
-    # exact totals for fully covered cells: the largest piece takes the floating-point rest
-    order = np.lexsort((-area, ci))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = ci[order][1:] != ci[order][:-1]
-    big = order[first]
-    big = big[full[ci[big]]]
-    sums = np.bincount(ci, weights=r, minlength=len(cg))
-    r[big] += res[ci[big]] - sums[ci[big]]
     return Split(ci, ui, r, pieces)
 
 
@@ -222,7 +227,7 @@ def split_by_buildings(cell_of_home: np.ndarray, weights: np.ndarray,
     """Residents per home: its cell's residents in proportion to its weight (count/area).
 
     ``cell_of_home`` is the index of each home's cell (-1: in no populated cell, gets 0).
-    Homes of one cell add up to the cell total exactly (the heaviest takes the rest).
+    Homes of one cell add up to the cell total (up to float rounding, ~1e-12 persons).
     """
     cell_of_home = np.asarray(cell_of_home, dtype=np.int64)
     w = np.where(np.isfinite(weights) & (weights > 0), weights, 0.0).astype(float)
@@ -237,15 +242,6 @@ def split_by_buildings(cell_of_home: np.ndarray, weights: np.ndarray,
     out = np.zeros(len(cell_of_home))
     cidx = cell_of_home[inside]
     out[inside] = cell_residents[cidx] * w_in[inside] / total_w[cidx]
-    # exact totals: per cell, the heaviest home takes the floating-point rest
-    idx = np.flatnonzero(inside)
-    if len(idx):
-        order = idx[np.lexsort((-w_in[idx], cell_of_home[idx]))]
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = cell_of_home[order][1:] != cell_of_home[order][:-1]
-        sums = np.bincount(cidx, weights=out[inside], minlength=n)
-        heads = order[first]
-        out[heads] += cell_residents[cell_of_home[heads]] - sums[cell_of_home[heads]]
     return out
 
 
@@ -293,12 +289,17 @@ def grid_layer(cells: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-def read_official(path: str | Path) -> tuple[gpd.GeoDataFrame, PopulationGrid]:
-    """An official Zensus 2022 CSV (``;``-separated, ``GITTER_ID_100m``/``_1km``, Einwohner)."""
+def read_official(path: str | Path, bbox: tuple[float, float, float, float] | None = None,
+                  chunk_rows: int = 500_000) -> tuple[gpd.GeoDataFrame, PopulationGrid]:
+    """An official Zensus 2022 CSV (``;``-separated, ``GITTER_ID_100m``/``_1km``, Einwohner).
+
+    The national file has millions of rows: it is read in chunks, every chunk checked, and
+    only cells intersecting ``bbox`` (EPSG:3035 metres) are kept.
+    """
     path = Path(path)
     head = _csv_head(path)
     sep = ";" if head.count(";") >= head.count(",") else ","
-    cols = [c.strip().lstrip("\ufeff") for c in head.split(sep)]
+    cols = [c.strip().strip('"').lstrip("\ufeff") for c in head.split(sep)]
     id_col = next((c for c in cols if c in OFFICIAL_ID_COLUMNS), "")
     if not id_col:
         raise GridError(f"Gitterdatei {path}, Zeile 1: keine Spalte GITTER_ID_100m / "
@@ -314,7 +315,24 @@ def read_official(path: str | Path) -> tuple[gpd.GeoDataFrame, PopulationGrid]:
         attribution="Einwohner: Statistisches Bundesamt (Destatis), Zensus 2022, dl-de/by-2-0",
         data_date="2022-05-15",
     )
-    return read_grid(settings, path), settings
+    frames = []
+    first = 2
+    try:
+        reader = pd.read_csv(path, sep=sep, dtype=str, encoding="utf-8-sig",
+                             keep_default_na=False, chunksize=chunk_rows,
+                             skipinitialspace=True)
+        for chunk in reader:
+            cells = read_grid(settings, path, df=chunk, first_row=first)
+            first += len(chunk)
+            if bbox is not None:
+                cells = cells.cx[bbox[0]:bbox[2], bbox[1]:bbox[3]]
+            frames.append(cells)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise GridError(f"Gitterdatei {path} ist kein lesbares CSV: {exc}") from None
+    if not frames:
+        raise GridError(f"Gitterdatei {path}: keine Gitterzellen")
+    out = pd.concat(frames, ignore_index=True)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=frames[0].crs), settings
 
 
 def _csv_head(path: Path) -> str:

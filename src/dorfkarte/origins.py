@@ -254,8 +254,16 @@ def census_origins(snapshot: Snapshot, region: Region, d: gpd.GeoDataFrame
         ncol = "name" if "name" in mm else mm.columns[0]
         shares = census.municipality_shares(cm, mm, ncol)
         census_total = float(census.split_by_area(cm, mm).residents.sum())
+    has_age = {k: bool(np.isfinite(cm[f"share_{k}"].to_numpy(dtype=float)).any())
+               for k in ("65plus", "under18")}
     age = census.age_weights(cm, cell, residents, muni_of_unit[unit], shares)
+    for key in ("65plus", "under18"):
+        if not has_age[key]:  # the grid has no such shares: no weights, not invented ones
+            age.pop(f"pop_{key}")
+            age.pop(f"age_imputed_{key}")
     for key, label in (("65plus", "65+"), ("under18", "unter 18")):
+        if not has_age[key]:
+            continue
         n_imp = int(np.sum(age[f"age_imputed_{key}"] & (cell >= 0)))
         if n_imp:
             notes.append(f"{n_imp} Ausgangspunkte in Gitterzellen ohne veröffentlichten Anteil "

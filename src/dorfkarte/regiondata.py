@@ -13,6 +13,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 import pyogrio
 
 from dorfkarte import census
@@ -102,3 +104,40 @@ def apply_census(snap: Snapshot, region: Region) -> None:
     info = snap.info[DISTRICTS]
     snap.layers[DISTRICTS] = out
     info.count = len(out)
+
+
+def import_population(region: Region, data_dir: str | Path, source: str | Path
+                      ) -> tuple[Path, int, float]:
+    """Check an official Zensus 2022 grid CSV, cut it to the region, keep it in the data folder.
+
+    Returns the stored path, the number of cells and their residents. Nothing is stored
+    when the file has any error, or no cell in the region (temp file, then rename).
+    """
+    from dorfkarte.atomic import atomic_path, write_text_atomic
+
+    munis = districts_mod.municipalities_from_outlines(region) \
+        if region.outlines.file is not None else None
+    area = None
+    if munis is not None and len(munis):
+        area = munis.to_crs("EPSG:3035").geometry.union_all().buffer(region.buffer_m)
+    bbox = area.bounds if area is not None else None
+    cells, settings = census.read_official(source, bbox=bbox)
+    if area is not None:
+        cells = cells[cells.intersects(area)]
+    if cells.empty:
+        raise census.GridError(f"Gitterdatei {source}: keine Gitterzelle in der Region "
+                               f"{region.name} (falsche Datei oder anderes Gebiet?)")
+    id_col = settings.id_column
+    table = {id_col: cells["cell_id"].to_numpy(), "Einwohner": cells["residents"].to_numpy()}
+    meta = {"id_column": id_col, "residents_column": "Einwohner", "separator": ",",
+            "source": settings.source, "licence": settings.licence,
+            "attribution": settings.attribution, "data_date": settings.data_date}
+    for key, col in (("65plus", "Anteil_ab65"), ("under18", "Anteil_unter18")):
+        if getattr(settings, f"share_{key}_column"):
+            table[col] = np.where(cells[f"secret_{key}"], -9.0, cells[f"share_{key}"])
+            meta[f"share_{key}_column"] = col
+    out = imported_grid_path(data_dir, region.id)
+    with atomic_path(out, suffix=".tmp.csv") as tmp:
+        pd.DataFrame(table).to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8")
+    write_text_atomic(out.with_suffix(".json"), json.dumps(meta, ensure_ascii=False, indent=1))
+    return out, len(cells), float(cells["residents"].sum())

@@ -178,9 +178,11 @@ def choose_points(region: Region, category: str, lang: str) -> tuple[str, ...]:
 
 def choose_group(result: Any, lang: str) -> str:
     """Whose residents weigh the indicators (needs census age weights on the origins)."""
-    if result is None or "pop_65plus" not in result.origins:
+    groups = ("all", *(g for g in ("65plus", "under18")
+                       if result is not None and f"pop_{g}" in result.origins))
+    if len(groups) == 1:
         return "all"
-    return str(st.sidebar.radio(t("group", lang), ("all", "65plus", "under18"),
+    return str(st.sidebar.radio(t("group", lang), groups,
                                 key="dk_group", horizontal=True,
                                 format_func=lambda g: t(f"group_{g}", lang)))
 
