@@ -59,6 +59,16 @@ _T: dict[str, tuple[str, str]] = {
     "gap_knapp": ("knapp", "tight"),
     "gap_Lücke": ("Lücke", "gap"),
     "gap_keine Daten": ("keine Daten", "no data"),
+    "gap_nur lokale Angebote": ("unbekannt – nur lokale Angebote erfasst",
+                                "unknown – only local listings recorded"),
+    "flag_example": ("enthält Beispieldaten", "contains example data"),
+    "flag_local_only": ("nur lokale Angebote, OSM fehlt", "local listings only, no OSM data"),
+    "legend_local_only": ("Nur lokale Angebote, OSM fehlt: Ortsteile ohne erreichbares Angebot "
+                          "sind unbekannt, keine Lücke",
+                          "Local listings only, no OSM data: units no listing serves are "
+                          "unknown, not gaps"),
+    "legend_example": ("Enthält Beispieldaten (keine echten Angebote)",
+                       "Contains example data (not real services)"),
     "no_data": ("keine Angabe", "no data"),
     # map
     "layer_units": ("Ortsteile (Kennzahl)", "Districts (indicator)"),

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
 from dorfkarte.enums import GapClass
 from dorfkarte.errors import RegionError, UnknownCategoryError
 from dorfkarte.tags import TagRule, parse_rule
@@ -225,9 +228,6 @@ def _threshold(raw: Any, where: str) -> Threshold:
 
 def _metric_crs(value: Any) -> str:
     """The analysis CRS must be projected in metres: buffers, grids and speeds assume it."""
-    from pyproj import CRS
-    from pyproj.exceptions import CRSError
-
     text = str(value)
     try:
         crs = CRS.from_user_input(text)

@@ -108,7 +108,8 @@ def run_png(args: argparse.Namespace, ctx: Any) -> int:
     with tempfile.TemporaryDirectory(prefix="dorfkarte-png-") as tmp:
         page = Path(tmp) / "karte.html"
         export_html(snap, region, page, result, category=args.category, mode=args.mode,
-                    offline=True, lang=args.lang, extra_points=extra, highlight=args.highlight)
+                    offline=True, lang=args.lang, extra_points=extra, highlight=args.highlight,
+                    slide=True)
         out = screenshot_html(page, args.out, width=args.width, height=args.height)
     print(f"Kartenbild geschrieben: {out} ({args.width}x{args.height})")
     return 0

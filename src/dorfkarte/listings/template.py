@@ -15,7 +15,9 @@ from pathlib import Path
 
 from dorfkarte.errors import DataError, DorfkarteError
 from dorfkarte.listings.schema import COLUMNS, EXAMPLE_NOTE, FIELDS, KIND_LABELS
+from dorfkarte.listings.validate import ValidationContext
 from dorfkarte.region import Region
+from dorfkarte.settings import default_data_dir
 
 #: Columns whose documented examples name places or categories of one region.
 _PLACE_FIELDS = ("category", "lat", "lon", "address", "stop", "ortsteil")
@@ -125,9 +127,6 @@ class _RegionPlaces:
     """Stops, Ortsteil centres and the area of a region, as the validator sees them."""
 
     def __init__(self, region: Region, data_dir: str | Path | None) -> None:
-        from dorfkarte.listings.validate import ValidationContext
-        from dorfkarte.settings import default_data_dir
-
         self.region = region
         self.ctx: ValidationContext | None = None
         try:
