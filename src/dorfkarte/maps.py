@@ -11,7 +11,6 @@ tooltip, popup, label or legend.
 
 from __future__ import annotations
 
-import html
 import json
 import math
 import re
@@ -27,8 +26,9 @@ import shapely
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
-from dorfkarte import assets, provenance
+from dorfkarte import assets, fmt, provenance
 from dorfkarte.basemap import light_base
+from dorfkarte.coverage import CoverageResult
 from dorfkarte.districts import read_centres
 from dorfkarte.enums import GapClass, PopulationSource
 from dorfkarte.errors import DorfkarteError
@@ -41,6 +41,7 @@ from dorfkarte.i18n import (
     t,
 )
 from dorfkarte.region import TRANSIT, Region
+from dorfkarte.safe import html_escape
 from dorfkarte.snapshot import (
     AMENITIES,
     CENSUS,
@@ -62,7 +63,8 @@ OSM_TILES_ATTR = (
     '<a href="https://www.openstreetmap.org/copyright">Kartenkacheln: OpenStreetMap</a>'
 )
 
-GAP_COLOURS: dict[str, str] = {"ok": "#1a9850", "knapp": "#fee08b", "Lücke": "#d73027"}
+GAP_COLOURS: dict[str, str] = {GapClass.OK: "#1a9850", GapClass.TIGHT: "#fee08b",
+                               GapClass.GAP: "#d73027"}
 NO_DATA_COLOUR = "#bdbdbd"
 #: "unbekannt – nur lokale Angebote erfasst": neutral like no data, lighter, never red
 LOCAL_ONLY_COLOUR = "#dadaeb"
@@ -70,9 +72,9 @@ UNREACHABLE_COLOUR = "#7f0000"
 _GOOD_TO_BAD = ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027"]
 _RESIDENTS = ["#f7f7f7", "#fddbc7", "#f4a582", "#d6604d", "#b2182b"]
 _OUTLINE = {
-    "Lücke": {"color": "#a50f15", "weight": 3.5},
-    "knapp": {"color": "#d95f0e", "weight": 2.5},
-    "ok": {"color": "#4d4d4d", "weight": 1.2},
+    GapClass.GAP: {"color": "#a50f15", "weight": 3.5},
+    GapClass.TIGHT: {"color": "#d95f0e", "weight": 2.5},
+    GapClass.OK: {"color": "#4d4d4d", "weight": 1.2},
 }
 _BASE_STYLE: dict[str, dict[str, Any]] = {
     "forest": {"fillColor": "#b7d7a8", "color": "#b7d7a8"},
@@ -88,14 +90,8 @@ _ROAD_CLASSES: dict[str, tuple[str, float]] = {
     "residential": ("#ffffff", 1.0), "living_street": ("#ffffff", 1.0),
 }
 
-_ESC = html.escape
-
-
-def esc(value: object) -> str:
-    """HTML-escape anything shown on the map (``None``/NaN -> empty)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return _ESC(str(value), quote=True)
+#: The one HTML-escape helper (``dorfkarte.safe``); ``esc`` kept as the short local name.
+esc = html_escape
 
 
 def _css_id(value: str) -> str:
@@ -103,33 +99,23 @@ def _css_id(value: str) -> str:
 
 
 def fmt_number(value: float, decimals: int = 0, lang: str = "de") -> str:
-    s = f"{value:,.{decimals}f}"
-    if lang == "de":
-        s = s.replace(",", "\u2009").replace(".", ",")
-    return s
+    """See :func:`dorfkarte.fmt.number` (one formatter for app, maps and exports)."""
+    return fmt.number(value, decimals, lang)
 
 
 def fmt_value(value: float | None, unit: str, lang: str = "de") -> str:
-    """Travel time (``min``) or distance (``m``) for people, ``inf`` as "not reachable"."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return t("no_data", lang)
-    if math.isinf(value):
-        return t("unreachable", lang)
-    if unit == "m":
-        return f"{fmt_number(round(value, -1), 0, lang)} m"
-    return f"{fmt_number(value, 1 if value < 10 else 0, lang)} min"
+    """Travel time (``min``) or distance (``m``) for people: :func:`dorfkarte.fmt.value`."""
+    return fmt.value(value, unit, lang)
 
 
 def fmt_share(value: float | None, lang: str = "de") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return t("no_data", lang)
-    return f"{fmt_number(100 * value, 0, lang)} %"
+    return fmt.share(value, lang)
 
 
 # --------------------------------------------------------------------------- indicators
 
 
-def indicator_table(result: Any, category: str, mode: str) -> pd.DataFrame:
+def indicator_table(result: CoverageResult, category: str, mode: str) -> pd.DataFrame:
     """Rows of ``result.indicators`` for one category and mode, plus ``residents_outside``.
 
     Empty (with the contract's columns) when there is no result for that pair.
@@ -181,7 +167,8 @@ def legend_scale(indicator: str, threshold: float | None, unit: str,
                  lang: str = "de") -> list[tuple[str, str]]:
     """``(colour, label)`` pairs explaining the fill colours of ``indicator``."""
     if indicator == "gap_class":
-        return [(GAP_COLOURS[g], gap_label(g, lang)) for g in ("ok", "knapp", "Lücke")]
+        return [(GAP_COLOURS[g], gap_label(g, lang))
+                for g in (GapClass.OK, GapClass.TIGHT, GapClass.GAP)]
     if indicator == "share_within":
         labels = ["< 25 %", "25–50 %", "50–75 %", "75–90 %", "≥ 90 %"]
         return list(zip(_GOOD_TO_BAD[::-1], labels, strict=True))
@@ -407,7 +394,7 @@ _MAP_CSS = """
 # --------------------------------------------------------------------------- points
 
 
-def _points_for(category: str, snapshot: Snapshot, result: Any,
+def _points_for(category: str, snapshot: Snapshot, result: CoverageResult,
                 extra_points: gpd.GeoDataFrame | None,
                 added_only: bool = False) -> gpd.GeoDataFrame:
     """Service points of one category: the analysed destinations, else the snapshot's
@@ -454,6 +441,16 @@ def _source_kind(source: object) -> str:
     return "osm"
 
 
+def listing_origins(pts: gpd.GeoDataFrame, lang: str) -> list[str | None]:
+    """Per listing point the source worth naming: the Smart Village App (with the app's
+    data provider where it gives one); None for listings from a planner's own file."""
+    from dorfkarte.listings.smart_village import origin_label
+
+    srcs = pts["listing_source"].tolist() if "listing_source" in pts else [""] * len(pts)
+    provs = pts["provider"].tolist() if "provider" in pts else [""] * len(pts)
+    return [origin_label(s, p, lang) for s, p in zip(srcs, provs, strict=True)]
+
+
 def _poi_html(cid: str, kind: str) -> str:
     return f'<div class="dk-poi dk-c-{_css_id(cid)} dk-src-{kind}"></div>'
 
@@ -470,11 +467,14 @@ def _add_points(fg: folium.FeatureGroup, pts: gpd.GeoDataFrame, cid: str, label:
         names = sub["name"].tolist() if "name" in sub else [None] * len(sub)
         examples = (sub["example"].fillna(False).astype(bool).tolist() if "example" in sub
                     else [False] * len(sub))
+        origins = (listing_origins(sub, lang) if kind == "listing"
+                   else [None] * len(sub))
         props = []
-        for name, example in zip(names, examples, strict=True):
+        for name, example, origin in zip(names, examples, origins, strict=True):
             name = name if isinstance(name, str) and name.strip() else f"({label})"
             note = f" · <i>{esc(t('example_data', lang))}</i>" if example else ""
-            props.append({"tip": f"<b>{esc(name)}</b><br>{esc(label)} · {src_txt}{note}"})
+            src = f"{src_txt} ({esc(origin)})" if origin else src_txt
+            props.append({"tip": f"<b>{esc(name)}</b><br>{esc(label)} · {src}{note}"})
         icon = folium.DivIcon(html=_poi_html(cid, kind), icon_size=(22, 22),
                               icon_anchor=(11, 11), class_name="dk-poi-icon")
         folium.GeoJson(
@@ -500,7 +500,7 @@ def _districts(snapshot: Snapshot) -> gpd.GeoDataFrame:
     return districts.to_crs("EPSG:4326").reset_index(drop=True)
 
 
-def _indicator_info(snapshot: Snapshot, region: Region, result: Any, category: str,
+def _indicator_info(snapshot: Snapshot, region: Region, result: CoverageResult, category: str,
                     mode: str) -> dict[str, Any]:
     """The indicator rows of one category and mode and what the legend says about them."""
     table = indicator_table(result, category, mode)
@@ -544,7 +544,7 @@ class _LegendPart(MacroElement):
 def indicator_group(
     snapshot: Snapshot,
     region: Region,
-    result: Any = None,
+    result: CoverageResult | None = None,
     *,
     category: str | None = None,
     mode: str = "walk",
@@ -583,7 +583,7 @@ def indicator_group(
             "tip": _unit_tip(d, row, indicator, mode, cat_label, lang),
             "popup": popup_html.get(str(d["name"]), ""),
         })
-    group = folium.FeatureGroup(name=t("layer_units", lang), show=True)
+    group = folium.FeatureGroup(name=esc(t("layer_units", lang)), show=True)
     fill_opacity = 0.55 if result is not None else 0.15
     if len(districts):
         folium.GeoJson(
@@ -603,7 +603,8 @@ def indicator_group(
                                       class_name="dk-pop") if popups else None,
             pane="dk-units",
         ).add_to(group)
-    gaps = districts[[p["gap"] == "Lücke" for p in unit_props]] if len(districts) else districts
+    gaps = districts[[p["gap"] == GapClass.GAP for p in unit_props]] if len(districts) \
+        else districts
     if len(gaps):
         folium.GeoJson(
             feature_collection(gaps, [{"name": str(n)} for n in gaps["name"]], simplify=0.0001),
@@ -650,7 +651,7 @@ def label_points(districts: gpd.GeoDataFrame, region: Region) -> gpd.GeoSeries:
 def build_map(
     snapshot: Snapshot,
     region: Region,
-    result: Any = None,
+    result: CoverageResult | None = None,
     *,
     category: str | None = None,
     mode: str = "walk",
@@ -737,7 +738,7 @@ def build_map(
         # a full snapshot's roads and landuse, reduced to what a screen can show
         _add_own_base(m, light_base(snapshot, region), districts, lang)
     if basemap == "osm":
-        folium.TileLayer(tiles=OSM_TILES, attr=OSM_TILES_ATTR, name=t("layer_tiles", lang),
+        folium.TileLayer(tiles=OSM_TILES, attr=OSM_TILES_ATTR, name=esc(t("layer_tiles", lang)),
                          max_zoom=19, overlay=False, control=True).add_to(m)
 
     # Choropleth of the chosen indicator (a pane below the other overlays: stops, points
@@ -757,7 +758,7 @@ def build_map(
         folium.GeoJson(
             feature_collection(munis, [{"name": str(n)} for n in munis[name_col]],
                                simplify=0.0002),
-            name=t("layer_municipalities", lang),
+            name=esc(t("layer_municipalities", lang)),
             style_function=lambda f: {"fill": False, "color": "#222222", "weight": 3,
                                       "opacity": 0.9},
             interactive=False,
@@ -770,7 +771,7 @@ def build_map(
             highlighted = str(highlight)
             folium.GeoJson(
                 feature_collection(sel, [{"name": str(highlight)}]),
-                name=t("layer_highlight", lang),
+                name=esc(t("layer_highlight", lang)),
                 style_function=lambda f: {"fill": False, "color": "#0d47a1", "weight": 5,
                                           "opacity": 1},
                 interactive=False,
@@ -795,7 +796,7 @@ def build_map(
             name = f"{label}: {t('legend_scenario', lang)} / {t('legend_listing', lang)}"
         else:
             show, name = cid in shown, label
-        fg = folium.FeatureGroup(name=f"{name} ({len(pts)})", show=show)
+        fg = folium.FeatureGroup(name=esc(f"{name} ({len(pts)})"), show=show)
         _add_points(fg, pts, cid, label, lang)
         fg.add_to(m)
 
@@ -807,7 +808,7 @@ def build_map(
     if len(districts):
         label_pts = districts.copy()
         label_pts["geometry"] = label_points(districts, region)
-        label_fg = folium.FeatureGroup(name=t("layer_labels", lang), show=True)
+        label_fg = folium.FeatureGroup(name=esc(t("layer_labels", lang)), show=True)
         kinds = label_pts["kind"] if "kind" in label_pts else pd.Series("ortsteil",
                                                                         index=label_pts.index)
         pops = (pd.to_numeric(label_pts["population"], errors="coerce").fillna(0)
@@ -962,7 +963,7 @@ def _unit_tip(d: dict[str, Any], row: dict[str, Any] | None, indicator: str, mod
     return "<br>".join(parts)
 
 
-def _unit_popups(districts: gpd.GeoDataFrame, result: Any, mode: str, region: Region,
+def _unit_popups(districts: gpd.GeoDataFrame, result: CoverageResult, mode: str, region: Region,
                  lang: str) -> dict[str, str]:
     """Each unit's profile in short (every category for the chosen mode), by unit name."""
     mode_txt = t("profile_popup_head", lang, mode=mode_label(mode, lang))
@@ -995,7 +996,7 @@ def _unit_popups(districts: gpd.GeoDataFrame, result: Any, mode: str, region: Re
 def _add_own_base(m: folium.Map, snapshot: Snapshot, districts: gpd.GeoDataFrame,
                   lang: str) -> None:
     """Landuse, water, roads from the snapshot (else only the unit areas) in pane dk-base."""
-    fg = folium.FeatureGroup(name=t("layer_base", lang), show=True, overlay=True)
+    fg = folium.FeatureGroup(name=esc(t("layer_base", lang)), show=True, overlay=True)
     drawn = False
 
     def add(gdf: gpd.GeoDataFrame, style: dict[str, Any], simplify: float) -> None:
@@ -1140,7 +1141,7 @@ def _add_stops(m: folium.Map, stops: gpd.GeoDataFrame, region: Region, lang: str
             "r": _stop_radius(float(w)),
             "weak": weak,
         })
-    fg = folium.FeatureGroup(name=t("layer_stops", lang), show=show)
+    fg = folium.FeatureGroup(name=esc(t("layer_stops", lang)), show=show)
     folium.GeoJson(
         feature_collection(stops, props),
         marker=folium.CircleMarker(radius=4),
@@ -1167,7 +1168,7 @@ def _legend_indicator_html(region: Region, category: str, mode: str, indicator: 
         out.append(f'<div class="dk-note">{esc(t("legend_no_result", lang))}</div>')
         return "".join(out)
     out.append(f'<div class="dk-note">{esc(indicator_label(indicator, mode, lang))}'
-               + (f" ({esc(t('col_threshold', lang))}: {esc(fmt_value(threshold, unit, lang))})"
+               + (f" ({esc(t('col_threshold', lang))}: {esc(fmt.threshold(threshold, unit, lang))})"
                   if threshold else "") + "</div>")
     for colour, label in legend_scale(indicator, threshold, unit, lang):
         out.append(f'<div class="dk-row"><span class="dk-sw" style="background:{colour}">'
@@ -1184,7 +1185,7 @@ def _legend_indicator_html(region: Region, category: str, mode: str, indicator: 
     out.append(f'<div class="dk-row"><span class="dk-sw dk-hatch"></span>'
                f"{esc(t('legend_gap', lang))}</div>")
     out.append(f'<div class="dk-row"><span class="dk-sw" style="border:2px solid '
-               f'{_OUTLINE["knapp"]["color"]};background:#fff"></span>'
+               f'{_OUTLINE[GapClass.TIGHT]["color"]};background:#fff"></span>'
                f"{esc(t('legend_knapp', lang))}</div>")
     if info["straight"]:
         out.append(f'<div class="dk-note">{esc(t("legend_straight", lang))}</div>')

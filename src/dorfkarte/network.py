@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import re
 import weakref
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -31,6 +30,7 @@ from pyproj import Transformer
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from dorfkarte.enums import Mode
 from dorfkarte.region import NETWORK_MODES, Region
 from dorfkarte.snapshot import Snapshot, edges_layer, nodes_layer
 
@@ -140,6 +140,51 @@ def highway_kmh(value: Any, region: Region) -> float:
     return float(region.modes.rural_kmh if not table else table.get("road", 40.0))
 
 
+_NO = frozenset({"", "no", "false", "0", "none", "nan"})
+#: ``tunnel`` values a person walks through at street level (not underground).
+SURFACE_TUNNELS = frozenset({"building_passage", "avalanche_protector"})
+
+
+def _negative(value: Any) -> bool:
+    """A ``layer`` / ``level`` value below ground (any part of ``-1;0`` lists counts)."""
+    for part in _split_list(value):
+        try:
+            if float(part.replace(",", ".")) < 0:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def _present(value: Any) -> str | None:
+    parts = _split_list(value)
+    vals = [p.lower() for p in parts if p.lower() not in _NO]
+    return vals[0] if vals else None
+
+
+def underground(edges: pd.DataFrame) -> np.ndarray:
+    """Edges a person cannot step onto from the street (bool per edge).
+
+    Tunnels (``tunnel=yes``, not a building passage), ways below ground (``layer<0``,
+    ``level<0``) and indoor ways (``indoor=*``); service tunnels with restricted access are
+    tunnels too. Homes and services do not snap to nodes touched only by such edges:
+    a pharmacy 50 m from a street above a tunnel is reached from the street.
+    """
+    out = np.zeros(len(edges), dtype=bool)
+    tunnel = edges.get("tunnel")
+    if tunnel is not None:
+        out |= _map_unique(tunnel, lambda v: float(
+            (t := _present(v)) is not None and t not in SURFACE_TUNNELS)).astype(bool)
+    for name in ("layer", "level"):
+        c = edges.get(name)
+        if c is not None:
+            out |= _map_unique(c, lambda v: float(_negative(v))).astype(bool)
+    indoor = edges.get("indoor")
+    if indoor is not None:
+        out |= _map_unique(indoor, lambda v: float(_present(v) is not None)).astype(bool)
+    return out
+
+
 def _truthy_oneway(value: Any) -> int:
     """+1 one-way along u->v, -1 against it, 0 both ways."""
     if value is None:
@@ -162,11 +207,11 @@ def mode_speed_kmh(mode: str, region: Region) -> float:
     A car's first and last metres (farm drives, yards, parking) are slow: the region's
     ``service`` road speed (default 20 km/h) is used for the snapping distance.
     """
-    if mode == "walk":
+    if mode == Mode.WALK:
         return region.modes.walk_kmh
-    if mode == "bike":
+    if mode == Mode.BIKE:
         return region.modes.bike_kmh
-    if mode == "drive":
+    if mode == Mode.DRIVE:
         return float(region.modes.highway_kmh.get("service", 20.0))
     raise ValueError(f"kein Netzmodus: {mode!r}")
 
@@ -177,7 +222,7 @@ def straight_line_kmh(mode: str, region: Region) -> float:
     For the car, the region's urban speed (50 km/h): door-to-door average on village roads
     with access and parking, deliberately not the rural limit.
     """
-    if mode == "drive":
+    if mode == Mode.DRIVE:
         return region.modes.urban_kmh
     return mode_speed_kmh(mode, region)
 
@@ -197,7 +242,7 @@ def _map_unique(values: pd.Series, fn: Any) -> np.ndarray:
 def edge_speeds_kmh(edges: pd.DataFrame, mode: str, region: Region) -> np.ndarray:
     """Per-edge km/h: constant for walk/bike; car from maxspeed, else road class."""
     n = len(edges)
-    if mode in ("walk", "bike"):
+    if mode in (Mode.WALK, Mode.BIKE):
         return np.full(n, mode_speed_kmh(mode, region))
     urban, rural = region.modes.urban_kmh, region.modes.rural_kmh
     ms = edges["maxspeed"] if "maxspeed" in edges else pd.Series([None] * n, index=edges.index)
@@ -279,7 +324,7 @@ def build_network(nodes: gpd.GeoDataFrame, edges: pd.DataFrame, mode: str, regio
     straight = np.hypot(*(xy[u] - xy[v]).T)
     length = np.where(np.isfinite(length) & (length >= 0), length, straight)
     minutes = np.maximum(length / (speed * 1000.0 / 60.0), MIN_WEIGHT)
-    directed = mode == "drive"
+    directed = mode == Mode.DRIVE
     if directed:
         ow = _map_unique(edges["oneway"], _truthy_oneway)[ok].astype(int) \
             if "oneway" in edges else np.zeros(len(u), dtype=int)
@@ -294,6 +339,14 @@ def build_network(nodes: gpd.GeoDataFrame, edges: pd.DataFrame, mode: str, regio
         w = np.concatenate([minutes, minutes])
     graph = _min_csr(rows=dst, cols=src, w=w, n=len(xy))  # reverse: [v, u] = u -> v
     snap_nodes = None
+    # Nodes a person can step onto: touched by at least one street-level edge.
+    below = underground(edges)[ok]
+    if below.any():
+        street = np.zeros(len(xy), dtype=bool)
+        street[u[~below]] = True
+        street[v[~below]] = True
+        if street.any():
+            snap_nodes = np.flatnonzero(street)
     if directed:
         # One-way fragments (a car park exit, a street cut at the clip border) can be left
         # but not entered: snapping a home there would make everything "unreachable".
@@ -301,7 +354,11 @@ def build_network(nodes: gpd.GeoDataFrame, edges: pd.DataFrame, mode: str, regio
         n_comp, labels = connected_components(graph, directed=True, connection="strong")
         if n_comp > 1:
             main = np.argmax(np.bincount(labels))
-            snap_nodes = np.flatnonzero(labels == main)
+            in_main = np.flatnonzero(labels == main)
+            if snap_nodes is not None:
+                both = np.intersect1d(snap_nodes, in_main)
+                in_main = both if len(both) else in_main
+            snap_nodes = in_main
     tree = cKDTree(xy if snap_nodes is None else xy[snap_nodes])
     return Network(mode=mode, crs=region.crs, node_ids=ids.to_numpy(), xy=xy, graph=graph,
                    snap_kmh=mode_speed_kmh(mode, region), directed=directed, tree=tree,
@@ -356,7 +413,3 @@ def available_modes(snapshot: Snapshot) -> list[str]:
     """Network modes whose node and edge layers are in the snapshot."""
     return [m for m in NETWORK_MODES if snapshot.has(edges_layer(m)) and snapshot.has(
         nodes_layer(m))]
-
-
-def iter_modes(modes: Iterable[str] | None) -> list[str]:
-    return list(NETWORK_MODES if modes is None else modes)

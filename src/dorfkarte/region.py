@@ -15,18 +15,20 @@ from typing import Any
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from dorfkarte.enums import GapClass
+from dorfkarte import region_schema
+from dorfkarte.enums import GapClass, Mode, Source
 from dorfkarte.errors import RegionError, UnknownCategoryError
 from dorfkarte.tags import TagRule, parse_rule
 
-#: Network modes with a street graph.
-NETWORK_MODES: tuple[str, ...] = ("walk", "bike", "drive")
+#: Network modes with a street graph: the plain ``str`` values of :class:`~dorfkarte.enums.Mode`
+#: (members would show as ``<Mode.WALK: 'walk'>`` in ``!r`` messages).
+NETWORK_MODES: tuple[str, ...] = (Mode.WALK.value, Mode.BIKE.value, Mode.DRIVE.value)
 #: Pseudo-mode "ÖPNV-Nähe": distance to the nearest served stop.
-TRANSIT = "transit"
+TRANSIT = Mode.TRANSIT.value
 MODES: tuple[str, ...] = (*NETWORK_MODES, TRANSIT)
-MODE_LABELS: dict[str, str] = {"walk": "Fuß", "bike": "Rad", "drive": "Auto", TRANSIT: "ÖPNV-Nähe"}
-MODE_LABELS_EN: dict[str, str] = {"walk": "Walk", "bike": "Bike", "drive": "Car",
-                                  TRANSIT: "Transit access"}
+MODE_LABELS: dict[str, str] = dict(zip(MODES, ("Fuß", "Rad", "Auto", "ÖPNV-Nähe"), strict=True))
+MODE_LABELS_EN: dict[str, str] = dict(zip(MODES, ("Walk", "Bike", "Car", "Transit access"),
+                                          strict=True))
 #: Gap class where nothing can be said (no service point, no origin): not a "Lücke", since
 #: "no GP anywhere" would be an invented fact when the data simply lacks it. Same value as
 #: ``dorfkarte.coverage.NO_DATA``; defined here so the region model needs no coverage import.
@@ -143,6 +145,10 @@ class Modes:
     urban_kmh: float = 50.0
     highway_kmh: dict[str, float] = field(default_factory=dict)
     detour_factor: float = 1.3
+    #: Per network mode: ways added to / removed from osmnx's default network filter
+    #: (``[modes.walk] include = ["highway=cycleway&foot=designated"]``).
+    include: dict[str, tuple[TagRule, ...]] = field(default_factory=dict)
+    exclude: dict[str, tuple[TagRule, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -186,6 +192,13 @@ class Region:
     #: Optional route alignments (GeoJSON lines) drawn on the offline base map.
     route_lines: Path | None = None
     route_lines_attribution: str = ""
+    #: IANA time zone of the region: stored times are UTC, people read local time.
+    timezone: str = "Europe/Berlin"
+    #: Problems that do not stop loading (unknown keys), shown by the CLI and the app.
+    warnings: tuple[str, ...] = ()
+    #: ``[smart_village.categories]``: category name in the town's Smart Village App ->
+    #: category id of this region (``dorfkarte.listings.smart_village``).
+    smart_village_categories: dict[str, str] = field(default_factory=dict)
 
     def category(self, cid: str) -> Category:
         try:
@@ -196,11 +209,27 @@ class Region:
                 f"Unbekannte Kategorie {cid!r} (Region {self.id}); bekannt: {known}"
             ) from None
 
+    def category_id(self, text: str) -> str:
+        """The category id for an id or a label, German or English, any case.
+
+        ``--category Hausarzt`` works wherever ``--category hausarzt`` does; unknown text
+        raises :class:`UnknownCategoryError` naming the known ids and labels.
+        """
+        if text in self.categories:
+            return text
+        key = str(text).strip().casefold()
+        for cid, cat in self.categories.items():
+            if key in (cid.casefold(), cat.label.casefold(), cat.label_en.casefold()):
+                return cid
+        known = ", ".join(f"{c} ({cat.label})" for c, cat in self.categories.items())
+        raise UnknownCategoryError(
+            f"Unbekannte Kategorie {text!r} (Region {self.id}); bekannt: {known}")
+
     def threshold(self, cid: str, mode: str) -> Threshold:
         return self.category(cid).thresholds[mode]
 
     def osm_categories(self) -> list[Category]:
-        return [c for c in self.categories.values() if c.source == "osm"]
+        return [c for c in self.categories.values() if c.source == Source.OSM]
 
 
 def _req(table: dict[str, Any], key: str, where: str) -> Any:
@@ -251,13 +280,8 @@ def _rel(base: Path, value: str | None) -> Path | None:
 def load_region(path: str | Path) -> Region:
     """Read and validate a region file; raise :class:`RegionError` naming the problem."""
     path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            raw = tomllib.load(fh)
-    except FileNotFoundError:
-        raise RegionError(f"Regionsdatei nicht gefunden: {path}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise RegionError(f"Regionsdatei {path}: kein gültiges TOML ({exc})") from None
+    raw = _read_toml(path)
+    warnings = region_schema.check(raw)
     base = path.parent
 
     reg = _req(raw, "region", "")
@@ -354,10 +378,10 @@ def load_region(path: str | Path) -> Region:
         where = f"categories.{cid}"
         label = str(_req(c, "label", where))
         source = str(c.get("source", "osm"))
-        if source not in {"osm", "transit"}:
+        if source not in {Source.OSM, Source.TRANSIT}:
             raise RegionError(f"Regionsdatei: '{where}.source' = {source!r}; erlaubt: osm, transit")
         rules_raw = c.get("osm", [])
-        if source == "osm" and not rules_raw:
+        if source == Source.OSM and not rules_raw:
             raise RegionError(f"Regionsdatei: Schlüssel '{where}.osm' fehlt oder ist leer")
         rules = tuple(parse_rule(r) for r in rules_raw)
         thresholds = dict(defaults)
@@ -384,8 +408,19 @@ def load_region(path: str | Path) -> Region:
 
     population = _population(raw.get("population", {}), base)
     routes = raw.get("routes", {})
+    sva_raw = raw.get("smart_village", {}).get("categories", {})
+    if not isinstance(sva_raw, dict):
+        raise RegionError("Regionsdatei: 'smart_village.categories' muss eine Tabelle sein "
+                          '(App-Kategorie = "Kategorie-Kennung")')
+    sva: dict[str, str] = {}
+    for name, cid in sva_raw.items():
+        if str(cid) not in categories:
+            raise RegionError(f"Regionsdatei: 'smart_village.categories.{name}' = {cid!r}: "
+                              f"unbekannte Kategorie; bekannt: {', '.join(categories)}")
+        sva[str(name)] = str(cid)
 
     homes = raw.get("homes", {}).get("rules", ["building=house", "building=residential"])
+    modes = _with_network_rules(modes, m)
     return Region(
         id=rid,
         name=str(_req(reg, "name", "region")),
@@ -405,6 +440,9 @@ def load_region(path: str | Path) -> Region:
         population=population,
         route_lines=_rel(base, routes.get("file")),
         route_lines_attribution=str(routes.get("attribution", "")),
+        timezone=_timezone(reg.get("timezone", "Europe/Berlin")),
+        warnings=tuple(warnings),
+        smart_village_categories=sva,
     )
 
 
@@ -448,3 +486,56 @@ def _population(p: Any, base: Path) -> PopulationGrid:
         data_date=str(p.get("data_date", "")),
         max_deviation=float(p.get("max_deviation", 0.3)),
     )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The file as TOML; a folder, UTF-16 or binary file gets a sentence, not a traceback."""
+    if path.is_dir():
+        raise RegionError(f"Regionsdatei {path} ist ein Ordner; erwartet wird eine .toml-Datei")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise RegionError(f"Regionsdatei nicht gefunden: {path}") from None
+    except OSError as exc:
+        raise RegionError(f"Regionsdatei {path} nicht lesbar: {exc.strerror or exc}") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise RegionError(f"Regionsdatei {path} ist UTF-16 kodiert; bitte als UTF-8 speichern")
+    if b"\x00" in data[:4096]:
+        raise RegionError(f"Regionsdatei {path} ist keine Textdatei (Binärdaten)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise RegionError(f"Regionsdatei {path}: Zeile {line} ist kein UTF-8 "
+                          "(bitte als UTF-8 speichern)") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RegionError(f"Regionsdatei {path}: kein gültiges TOML ({exc})") from None
+
+
+def _with_network_rules(modes: Modes, raw: dict[str, Any]) -> Modes:
+    """``include`` / ``exclude`` tag rules per network mode from ``[modes.<mode>]``."""
+    from dataclasses import replace
+
+    inc: dict[str, tuple[TagRule, ...]] = {}
+    exc: dict[str, tuple[TagRule, ...]] = {}
+    for mode in NETWORK_MODES:
+        table = raw.get(mode, {})
+        if table.get("include"):
+            inc[mode] = tuple(parse_rule(r) for r in table["include"])
+        if table.get("exclude"):
+            exc[mode] = tuple(parse_rule(r) for r in table["exclude"])
+    return replace(modes, include=inc, exclude=exc)
+
+
+def _timezone(value: Any) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    text = str(value)
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RegionError(f"Regionsdatei: 'region.timezone' = {text!r} ist keine bekannte "
+                          "Zeitzone (z. B. \"Europe/Berlin\")") from None
+    return text

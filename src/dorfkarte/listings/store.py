@@ -12,10 +12,9 @@ from __future__ import annotations
 import contextlib
 import getpass
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import geopandas as gpd
@@ -23,6 +22,7 @@ import pandas as pd
 import pyogrio
 from filelock import FileLock, Timeout
 
+from dorfkarte.atomic import atomic_path
 from dorfkarte.errors import DataError, DorfkarteError
 from dorfkarte.listings.schema import FIELDS, STORE_FIELDS
 from dorfkarte.snapshot import now_iso
@@ -37,11 +37,11 @@ COMPARED = (*FIELDS, "location_source")
 _FLOATS = ("lat", "lon")
 
 
-class StoreBusyError(DorfkarteError):
+class StoreBusyError(DorfkarteError, TimeoutError):
     """Another process is writing the listing store right now."""
 
 
-class StoreChangedError(DorfkarteError):
+class StoreChangedError(DorfkarteError, RuntimeError):
     """The store changed since the caller read it (another user saved in between)."""
 
 
@@ -142,6 +142,35 @@ class ListingStore:
             changes += [("delete", i, r, None) for i, r in cur_by.items() if i not in new_ids]
             return self._apply(cur, log, changes, user, action)
 
+    def sync_source(self, listings: gpd.GeoDataFrame, *, source: str, keep: set[str],
+                    ended_on: date, ended_note: str, user: str | None = None,
+                    action: str = "import") -> ChangeSummary:
+        """One batch that mirrors an external source (e.g. the Smart Village App).
+
+        Rows of ``listings`` are inserted or updated; stored rows whose ``source`` equals
+        ``source`` and whose id is not in ``keep`` (vanished from the source) are ended:
+        ``valid_to`` = ``ended_on`` (unless already ended earlier) and ``ended_note`` added.
+        """
+        new = _normalise(listings)
+        with self._locked():
+            cur, log = self._read()
+            changes, cur_by = _inserts_and_updates(cur, new)
+            incoming = set(new["id"])
+            end = ended_on.isoformat()
+            for lid, rec in cur_by.items():
+                if rec.get("source") != source or lid in keep or lid in incoming:
+                    continue
+                if rec.get("valid_to") and str(rec["valid_to"]) <= end:
+                    continue  # already ended
+                ended = dict(rec)
+                ended["valid_to"] = end
+                if ended.get("valid_from") and str(ended["valid_from"]) > end:
+                    ended["valid_from"] = end
+                note = str(ended.get("note") or "")
+                ended["note"] = f"{note}; {ended_note}" if note else ended_note
+                changes.append(("update", lid, rec, ended))
+            return self._apply(cur, log, changes, user, action)
+
     def delete(self, ids: Iterable[str], user: str | None = None) -> ChangeSummary:
         wanted = set(ids)
         with self._locked():
@@ -237,19 +266,10 @@ class ListingStore:
         return summary
 
     def _write(self, listings: gpd.GeoDataFrame, log: pd.DataFrame) -> None:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".tmp.gpkg",
-                                        dir=self.path.parent)
-        os.close(fd)
-        os.unlink(tmp_name)  # GDAL wants to create the file itself
-        tmp = Path(tmp_name)
-        try:
+        with atomic_path(self.path, create=False) as tmp:  # GDAL creates the file itself
             pyogrio.write_dataframe(listings, tmp, layer=LAYER, driver="GPKG",
                                     geometry_type="Point")
             pyogrio.write_dataframe(log, tmp, layer=LOG_LAYER, driver="GPKG", append=True)
-            os.replace(tmp, self.path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
 
 
 # -- frame helpers ---------------------------------------------------------------------------
