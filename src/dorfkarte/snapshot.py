@@ -32,6 +32,8 @@ STOPS = "stops"  # transit stops: stop_id, name, weight
 LANDUSE = "landuse"  # base map polygons: class in forest/residential/farmland/...
 WATER = "water"  # base map water polygons and lines
 ROADS = "roads"  # base map road lines (simplified): highway
+CENSUS = "census"  # census grid cells: cell_id, residents, share_65plus, share_under18, density
+ROUTES = "routes"  # transit route alignments (lines) for the offline base map
 
 
 def nodes_layer(mode: str) -> str:
