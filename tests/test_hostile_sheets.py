@@ -56,12 +56,13 @@ def test_report_csv_and_xlsx_are_formula_safe(hostile, region, tmp_path):
     result = analyse(hostile, region, categories=["lebensmittel"], modes=["walk"])
     rep = export_report(hostile, region, result, tmp_path / "out")
     text = rep.csv.read_bytes().decode("utf-8-sig")  # bytes: keep a CR inside a cell
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    delim = ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") else ","
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
     cells = [c for r in rows for c in r]
     for f in FORMULAS:
         assert "'" + f.replace("\r", "\n") in cells, f  # neutralised, text kept
     assert not any(c[:1] in ("=", "+", "-", "@", "\t", "\r") for c in cells
-                   if not _number(c))
+                   if not _number(c.replace(",", ".")))
     wb = load_workbook(rep.xlsx)
     seen = set()
     for ws in wb.worksheets:

@@ -71,12 +71,15 @@ def run_import(args: argparse.Namespace, ctx) -> int:
 
     bar = _Bar("import-osm")
     ok = False
+    warnings: list[str] = []
     try:
-        path = import_osm(args.file, ctx.region, ctx.data_dir, progress=bar)
+        path = import_osm(args.file, ctx.region, ctx.data_dir, progress=bar, warnings=warnings)
         ok = True
     finally:
         bar.close(ok)
     _summary(path)
+    for w in warnings:
+        print(f"Hinweis: {w}")
     return 0
 
 

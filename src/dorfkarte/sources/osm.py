@@ -78,7 +78,7 @@ def _file_date(path: Path, data_date: str) -> str:
 
 
 def import_osm(path: str | Path, region: Region, data_dir: str | Path, *,
-               progress: Progress | None = None) -> Path:
+               progress: Progress | None = None, warnings: list[str] | None = None) -> Path:
     """Build the region's snapshot from a local ``.osm`` / ``.osm.bz2`` / ``.osm.pbf``.
 
     Municipalities are looked up in the extract by AGS, else by name. If the extract has
@@ -121,7 +121,7 @@ def import_osm(path: str | Path, region: Region, data_dir: str | Path, *,
     municipalities = None
     if missing:
         clip, note = _fallback_clip(region, path, missing)
-        log.warning(note)
+        log.info(note)
     else:
         municipalities = gpd.GeoDataFrame(rows, geometry="geometry", crs=L.WGS84)
         clip = clip_area(municipalities, region)
@@ -154,8 +154,11 @@ def import_osm(path: str | Path, region: Region, data_dir: str | Path, *,
         _check_complete(snap, f"OSM-Auszug {path.name}")
         progress(IMPORT_STEPS[-1], n - 1, n)
         out = write_snapshot(snap, snapshot_path(data_dir, region.id))
+    # the import summary: incomplete ways, missing networks, data edge (also in the notes)
+    if warnings is not None:
+        warnings.extend(([note] if note else []) + snap.warnings)
     for w in snap.warnings:
-        log.warning(w)
+        log.info(w)
     return out
 
 
