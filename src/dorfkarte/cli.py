@@ -17,15 +17,20 @@ from dorfkarte.commands import register_all
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.region import Region, load_region
 from dorfkarte.settings import default_data_dir, default_region_path
+from dorfkarte.workspace import Workspace
 
 
 @dataclass
 class Context:
-    """What every command gets: the region and the data folder it reads and writes."""
+    """What every command gets: the region and the data folder it reads and writes.
+
+    Commands open data through :attr:`workspace` (one loading path for CLI and app).
+    """
 
     region_path: Path
     data_dir: Path
     _region: Region | None = None
+    _workspace: Workspace | None = None
 
     @property
     def region(self) -> Region:
@@ -34,6 +39,12 @@ class Context:
             for w in self._region.warnings:  # unknown keys: loaded, but said
                 print(f"Warnung: {w}", file=sys.stderr)
         return self._region
+
+    @property
+    def workspace(self) -> Workspace:
+        if self._workspace is None:
+            self._workspace = Workspace(self.region, self.data_dir)
+        return self._workspace
 
 
 def _ensure_common(parser: argparse.ArgumentParser) -> None:
@@ -58,6 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _category_ids(args: argparse.Namespace, ctx: Context) -> None:
+    """``--category Hausarzt`` (a label) becomes the id every command expects."""
+    value = getattr(args, "category", None)
+    if value is None:
+        return
+    region = ctx.region
+    if isinstance(value, list):
+        args.category = [region.category_id(v) for v in value]
+    else:
+        args.category = region.category_id(value)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -70,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         _check_data_dir(ctx.data_dir)
+        _category_ids(args, ctx)
         code = int(args.func(args, ctx) or 0)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at exit
         return code

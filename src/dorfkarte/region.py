@@ -16,18 +16,19 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from dorfkarte import region_schema
-from dorfkarte.enums import GapClass
+from dorfkarte.enums import GapClass, Mode, Source
 from dorfkarte.errors import RegionError, UnknownCategoryError
 from dorfkarte.tags import TagRule, parse_rule
 
-#: Network modes with a street graph.
-NETWORK_MODES: tuple[str, ...] = ("walk", "bike", "drive")
+#: Network modes with a street graph: the plain ``str`` values of :class:`~dorfkarte.enums.Mode`
+#: (members would show as ``<Mode.WALK: 'walk'>`` in ``!r`` messages).
+NETWORK_MODES: tuple[str, ...] = (Mode.WALK.value, Mode.BIKE.value, Mode.DRIVE.value)
 #: Pseudo-mode "ÖPNV-Nähe": distance to the nearest served stop.
-TRANSIT = "transit"
+TRANSIT = Mode.TRANSIT.value
 MODES: tuple[str, ...] = (*NETWORK_MODES, TRANSIT)
-MODE_LABELS: dict[str, str] = {"walk": "Fuß", "bike": "Rad", "drive": "Auto", TRANSIT: "ÖPNV-Nähe"}
-MODE_LABELS_EN: dict[str, str] = {"walk": "Walk", "bike": "Bike", "drive": "Car",
-                                  TRANSIT: "Transit access"}
+MODE_LABELS: dict[str, str] = dict(zip(MODES, ("Fuß", "Rad", "Auto", "ÖPNV-Nähe"), strict=True))
+MODE_LABELS_EN: dict[str, str] = dict(zip(MODES, ("Walk", "Bike", "Car", "Transit access"),
+                                          strict=True))
 #: Gap class where nothing can be said (no service point, no origin): not a "Lücke", since
 #: "no GP anywhere" would be an invented fact when the data simply lacks it. Same value as
 #: ``dorfkarte.coverage.NO_DATA``; defined here so the region model needs no coverage import.
@@ -145,6 +146,8 @@ class Region:
     gap_classes: GapClasses
     home_rules: tuple[TagRule, ...]
     categories: dict[str, Category]
+    #: IANA time zone of the region: stored times are UTC, people read local time.
+    timezone: str = "Europe/Berlin"
     #: Problems that do not stop loading (unknown keys), shown by the CLI and the app.
     warnings: tuple[str, ...] = ()
     #: ``[smart_village.categories]``: category name in the town's Smart Village App ->
@@ -160,11 +163,27 @@ class Region:
                 f"Unbekannte Kategorie {cid!r} (Region {self.id}); bekannt: {known}"
             ) from None
 
+    def category_id(self, text: str) -> str:
+        """The category id for an id or a label, German or English, any case.
+
+        ``--category Hausarzt`` works wherever ``--category hausarzt`` does; unknown text
+        raises :class:`UnknownCategoryError` naming the known ids and labels.
+        """
+        if text in self.categories:
+            return text
+        key = str(text).strip().casefold()
+        for cid, cat in self.categories.items():
+            if key in (cid.casefold(), cat.label.casefold(), cat.label_en.casefold()):
+                return cid
+        known = ", ".join(f"{c} ({cat.label})" for c, cat in self.categories.items())
+        raise UnknownCategoryError(
+            f"Unbekannte Kategorie {text!r} (Region {self.id}); bekannt: {known}")
+
     def threshold(self, cid: str, mode: str) -> Threshold:
         return self.category(cid).thresholds[mode]
 
     def osm_categories(self) -> list[Category]:
-        return [c for c in self.categories.values() if c.source == "osm"]
+        return [c for c in self.categories.values() if c.source == Source.OSM]
 
 
 def _req(table: dict[str, Any], key: str, where: str) -> Any:
@@ -300,10 +319,10 @@ def load_region(path: str | Path) -> Region:
         where = f"categories.{cid}"
         label = str(_req(c, "label", where))
         source = str(c.get("source", "osm"))
-        if source not in {"osm", "transit"}:
+        if source not in {Source.OSM, Source.TRANSIT}:
             raise RegionError(f"Regionsdatei: '{where}.source' = {source!r}; erlaubt: osm, transit")
         rules_raw = c.get("osm", [])
-        if source == "osm" and not rules_raw:
+        if source == Source.OSM and not rules_raw:
             raise RegionError(f"Regionsdatei: Schlüssel '{where}.osm' fehlt oder ist leer")
         rules = tuple(parse_rule(r) for r in rules_raw)
         thresholds = dict(defaults)
@@ -356,6 +375,7 @@ def load_region(path: str | Path) -> Region:
         gap_classes=gaps,
         home_rules=tuple(parse_rule(r) for r in homes),
         categories=categories,
+        timezone=_timezone(reg.get("timezone", "Europe/Berlin")),
         warnings=tuple(warnings),
         smart_village_categories=sva,
     )
@@ -400,3 +420,15 @@ def _with_network_rules(modes: Modes, raw: dict[str, Any]) -> Modes:
         if table.get("exclude"):
             exc[mode] = tuple(parse_rule(r) for r in table["exclude"])
     return replace(modes, include=inc, exclude=exc)
+
+
+def _timezone(value: Any) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    text = str(value)
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RegionError(f"Regionsdatei: 'region.timezone' = {text!r} ist keine bekannte "
+                          "Zeitzone (z. B. \"Europe/Berlin\")") from None
+    return text

@@ -6,11 +6,10 @@ failed export never leaves half a report (or destroys the previous one).
 
 from __future__ import annotations
 
-import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -18,6 +17,8 @@ import pandas as pd
 import pyogrio
 
 from dorfkarte import provenance, sheets
+from dorfkarte.atomic import atomic_path
+from dorfkarte.coverage import CoverageResult
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.i18n import category_label, gap_label
 from dorfkarte.region import MODE_LABELS, Region
@@ -25,7 +26,7 @@ from dorfkarte.safe import xlsx_text_cells
 from dorfkarte.snapshot import DISTRICTS, STOPS, Snapshot
 
 
-class ReportError(DorfkarteError):
+class ReportError(DorfkarteError, RuntimeError):
     """The report cannot be written (no analysis result, unwritable folder)."""
 
 
@@ -49,15 +50,7 @@ class ReportExport:
     rows: int = 0
 
 
-def _tmp_beside(path: Path) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix,
-                                dir=path.parent)
-    os.close(fd)
-    os.unlink(name)
-    return Path(name)
-
-
-def indicator_table(result: Any) -> pd.DataFrame:
+def indicator_table(result: CoverageResult | None) -> pd.DataFrame:
     """The coverage indicators with the contract's columns first, in contract order."""
     if result is None or getattr(result, "indicators", None) is None:
         raise ReportError("Kein Analyseergebnis: zuerst die Erreichbarkeit berechnen")
@@ -68,7 +61,7 @@ def indicator_table(result: Any) -> pd.DataFrame:
 
 
 def write_csv(table: pd.DataFrame, path: Path, lang: str = "de", *,
-              example_categories: Any = ()) -> Path:
+              example_categories: Iterable[str] = ()) -> Path:
     """The table for people (German Excel: ``;``, decimal comma, UTF-8 with BOM).
 
     Headers and values in words (:func:`dorfkarte.sheets.people_table`), with the column
@@ -78,7 +71,8 @@ def write_csv(table: pd.DataFrame, path: Path, lang: str = "de", *,
     return sheets.write_csv(people, path, lang)
 
 
-def sources_table(snapshot: Snapshot, region: Region, result: Any = None) -> pd.DataFrame:
+def sources_table(snapshot: Snapshot, region: Region,
+                  result: CoverageResult | None = None) -> pd.DataFrame:
     """Data sources and every threshold with its source: the report's second sheet.
 
     With a result: a line naming categories that hold example data, and one naming
@@ -118,43 +112,38 @@ def sources_table(snapshot: Snapshot, region: Region, result: Any = None) -> pd.
 
 
 def write_xlsx(table: pd.DataFrame, sources: pd.DataFrame, path: Path, lang: str = "de", *,
-               example_categories: Any = ()) -> Path:
+               example_categories: Iterable[str] = ()) -> Path:
     """German headers and values, shares as percent, frozen header row and filters.
 
     Excel has no infinity: an unreachable time is written as words ("nicht erreichbar").
     """
     from openpyxl.utils import get_column_letter
 
-    tmp = _tmp_beside(path)
     # formula-looking text stays visible as typed: xlsx_text_cells stores it as a string cell
     de = sheets.people_table(table, lang, example_categories=example_categories)
-    try:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-            de.to_excel(xw, sheet_name="Abdeckung", index=False)
-            sources.to_excel(xw, sheet_name="Quellen", index=False)
-            ws = xw.sheets["Abdeckung"]
-            xlsx_text_cells(ws)
-            xlsx_text_cells(xw.sheets["Quellen"])
-            ws.freeze_panes = "A2"
-            ws.auto_filter.ref = ws.dimensions
-            for j, col in enumerate(de.columns, start=1):
-                letter = get_column_letter(j)
-                width = max([len(str(col))] + [len(str(v)) for v in de[col].head(200)])
-                ws.column_dimensions[letter].width = min(max(width + 2, 8), 40)
-                if col in (sheets.header("share_within", lang),
-                           sheets.header("unreachable_share", lang)):
-                    for cell in ws[letter][1:]:
-                        cell.number_format = "0%"
-                elif col in [sheets.header(c, lang) for c in ("median", "p90", "max",
-                                                               "residents_within")]:
-                    for cell in ws[letter][1:]:
-                        cell.number_format = "0"
-            qs = xw.sheets["Quellen"]
-            for j, col in enumerate(sources.columns, start=1):
-                qs.column_dimensions[get_column_letter(j)].width = 30 if col != "Quelle" else 80
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(path, create=False) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+        de.to_excel(xw, sheet_name="Abdeckung", index=False)
+        sources.to_excel(xw, sheet_name="Quellen", index=False)
+        ws = xw.sheets["Abdeckung"]
+        xlsx_text_cells(ws)
+        xlsx_text_cells(xw.sheets["Quellen"])
+        ws.freeze_panes = "A2"
+        ws.auto_filter.ref = ws.dimensions
+        for j, col in enumerate(de.columns, start=1):
+            letter = get_column_letter(j)
+            width = max([len(str(col))] + [len(str(v)) for v in de[col].head(200)])
+            ws.column_dimensions[letter].width = min(max(width + 2, 8), 40)
+            if col in (sheets.header("share_within", lang),
+                       sheets.header("unreachable_share", lang)):
+                for cell in ws[letter][1:]:
+                    cell.number_format = "0%"
+            elif col in [sheets.header(c, lang) for c in ("median", "p90", "max",
+                                                           "residents_within")]:
+                for cell in ws[letter][1:]:
+                    cell.number_format = "0"
+        qs = xw.sheets["Quellen"]
+        for j, col in enumerate(sources.columns, start=1):
+            qs.column_dimensions[get_column_letter(j)].width = 30 if col != "Quelle" else 80
     return path
 
 
@@ -174,7 +163,7 @@ def district_layer(snapshot: Snapshot, table: pd.DataFrame, mode: str) -> gpd.Ge
     return out
 
 
-def origin_layer(result: Any, mode: str) -> gpd.GeoDataFrame | None:
+def origin_layer(result: CoverageResult, mode: str) -> gpd.GeoDataFrame | None:
     """Wohnorte with the time (or metres) to the nearest service per category for ``mode``."""
     origins = getattr(result, "origins", None)
     times = getattr(result, "times", {}) or {}
@@ -189,7 +178,7 @@ def origin_layer(result: Any, mode: str) -> gpd.GeoDataFrame | None:
     return out
 
 
-def destination_layer(result: Any) -> gpd.GeoDataFrame | None:
+def destination_layer(result: CoverageResult) -> gpd.GeoDataFrame | None:
     """All destinations of all categories (OSM, listings, stops) in one point layer."""
     dests = getattr(result, "destinations", {}) or {}
     frames = [g for g in dests.values() if g is not None and len(g)]
@@ -214,8 +203,7 @@ def _for_gpkg(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def write_gpkg(layers: dict[str, pd.DataFrame], path: Path) -> Path:
-    tmp = _tmp_beside(path)
-    try:
+    with atomic_path(path, create=False) as tmp:  # GDAL creates the file itself
         for name, df in layers.items():
             if isinstance(df, gpd.GeoDataFrame):
                 pyogrio.write_dataframe(_for_gpkg(df), tmp, layer=name, driver="GPKG",
@@ -223,13 +211,11 @@ def write_gpkg(layers: dict[str, pd.DataFrame], path: Path) -> Path:
             else:
                 pyogrio.write_dataframe(df, tmp, layer=name, driver="GPKG",
                                         append=tmp.exists())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 
-def export_report(snapshot: Snapshot, region: Region, result: Any, outdir: str | Path, *,
+def export_report(snapshot: Snapshot, region: Region, result: CoverageResult,
+                  outdir: str | Path, *,
                   mode: str = "walk", lang: str = "de") -> ReportExport:
     """Write ``abdeckung.csv``, ``abdeckung.xlsx`` and ``dorfkarte_<region>.gpkg`` to ``outdir``.
 
@@ -279,7 +265,7 @@ def export_report(snapshot: Snapshot, region: Region, result: Any, outdir: str |
     return ReportExport(csv=csv, xlsx=xlsx, gpkg=gpkg, layers=list(layers), rows=len(table))
 
 
-def report_bytes(snapshot: Snapshot, region: Region, result: Any, *,
+def report_bytes(snapshot: Snapshot, region: Region, result: CoverageResult, *,
                  mode: str = "walk", lang: str = "de") -> dict[str, bytes]:
     """The three report files as bytes (``csv``, ``xlsx``, ``gpkg``) for download buttons."""
     with tempfile.TemporaryDirectory(prefix="dorfkarte-report-") as tmp:

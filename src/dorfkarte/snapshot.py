@@ -7,8 +7,6 @@ never leaves a half-written snapshot. QGIS opens the file directly; the layer ta
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +15,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from dorfkarte.atomic import atomic_path
 from dorfkarte.errors import DataError
 from dorfkarte.settings import SNAPSHOT_DIRNAME
 
@@ -146,46 +145,40 @@ def snapshot_path(data_dir: str | Path, region_id: str) -> Path:
 def write_snapshot(snap: Snapshot, path: str | Path) -> Path:
     """Write every non-embedded layer to ``path`` atomically (temp file, then rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.gpkg", dir=path.parent)
-    os.close(fd)
-    os.unlink(tmp_name)  # GDAL wants to create the file itself
-    tmp = Path(tmp_name)
     # No fsync per SQLite transaction (3-5x faster for many layers); the file is fsynced
     # once before the rename, which is what makes the write atomic and durable.
     sync_before = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
     pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "OFF"})
     try:
-        names = snap.stored_layers()
-        for name in names:
-            gdf = snap.layers[name]
-            pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG", append=tmp.exists())
-        meta = pd.DataFrame(
-            [
-                {
-                    "layer": i.name,
-                    "source": i.source,
-                    "licence": i.licence,
-                    "fetched_at": i.fetched_at,
-                    "count": i.count,
-                    "note": i.note,
-                    "region_id": snap.region_id,
-                    "data_date": i.data_date,
-                    "categories": ";".join(i.categories) if i.categories is not None else "",
-                }
-                for i in (snap.info[n] for n in names)
-            ],
-            columns=["layer", "source", "licence", "fetched_at", "count", "note", "region_id",
-                     "data_date", "categories"],
-        )
-        pyogrio.write_dataframe(meta, tmp, layer=META_LAYER, driver="GPKG", append=tmp.exists())
-        with tmp.open("rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        with atomic_path(path, create=False, fsync=True) as tmp:  # GDAL creates the file
+            names = snap.stored_layers()
+            for name in names:
+                gdf = snap.layers[name]
+                pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG",
+                                        append=tmp.exists())
+            meta = pd.DataFrame(
+                [
+                    {
+                        "layer": i.name,
+                        "source": i.source,
+                        "licence": i.licence,
+                        "fetched_at": i.fetched_at,
+                        "count": i.count,
+                        "note": i.note,
+                        "region_id": snap.region_id,
+                        "data_date": i.data_date,
+                        "categories": ";".join(i.categories) if i.categories is not None
+                        else "",
+                    }
+                    for i in (snap.info[n] for n in names)
+                ],
+                columns=["layer", "source", "licence", "fetched_at", "count", "note",
+                         "region_id", "data_date", "categories"],
+            )
+            pyogrio.write_dataframe(meta, tmp, layer=META_LAYER, driver="GPKG",
+                                    append=tmp.exists())
     finally:
         pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": sync_before})
-        if tmp.exists():
-            tmp.unlink()
     snap.path = path
     return path
 
