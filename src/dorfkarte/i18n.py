@@ -177,6 +177,8 @@ _T: dict[str, tuple[str, str]] = {
     "col_layer": ("Layer", "Layer"),
     "col_count": ("Anzahl", "Count"),
     "col_date": ("Stand", "Date"),
+    "col_imported": ("Importiert", "Imported"),
+    "date_unknown": ("unbekannt", "unknown"),
     "col_source": ("Quelle", "Source"),
     "col_licence": ("Lizenz", "Licence"),
     "col_note": ("Hinweis", "Note"),
