@@ -152,7 +152,8 @@ class CoverageResult:
         remap = np.full(g.n, -1, dtype=np.int64)
         remap[codes] = np.arange(len(codes))
         sub = _Groups(codes=remap[g.codes[sel]], weights=g.weights[sel],
-                      districts=g.plain_districts().iloc[codes].reset_index(drop=True))
+                      districts=g.plain_districts().iloc[codes].reset_index(drop=True),
+                      local_only=g.local_only)
         return _pair_frame(sub, self.region, key, times[sel], nearest[sel], destinations,
                            self.methods[key], self.thresholds[key])
 
