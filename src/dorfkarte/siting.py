@@ -44,7 +44,7 @@ DEFAULT_TIME_LIMIT = 30.0
 PMEDIAN_MAX_PAIRS = 300_000
 
 
-class SitingError(DorfkarteError):
+class SitingError(DorfkarteError, ValueError):
     """A location model cannot be set up (k too large, no candidates, bad matrix)."""
 
 

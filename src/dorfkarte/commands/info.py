@@ -72,6 +72,10 @@ def run(args: argparse.Namespace, ctx) -> int:
     print(f"Regionsdatei: {region.path}")
     print(f"Datenordner: {ctx.data_dir}")
     print(f"Schnappschuss: {path if path.exists() else 'keiner'}")
+    if path.exists():
+        from dorfkarte.export import data_date, import_date
+
+        print(f"Datenstand: {data_date(snap) or 'unbekannt'} (Import {import_date(snap)})")
     print()
     print(f"{'Layer':<16} {'Anzahl':>8}  {'Stand':<25} Quelle")
     for name, info in snap.info.items():
@@ -80,7 +84,10 @@ def run(args: argparse.Namespace, ctx) -> int:
             src += " [eingebettet]"
         if info.note and info.note != "eingebettete Daten":
             src += f" [{info.note}]"
-        print(f"{name:<16} {info.count:>8}  {info.fetched_at:<25} {src}")
+        stand = info.data_date or info.fetched_at
+        if info.data_date and info.fetched_at:
+            src += f" [importiert {info.fetched_at}]"
+        print(f"{name:<16} {info.count:>8}  {stand:<25} {src}")
     listed = listing_counts(region, ctx.data_dir)
     if snap.has(AMENITIES) or listed:
         print()

@@ -17,6 +17,8 @@ from typing import Literal
 
 import opening_hours
 
+from dorfkarte.errors import DorfkarteError
+
 #: How ``when`` is given: None = ignore schedules, a datetime, or "weekly".
 When = None | dt.datetime | Literal["weekly"]
 
@@ -31,8 +33,11 @@ _DE_WORD_RE = re.compile(r"\s*\b(Uhr|täglich|geschlossen)\b")
 WEEKDAYS_DE = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
 
 
-class ScheduleError(ValueError):
-    """The text is not an OSM opening_hours expression; the message is German, one line."""
+class ScheduleError(DorfkarteError, ValueError):
+    """The text is not an OSM opening_hours expression; the message is German, one line.
+
+    A :class:`DorfkarteError` (one line in the CLI and app) and, as before, a ``ValueError``.
+    """
 
 
 def normalise_schedule(text: str) -> str:
