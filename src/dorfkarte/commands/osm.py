@@ -67,12 +67,13 @@ def _summary(path: Path) -> None:
 
 
 def run_import(args: argparse.Namespace, ctx) -> int:
-    from dorfkarte.sources.osm import import_osm
+    from dorfkarte.imports import run_import
 
     bar = _Bar("import-osm")
     ok = False
-    try:
-        path = import_osm(args.file, ctx.region, ctx.data_dir, progress=bar)
+    try:  # same path as the app: backup kept for 'dorfkarte imports --undo osm'
+        path = Path(run_import("osm", args.file, ctx.region, ctx.data_dir,
+                               progress=bar).result)
         ok = True
     finally:
         bar.close(ok)
@@ -81,17 +82,16 @@ def run_import(args: argparse.Namespace, ctx) -> int:
 
 
 def run_fetch(args: argparse.Namespace, ctx) -> int:
-    from dorfkarte.sources.osm import fetch_snapshot
-    from dorfkarte.sources.overpass import RetryPolicy
+    from dorfkarte.imports import run_import
 
     bar = _Bar("fetch")
     ok = False
     try:
-        path = fetch_snapshot(
-            ctx.region, ctx.data_dir, overpass_url=args.overpass_url, timeout_s=args.timeout,
-            retry=RetryPolicy(retries=max(0, args.retries), backoff_s=max(0.0, args.backoff)),
+        path = Path(run_import(
+            "fetch", None, ctx.region, ctx.data_dir, overpass_url=args.overpass_url,
+            timeout_s=args.timeout, retries=args.retries, backoff_s=max(0.0, args.backoff),
             use_cache=not args.no_cache, progress=bar,
-        )
+        ).result)
         ok = True
     finally:
         bar.close(ok)
