@@ -196,9 +196,8 @@ def test_add_in_no_data_category(region: Region) -> None:
     eff = wi.add(CAT, g.iloc[0].y, g.iloc[0].x, name="Erster Laden")
     assert eff.gained["walk"] > 0
     assert np.isfinite(wi.result.times[(CAT, "walk")]).all()
-    # no amenities layer: OSM was never searched, so a planned site alone serves its
-    # units and leaves the others unknown, never a gap (issue 14, item 1)
-    assert set(wi.result.indicators["gap_class"]) <= {"ok", "nur lokale Angebote"}
+    # OSM was searched: the planned site's reach is a real answer, gaps included
+    assert set(wi.result.indicators["gap_class"]) <= {"ok", "knapp", "Lücke"}
     assert "ok" in set(wi.result.indicators["gap_class"])
 
 
