@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from dorfkarte.cliargs import add_common, subcommand_parsers
+from dorfkarte.commands import register_all
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.region import Region, load_region
 from dorfkarte.settings import default_data_dir, default_region_path
@@ -32,44 +34,6 @@ class Context:
         return self._region
 
 
-def add_common(parser: argparse.ArgumentParser) -> None:
-    """``--region`` and ``--data-dir``, accepted before or after the command name.
-
-    Idempotent: an option the parser already has is left alone.
-    """
-    have = parser._option_string_actions
-    if "--region" not in have:
-        parser.add_argument(
-            "--region", type=Path, default=argparse.SUPPRESS,
-            help="Regionsdatei (TOML); Standard: data/regions/hoher-flaeming.toml",
-        )
-    if "--data-dir" not in have:
-        parser.add_argument(
-            "--data-dir", type=Path, default=argparse.SUPPRESS,
-            help="Datenordner für Schnappschuss und Angebote; Standard: data/ oder "
-                 "$DORFKARTE_DATA",
-        )
-
-
-def subcommand_parsers(parser: argparse.ArgumentParser
-                       ) -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
-    """Every (nested) subcommand parser with its name path, e.g. ``("scenario", "list")``.
-
-    argparse has no public API for this; ``_actions`` / ``choices`` are stable since 3.2.
-    """
-    out: list[tuple[tuple[str, ...], argparse.ArgumentParser]] = []
-
-    def walk(p: argparse.ArgumentParser, path: tuple[str, ...]) -> None:
-        for action in p._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                for name, child in action.choices.items():
-                    out.append(((*path, name), child))
-                    walk(child, (*path, name))
-
-    walk(parser, ())
-    return out
-
-
 def _ensure_common(parser: argparse.ArgumentParser) -> None:
     """Give every subcommand ``--region`` / ``--data-dir``, however its module registered it.
 
@@ -81,8 +45,6 @@ def _ensure_common(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from dorfkarte.commands import register_all
-
     parser = argparse.ArgumentParser(
         prog="dorfkarte",
         description="Daseinsvorsorge-Karte: Erreichbarkeit von Grundversorgung in Ortsteilen.",
@@ -92,6 +54,18 @@ def build_parser() -> argparse.ArgumentParser:
     register_all(sub)
     _ensure_common(parser)
     return parser
+
+
+def _category_ids(args: argparse.Namespace, ctx: Context) -> None:
+    """``--category Hausarzt`` (a label) becomes the id every command expects."""
+    value = getattr(args, "category", None)
+    if value is None:
+        return
+    region = ctx.region
+    if isinstance(value, list):
+        args.category = [region.category_id(v) for v in value]
+    else:
+        args.category = region.category_id(value)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -105,14 +79,51 @@ def main(argv: Sequence[str] | None = None) -> int:
         data_dir=Path(getattr(args, "data_dir", None) or default_data_dir()),
     )
     try:
-        return int(args.func(args, ctx) or 0)
+        _check_data_dir(ctx.data_dir)
+        _category_ids(args, ctx)
+        code = int(args.func(args, ctx) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at exit
+        return code
     except DorfkarteError as exc:
         msg = " ".join(str(exc).split())
         print(f"Fehler: {msg}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # ``dorfkarte info | head``: the reader left. Python would print a traceback now
+        # and again at exit (flushing stdout); point stdout at /dev/null instead.
+        _silence_stdout()
+        print("Fehler: Ausgabe abgebrochen (der lesende Befehl hat die Pipe geschlossen)",
+              file=sys.stderr)
+        return 2
+    except OSError as exc:
+        # disk full, read-only folder, no permission: the environment, not a bug
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"Fehler: Kann nicht lesen/schreiben{where}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("Abgebrochen.", file=sys.stderr)
         return 130
+
+
+def _check_data_dir(path: Path) -> None:
+    """``--data-dir`` must be a folder (or not exist yet)."""
+    if path.exists() and not path.is_dir():
+        raise DorfkarteError(f"Datenordner {path} ist eine Datei, kein Ordner "
+                             "(--data-dir / $DORFKARTE_DATA prüfen)")
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+__all__ = ["Context", "add_common", "build_parser", "main", "subcommand_parsers"]
 
 
 if __name__ == "__main__":  # pragma: no cover

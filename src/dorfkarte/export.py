@@ -9,7 +9,6 @@ file may point at the network: no CDN, no web tiles (the base map is drawn from 
 from __future__ import annotations
 
 import base64
-import html
 import mimetypes
 import re
 from collections.abc import Callable
@@ -18,13 +17,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dorfkarte import assets, provenance
 from dorfkarte.atomic import write_text_atomic
+from dorfkarte.basemap import generalise
 from dorfkarte.errors import DorfkarteError
+from dorfkarte.maps import build_map
 from dorfkarte.region import MODE_LABELS, MODE_LABELS_EN, Region
+from dorfkarte.safe import html_escape
 from dorfkarte.snapshot import Snapshot
 
 
-class ExportError(DorfkarteError):
+class ExportError(DorfkarteError, RuntimeError):
     """An export cannot be written as asked (missing asset, unwritable target)."""
 
 
@@ -209,8 +212,6 @@ def asset_resolver() -> Resolver:
     Exact matches against :func:`dorfkarte.assets.vendored_assets` first, then by file name
     (folium's CDN default ``.../leaflet.js`` -> the vendored ``leaflet.js``).
     """
-    from dorfkarte import assets
-
     known = assets.vendored_assets()
     by_url = {a.url: a.path for a in known}
     by_name: dict[str, Path] = {}
@@ -248,11 +249,11 @@ def finish_document(doc: str, *, title: str, lang: str, panel: str = "") -> str:
     else:
         doc = re.sub(r"</body\s*>", lambda _m: panel + "</body>", doc, count=1,
                      flags=re.IGNORECASE)
-    doc = re.sub(r"<html\b[^>]*>", f'<html lang="{html.escape(lang)}">', doc, count=1,
+    doc = re.sub(r"<html\b[^>]*>", f'<html lang="{html_escape(lang)}">', doc, count=1,
                  flags=re.IGNORECASE)
     doc = re.sub(
         r"<head\b[^>]*>",
-        lambda _m: f'<head>\n<meta charset="utf-8">\n<title>{html.escape(title)}</title>',
+        lambda _m: f'<head>\n<meta charset="utf-8">\n<title>{html_escape(title)}</title>',
         doc,
         count=1,
         flags=re.IGNORECASE,
@@ -331,11 +332,18 @@ def listing_sources(extra_points: Any, lang: str = "de") -> list[Source]:
 
 
 def data_date(snapshot: Snapshot) -> str:
-    """Latest fetch date of the stored snapshot layers; empty with embedded data only.
+    """Date of the stored data itself (extract timestamp, Overpass ``osm_base``).
 
-    Embedded layers carry file dates of the installation, which are not a data date; their
-    sources are listed one by one in the sources box instead.
+    Empty when unknown (the import date is not the data's date: see :func:`import_date`)
+    and with embedded data only: embedded layers carry file dates of the installation,
+    which are not a data date; their sources are listed one by one in the sources box.
     """
+    dates = [i.data_date for i in snapshot.info.values() if i.data_date and not i.embedded]
+    return max(dates)[:10] if dates else ""
+
+
+def import_date(snapshot: Snapshot) -> str:
+    """When the stored layers were imported or fetched (ISO date); "" without a snapshot."""
     dates = [i.fetched_at for i in snapshot.info.values() if i.fetched_at and not i.embedded]
     return max(dates)[:10] if dates else ""
 
@@ -360,6 +368,8 @@ _TEXT = {
         "title": "Daseinsvorsorge in {region}",
         "cat": "{label}: Erreichbarkeit ({mode})",
         "stand": "Datenstand",
+        "imported": "Import",
+        "unknown": "unbekannt",
         "export": "Export",
         "sources": "Quellen",
         "threshold": "Schwellenwert",
@@ -374,6 +384,8 @@ _TEXT = {
         "title": "Basic services in {region}",
         "cat": "{label}: accessibility ({mode})",
         "stand": "Data as of",
+        "imported": "Imported",
+        "unknown": "unknown",
         "export": "Exported",
         "sources": "Sources",
         "threshold": "Threshold",
@@ -400,13 +412,16 @@ def map_title(region: Region, category: str | None, mode: str, lang: str = "de")
 
 def info_panel(snapshot: Snapshot, region: Region, *, title: str, category: str | None,
                mode: str, offline: bool, lang: str = "de", exported: str | None = None,
-               large: bool = False, extra_points: Any = None) -> str:
+               large: bool = False, flags: list[str] | None = None,
+               slide: bool = False, extra_points: Any = None) -> str:
     """Title bar and a fold-out sources box; every text from data is escaped.
 
     ``large`` scales the title, popups and legend up for a projector (demo mode).
+    ``flags`` ("enthält Beispieldaten", "nur lokale Angebote, OSM fehlt") are said under the
+    title and in the sources box. ``slide`` (PNG): no buttons, the whole legend.
     """
     t = _TEXT.get(lang, _TEXT["de"])
-    e = html.escape
+    e = html_escape
     exported = exported or datetime.now(UTC).strftime("%Y-%m-%d")
     stand = data_date(snapshot)
     items = []
@@ -425,11 +440,19 @@ def info_panel(snapshot: Snapshot, region: Region, *, title: str, category: str 
         notes.append(f"<p>{e(t['approx'])}</p>")
     if offline:
         notes.append(f"<p>{e(t['offline'])}</p>")
+    for f in flags or []:
+        notes.append(f'<p class="dk-flag">{e(f[:1].upper() + f[1:])}.</p>')
     dates = f"{e(t['export'])}: {e(exported)}"
-    dates = f"{e(t['stand'])}: {e(stand or t['embedded'])} · " + dates
+    imported = import_date(snapshot)
+    if imported:
+        dates = f"{e(t['imported'])}: {e(imported)} · " + dates
+    shown = stand or (t["unknown"] if imported else t["embedded"])
+    dates = f"{e(t['stand'])}: {e(shown)} · " + dates
+    flag_line = (f'<div class="dk-flag">{e("; ".join(flags))}</div>' if flags else "")
     return f"""
 <div id="dk-export-title" class="dk-panel">
   <h1>{e(title)}</h1>
+  {flag_line}
   <div class="dk-dates">{dates}</div>
 </div>
 <details id="dk-export-sources" class="dk-panel">
@@ -451,8 +474,9 @@ def info_panel(snapshot: Snapshot, region: Region, *, title: str, category: str 
   #dk-export-sources summary {{ cursor: pointer; font-weight: bold; }}
   #dk-export-sources ul {{ padding-left: 16px; margin: 4px 0; }}
   #dk-export-sources p {{ margin: 4px 0; }}
+  .dk-panel .dk-flag {{ color: #7a1f00; font-weight: 600; font-size: 13px; }}
 </style>
-{LARGE_CSS if large else ""}"""
+{LARGE_CSS if large else ""}{SLIDE_CSS if slide else ""}"""
 
 
 #: Projector sizes for the demo: title, popups, tooltips, legend and controls.
@@ -466,6 +490,19 @@ LARGE_CSS = """
   .leaflet-popup-content, .leaflet-tooltip { font-size: 16px; }
   .leaflet-control-attribution { font-size: 12px; }
   .leaflet-control, .legend, .dk-legend { font-size: 16px; }
+</style>
+"""
+
+
+#: A picture for slides (PNG): buttons do nothing there, the legend is shown whole (no
+#: scrolling; "Ortsteilflächen sind Näherungen" is its last line); scale bar, attribution,
+#: title and date stay.
+SLIDE_CSS = """
+<style>
+  .leaflet-control-zoom, .leaflet-control-layers { display: none !important; }
+  .dk-legend { max-height: none !important; overflow: visible !important; }
+  .dk-legend summary { list-style: none; }
+  .dk-legend summary::-webkit-details-marker { display: none; }
 </style>
 """
 
@@ -492,12 +529,13 @@ def build_export_html(snapshot: Snapshot, region: Region, result: Any = None, *,
                       category: str | None = None, mode: str = "walk", offline: bool = False,
                       lang: str = "de", extra_points: Any = None, highlight: str | None = None,
                       indicator: str = "share_within", large: bool = False,
-                      point_categories: Any = None,
+                      point_categories: Any = None, slide: bool = False,
                       resolve: Resolver | None = None) -> tuple[str, list[str], list[str]]:
-    """The export page as a string (for the app's download button)."""
-    from dorfkarte.basemap import generalise
-    from dorfkarte.maps import build_map
+    """The export page as a string (for the app's download button).
 
+    ``slide``: the page a PNG is taken of (no zoom/layer buttons, whole legend, sources
+    box open).
+    """
     if category is not None:
         region.category(category)  # unknown id -> one-line error
     else:
@@ -509,9 +547,16 @@ def build_export_html(snapshot: Snapshot, region: Region, result: Any = None, *,
         basemap="own" if offline else "osm", offline=offline, lang=lang,
         extra_points=extra_points, highlight=highlight, point_categories=point_categories,
     )
+    flags = provenance.flags(result, extra_points, category, lang)
     title = map_title(region, category, mode, lang)
+    if flags:
+        title = f"{title} ({'; '.join(flags)})"
     panel = info_panel(snapshot, region, title=title, category=category, mode=mode,
-                       offline=offline, lang=lang, large=large, extra_points=extra_points)
+                       offline=offline, lang=lang, large=large, flags=flags, slide=slide,
+                       extra_points=extra_points)
+    if slide:
+        panel = panel.replace('<details id="dk-export-sources"',
+                              '<details open id="dk-export-sources"', 1)
     return render_map_html(fmap, title=title, lang=lang, offline=offline, panel=panel,
                            resolve=resolve)
 
@@ -519,11 +564,11 @@ def build_export_html(snapshot: Snapshot, region: Region, result: Any = None, *,
 def export_html(snapshot: Snapshot, region: Region, out: str | Path, result: Any = None, *,
                 category: str | None = None, mode: str = "walk", offline: bool = False,
                 lang: str = "de", extra_points: Any = None, highlight: str | None = None,
-                indicator: str = "share_within") -> HtmlExport:
+                indicator: str = "share_within", slide: bool = False) -> HtmlExport:
     """Write the map as one HTML file; ``offline`` means no network access at all."""
     doc, inlined, dropped = build_export_html(
         snapshot, region, result, category=category, mode=mode, offline=offline, lang=lang,
-        extra_points=extra_points, highlight=highlight, indicator=indicator,
+        extra_points=extra_points, highlight=highlight, indicator=indicator, slide=slide,
     )
     try:
         path = write_text_atomic(out, doc)

@@ -59,6 +59,16 @@ _T: dict[str, tuple[str, str]] = {
     "gap_knapp": ("knapp", "tight"),
     "gap_Lücke": ("Lücke", "gap"),
     "gap_keine Daten": ("keine Daten", "no data"),
+    "gap_nur lokale Angebote": ("unbekannt – nur lokale Angebote erfasst",
+                                "unknown – only local listings recorded"),
+    "flag_example": ("enthält Beispieldaten", "contains example data"),
+    "flag_local_only": ("nur lokale Angebote, OSM fehlt", "local listings only, no OSM data"),
+    "legend_local_only": ("Nur lokale Angebote, OSM fehlt: Ortsteile ohne erreichbares Angebot "
+                          "sind unbekannt, keine Lücke",
+                          "Local listings only, no OSM data: units no listing serves are "
+                          "unknown, not gaps"),
+    "legend_example": ("Enthält Beispieldaten (keine echten Angebote)",
+                       "Contains example data (not real services)"),
     "no_data": ("keine Angabe", "no data"),
     # map
     "layer_units": ("Ortsteile (Kennzahl)", "Districts (indicator)"),
@@ -168,6 +178,10 @@ _T: dict[str, tuple[str, str]] = {
     "demo_mode": ("Demo-Modus", "Demo mode"),
     # data panel (dorfkarte.ui.datapanel)
     "tab_data": ("Daten", "Data"),
+    "data_hint_tab": ("Ohne Kommandozeile: im Reiter „{tab}“ herunterladen oder einen Auszug "
+                      "importieren. Auf der Kommandozeile:",
+                      "Without the command line: download or import an extract in the "
+                      "'{tab}' tab. On the command line:"),
     "data_title": ("Daten der Region", "Data of the region"),
     "data_layers": ("Was da ist", "What is there"),
     "data_missing": ("Was fehlt", "What is missing"),

@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+from dorfkarte import region_schema
 from dorfkarte.enums import GapClass
 from dorfkarte.errors import RegionError, UnknownCategoryError
 from dorfkarte.tags import TagRule, parse_rule
@@ -99,6 +103,10 @@ class Modes:
     urban_kmh: float = 50.0
     highway_kmh: dict[str, float] = field(default_factory=dict)
     detour_factor: float = 1.3
+    #: Per network mode: ways added to / removed from osmnx's default network filter
+    #: (``[modes.walk] include = ["highway=cycleway&foot=designated"]``).
+    include: dict[str, tuple[TagRule, ...]] = field(default_factory=dict)
+    exclude: dict[str, tuple[TagRule, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -137,6 +145,10 @@ class Region:
     gap_classes: GapClasses
     home_rules: tuple[TagRule, ...]
     categories: dict[str, Category]
+    #: IANA time zone of the region: stored times are UTC, people read local time.
+    timezone: str = "Europe/Berlin"
+    #: Problems that do not stop loading (unknown keys), shown by the CLI and the app.
+    warnings: tuple[str, ...] = ()
     #: ``[smart_village.categories]``: category name in the town's Smart Village App ->
     #: category id of this region (``dorfkarte.listings.smart_village``).
     smart_village_categories: dict[str, str] = field(default_factory=dict)
@@ -149,6 +161,22 @@ class Region:
             raise UnknownCategoryError(
                 f"Unbekannte Kategorie {cid!r} (Region {self.id}); bekannt: {known}"
             ) from None
+
+    def category_id(self, text: str) -> str:
+        """The category id for an id or a label, German or English, any case.
+
+        ``--category Hausarzt`` works wherever ``--category hausarzt`` does; unknown text
+        raises :class:`UnknownCategoryError` naming the known ids and labels.
+        """
+        if text in self.categories:
+            return text
+        key = str(text).strip().casefold()
+        for cid, cat in self.categories.items():
+            if key in (cid.casefold(), cat.label.casefold(), cat.label_en.casefold()):
+                return cid
+        known = ", ".join(f"{c} ({cat.label})" for c, cat in self.categories.items())
+        raise UnknownCategoryError(
+            f"Unbekannte Kategorie {text!r} (Region {self.id}); bekannt: {known}")
 
     def threshold(self, cid: str, mode: str) -> Threshold:
         return self.category(cid).thresholds[mode]
@@ -182,9 +210,6 @@ def _threshold(raw: Any, where: str) -> Threshold:
 
 def _metric_crs(value: Any) -> str:
     """The analysis CRS must be projected in metres: buffers, grids and speeds assume it."""
-    from pyproj import CRS
-    from pyproj.exceptions import CRSError
-
     text = str(value)
     try:
         crs = CRS.from_user_input(text)
@@ -208,13 +233,8 @@ def _rel(base: Path, value: str | None) -> Path | None:
 def load_region(path: str | Path) -> Region:
     """Read and validate a region file; raise :class:`RegionError` naming the problem."""
     path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            raw = tomllib.load(fh)
-    except FileNotFoundError:
-        raise RegionError(f"Regionsdatei nicht gefunden: {path}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise RegionError(f"Regionsdatei {path}: kein gültiges TOML ({exc})") from None
+    raw = _read_toml(path)
+    warnings = region_schema.check(raw)
     base = path.parent
 
     reg = _req(raw, "region", "")
@@ -338,6 +358,7 @@ def load_region(path: str | Path) -> Region:
         sva[str(name)] = str(cid)
 
     homes = raw.get("homes", {}).get("rules", ["building=house", "building=residential"])
+    modes = _with_network_rules(modes, m)
     return Region(
         id=rid,
         name=str(_req(reg, "name", "region")),
@@ -353,5 +374,60 @@ def load_region(path: str | Path) -> Region:
         gap_classes=gaps,
         home_rules=tuple(parse_rule(r) for r in homes),
         categories=categories,
+        timezone=_timezone(reg.get("timezone", "Europe/Berlin")),
+        warnings=tuple(warnings),
         smart_village_categories=sva,
     )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The file as TOML; a folder, UTF-16 or binary file gets a sentence, not a traceback."""
+    if path.is_dir():
+        raise RegionError(f"Regionsdatei {path} ist ein Ordner; erwartet wird eine .toml-Datei")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise RegionError(f"Regionsdatei nicht gefunden: {path}") from None
+    except OSError as exc:
+        raise RegionError(f"Regionsdatei {path} nicht lesbar: {exc.strerror or exc}") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise RegionError(f"Regionsdatei {path} ist UTF-16 kodiert; bitte als UTF-8 speichern")
+    if b"\x00" in data[:4096]:
+        raise RegionError(f"Regionsdatei {path} ist keine Textdatei (Binärdaten)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise RegionError(f"Regionsdatei {path}: Zeile {line} ist kein UTF-8 "
+                          "(bitte als UTF-8 speichern)") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RegionError(f"Regionsdatei {path}: kein gültiges TOML ({exc})") from None
+
+
+def _with_network_rules(modes: Modes, raw: dict[str, Any]) -> Modes:
+    """``include`` / ``exclude`` tag rules per network mode from ``[modes.<mode>]``."""
+    from dataclasses import replace
+
+    inc: dict[str, tuple[TagRule, ...]] = {}
+    exc: dict[str, tuple[TagRule, ...]] = {}
+    for mode in NETWORK_MODES:
+        table = raw.get(mode, {})
+        if table.get("include"):
+            inc[mode] = tuple(parse_rule(r) for r in table["include"])
+        if table.get("exclude"):
+            exc[mode] = tuple(parse_rule(r) for r in table["exclude"])
+    return replace(modes, include=inc, exclude=exc)
+
+
+def _timezone(value: Any) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    text = str(value)
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RegionError(f"Regionsdatei: 'region.timezone' = {text!r} ist keine bekannte "
+                          "Zeitzone (z. B. \"Europe/Berlin\")") from None
+    return text

@@ -8,8 +8,7 @@ and renamed, so an interrupted run never leaves half a file behind.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,13 +16,16 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from dorfkarte.atomic import atomic_path
 from dorfkarte.commands import subparser
 from dorfkarte.coverage import CoverageResult, analyse
 from dorfkarte.errors import DataError
 from dorfkarte.region import MODES
+from dorfkarte.safe import frame_safe
 from dorfkarte.workspace import open_snapshot
 
 CSV_NAME = "coverage.csv"
+PEOPLE_CSV_NAME = "abdeckung.csv"  # same table for people (German Excel)
 GPKG_NAME = "coverage.gpkg"
 FLOAT_FORMAT = "%.4f"
 
@@ -50,20 +52,9 @@ def coverage_table(result: CoverageResult) -> pd.DataFrame:
     return t.reset_index(drop=True)
 
 
-def _atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # keep the real extension last: GDAL checks it for GeoPackages
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}",
-                                    dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        tmp.unlink()
+def _atomic(path: Path, write: Callable[[Path], None]) -> None:
+    with atomic_path(path, create=False) as tmp:  # GDAL creates the file itself
         write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def write_csv(result: CoverageResult, path: Path) -> Path:
@@ -71,11 +62,20 @@ def write_csv(result: CoverageResult, path: Path) -> Path:
     table = coverage_table(result)
 
     def _write(tmp: Path) -> None:
-        table.to_csv(tmp, index=False, float_format=FLOAT_FORMAT, na_rep="",
+        frame_safe(table).to_csv(tmp, index=False, float_format=FLOAT_FORMAT, na_rep="",
                      lineterminator="\n", encoding="utf-8")
 
     _atomic(path, _write)
     return path
+
+
+def write_people_csv(result: CoverageResult, path: Path, lang: str = "de") -> Path:
+    """The same rows as ``coverage.csv`` for people: German Excel format, words not codes."""
+    from dorfkarte import provenance, sheets
+
+    people = sheets.people_table(coverage_table(result), lang,
+                                 example_categories=provenance.example_categories(result))
+    return sheets.write_csv(people, path, lang)
 
 
 def _key(cat: str, mode: str) -> str:
@@ -130,6 +130,7 @@ def run(args: argparse.Namespace, ctx) -> int:
     result = analyse(snap, region, categories=args.category, modes=args.mode,
                      extra_destinations=extra)
     csv_path = write_csv(result, out / CSV_NAME)
+    people_path = write_people_csv(result, out / PEOPLE_CSV_NAME)
     gpkg_path = write_gpkg(result, out / GPKG_NAME)
     t = result.indicators
     counts = t["gap_class"].value_counts()
@@ -139,6 +140,7 @@ def run(args: argparse.Namespace, ctx) -> int:
                                    for k in ("ok", "knapp", "Lücke", "keine Daten")))
     for note in result.notes:
         print(f"Hinweis: {note}")
-    print(f"Geschrieben: {csv_path}")
+    print(f"Geschrieben: {csv_path} (für Skripte)")
+    print(f"Geschrieben: {people_path} (für Excel: ';', Dezimalkomma)")
     print(f"Geschrieben: {gpkg_path}")
     return 0

@@ -12,17 +12,15 @@ import datetime as dt
 import difflib
 import re
 import unicodedata
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from scipy.spatial import cKDTree
 
 from dorfkarte.listings.schedule import When, available
+from dorfkarte.listings.store import ListingStore
 from dorfkarte.region import Region
-
-if TYPE_CHECKING:
-    from dorfkarte.listings.store import ListingStore
 
 DEST_COLUMNS = ["name", "category", "source", "ref", "kind", "example", "opening_hours",
                 "listing_source", "provider", "geometry"]
@@ -192,8 +190,6 @@ def _pairs(lp: gpd.GeoDataFrame, am: gpd.GeoDataFrame, crs: str, max_d: float,
         return []
     lx = lp.geometry.to_crs(crs)
     ax = am.geometry.to_crs(crs)
-    from scipy.spatial import cKDTree
-
     tree = cKDTree(np.column_stack([ax.x.to_numpy(), ax.y.to_numpy()]))
     cand: list[tuple[float, int, int]] = []
     lcats = lp["category"].astype(str).to_numpy()

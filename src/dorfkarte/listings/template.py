@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from pathlib import Path
 
+from dorfkarte.atomic import write_bytes_atomic
 from dorfkarte.errors import DataError, DorfkarteError
 from dorfkarte.listings.schema import COLUMNS, EXAMPLE_NOTE, FIELDS, KIND_LABELS
+from dorfkarte.listings.validate import ValidationContext
 from dorfkarte.region import Region
+from dorfkarte.safe import cell_safe
+from dorfkarte.settings import default_data_dir
 
 #: Columns whose documented examples name places or categories of one region.
 _PLACE_FIELDS = ("category", "lat", "lon", "address", "stop", "ortsteil")
@@ -125,9 +127,6 @@ class _RegionPlaces:
     """Stops, Ortsteil centres and the area of a region, as the validator sees them."""
 
     def __init__(self, region: Region, data_dir: str | Path | None) -> None:
-        from dorfkarte.listings.validate import ValidationContext
-        from dorfkarte.settings import default_data_dir
-
         self.region = region
         self.ctx: ValidationContext | None = None
         try:
@@ -245,24 +244,12 @@ def write_template(path: str | Path, region: Region | None = None, *,
         data = xlsx_bytes(rows, region, data_dir)
     else:
         raise DataError(f"Vorlage {path.name}: Endung .csv oder .xlsx angeben")
-    _atomic_write(path, data)
+    write_bytes_atomic(path, data)  # the umask's permissions: a template is for sharing
     return path
 
 
 def _safe(v: str) -> str:
-    """Text that spreadsheet programs do not run as a formula (CSV/formula injection)."""
-    s = str(v)
-    return "'" + s if s[:1] in ("=", "+", "@") else s
+    """Text that spreadsheet programs do not run as a formula (``dorfkarte.safe``)."""
+    return cell_safe(str(v))
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a template is for sharing
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

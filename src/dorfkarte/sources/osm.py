@@ -13,110 +13,38 @@ from __future__ import annotations
 import logging
 import tempfile
 import threading
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
+import osmium
 import shapely
 
-from dorfkarte.districts import read_centres
 from dorfkarte.errors import DataError, DorfkarteError
 from dorfkarte.jobs import guarded
-from dorfkarte.region import NETWORK_MODES, Region
+from dorfkarte.region import Region
 from dorfkarte.snapshot import (
     AMENITIES,
-    BOUNDARIES,
-    HOMES,
-    LANDUSE,
-    MUNICIPALITIES,
-    ROADS,
-    WATER,
     Snapshot,
-    edges_layer,
-    nodes_layer,
     now_iso,
     snapshot_path,
     write_snapshot,
 )
-from dorfkarte.sources import extract
+from dorfkarte.sources import extract, overpass
 from dorfkarte.sources import osm_layers as L
-
-if TYPE_CHECKING:
-    from dorfkarte.sources.overpass import RetryPolicy
+from dorfkarte.sources.osm_build import (
+    IMPORT_STEPS,
+    LICENCE,
+    Progress,
+    build_snapshot,
+    centres_clip,
+    cleanup_stale,
+    clip_area,
+    temp_prefix,
+)
+from dorfkarte.sources.overpass import RetryPolicy
 
 log = logging.getLogger(__name__)
-
-LICENCE = "ODbL 1.0 (© OpenStreetMap-Mitwirkende)"
-#: Progress callback: (step label, step index starting at 0, number of steps).
-Progress = Callable[[str, int, int], None]
-
-IMPORT_STEPS = ("Gemeinden suchen", "Region ausschneiden", "Objekte einlesen",
-                "Fußwegenetz", "Radnetz", "Straßennetz (Auto)", "Schnappschuss schreiben")
-
-
-def _noop(_label: str, _i: int, _n: int) -> None:
-    return None
-
-
-def clip_area(municipalities: gpd.GeoDataFrame, region: Region) -> shapely.Geometry:
-    """Municipalities plus ``region.buffer_m``, in EPSG:4326."""
-    proj = municipalities.to_crs(region.crs)
-    area = shapely.union_all(proj.geometry.to_numpy()).buffer(region.buffer_m)
-    return gpd.GeoSeries([area], crs=region.crs).to_crs(L.WGS84).iloc[0]
-
-
-def centres_clip(region: Region) -> shapely.Geometry:
-    """Fallback area: hull of the district centres plus ``buffer_m`` (no municipality found)."""
-    df = read_centres(region)
-    pts = gpd.GeoSeries(gpd.points_from_xy(df["lon"], df["lat"]), crs=L.WGS84).to_crs(region.crs)
-    hull = shapely.convex_hull(shapely.multipoints(pts.to_numpy())).buffer(region.buffer_m)
-    return gpd.GeoSeries([hull], crs=region.crs).to_crs(L.WGS84).iloc[0]
-
-
-def build_snapshot(xml: Path, region: Region, clip: shapely.Geometry,
-                   municipalities: gpd.GeoDataFrame | None, *, source: str, fetched_at: str,
-                   note: str, workdir: Path, progress: Progress = _noop, step0: int = 0,
-                   nsteps: int = 0) -> Snapshot:
-    """All OSM layers from one region-sized OSM XML file."""
-    nsteps = nsteps or step0 + 5
-    snap = Snapshot(region_id=region.id)
-
-    def add(name: str, gdf: gpd.GeoDataFrame | None, layer_note: str = "") -> None:
-        if gdf is None or len(gdf) == 0:
-            log.info("layer %s is empty", name)
-            return
-        full_note = "; ".join(x for x in (note, layer_note) if x)
-        snap.add(name, gdf, source=source, licence=LICENCE, fetched_at=fetched_at, note=full_note)
-
-    progress(IMPORT_STEPS[2], step0, nsteps)
-    feats = L.read_features(xml)
-    tags = L.tag_records(feats)
-    boundaries = L.boundaries_layer(feats, tags, clip)
-    if municipalities is None or municipalities.empty:
-        found = L.municipalities_from_boundaries(boundaries, region) if len(boundaries) else None
-        municipalities = found if found is not None and len(found) == len(
-            region.municipalities) else None
-    add(MUNICIPALITIES, municipalities)
-    add(BOUNDARIES, boundaries)
-    add(AMENITIES, L.amenities_layer(feats, tags, region, clip, source="osm"),
-        "Kategorien nach den Tag-Regeln der Regionsdatei")
-    add(HOMES, L.homes_layer(feats, tags, region, clip))
-    add(LANDUSE, L.landuse_layer(feats, tags, region, clip), "vereinfacht (3 m)")
-    add(WATER, L.water_layer(feats, tags, region, clip), "vereinfacht (3 m)")
-    add(ROADS, L.roads_layer(feats, tags, region, clip), "vereinfacht (3 m), Grundkarte")
-    del feats, tags
-    for i, mode in enumerate(NETWORK_MODES):
-        progress(IMPORT_STEPS[3 + i], step0 + 1 + i, nsteps)
-        net = L.network_layers(xml, mode, region, clip, workdir)
-        if net is None:
-            continue
-        nodes, edges = net
-        add(nodes_layer(mode), nodes)
-        add(edges_layer(mode), edges, "Fahrzeit travel_time in s aus speed_kph")
-    return snap
-
 
 def _check_complete(snap: Snapshot, what: str) -> None:
     missing = [n for n in (AMENITIES, "edges_walk", "edges_drive") if not snap.has(n)]
@@ -127,19 +55,27 @@ def _check_complete(snap: Snapshot, what: str) -> None:
         )
 
 
-def _file_date(path: Path) -> str:
-    """Data date of an extract: the pbf header's replication timestamp, else the file time."""
-    import osmium
-
+def _header(path: Path) -> tuple[str, tuple[float, float, float, float] | None]:
+    """The extract header's replication timestamp ("" if none) and bounding box."""
     try:
-        ts = osmium.io.Reader(str(path), osmium.osm.NOTHING).header().get(
-            "osmosis_replication_timestamp")
+        header = osmium.io.Reader(str(path), osmium.osm.NOTHING).header()
     except Exception:  # noqa: BLE001 - header is optional
-        ts = ""
-    if ts:
-        return f"Datenstand {ts}"
+        return "", None
+    ts = header.get("osmosis_replication_timestamp") or header.get("timestamp") or ""
+    box = header.box()
+    bbox = None
+    if box.valid():
+        bbox = (box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat)
+    return ts, bbox
+
+
+def _file_date(path: Path, data_date: str) -> str:
+    """Note on the data date: the header's, else the newest object's (file time only as
+    a last hint, marked as such: it is when the file was copied, not the data's date)."""
+    if data_date:
+        return f"Datenstand {data_date[:10]}"
     mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(microsecond=0)
-    return f"Dateidatum {mtime.isoformat()}"
+    return f"Datenstand unbekannt (Dateidatum {mtime.date().isoformat()})"
 
 
 def import_osm(path: str | Path, region: Region, data_dir: str | Path, *,
@@ -158,41 +94,47 @@ def import_osm(path: str | Path, region: Region, data_dir: str | Path, *,
     progress = guarded(progress, cancel, f"Import von {Path(path).name}")
     n = len(IMPORT_STEPS)
     path = extract.check_extract_path(path)
+    data_dir = Path(data_dir)
+    cleanup_stale(data_dir)
     progress(IMPORT_STEPS[0], 0, n)
     scan = extract.scan_relations(path, region)
     polys = extract.relation_polygons(
         path, {rid: scan.member_ways[rid] for rid in scan.municipalities.values()})
-    rows, missing = [], []
+    rows, missing, cut = [], [], []
     for m in region.municipalities:
         rid = scan.municipalities.get(m.name)
-        if rid is None or rid not in polys:
-            missing.append(m.name + (f" (AGS {m.ags})" if m.ags else ""))
+        label = m.name + (f" (AGS {m.ags})" if m.ags else "")
+        if rid is None:
+            missing.append(label)
+            continue
+        if rid not in polys:
+            cut.append(label)
             continue
         rows.append({"name": m.name, "ags": m.ags or "", "osm_id": f"relation/{rid}",
                      "admin_level": 8, "geometry": polys[rid]})
     note = ""
+    if cut:
+        raise DataError(
+            f"OSM-Auszug {path.name}: Gemeinde {cut[0]} gefunden, aber ihre Grenze ist im "
+            "Auszug unvollständig (am Rand abgeschnitten): einen größeren Auszug nehmen"
+        )
     if missing and rows:
         raise DataError(
-            f"OSM-Auszug {path.name}: Gemeinde {missing[0]} fehlt oder ist unvollständig "
-            "(Name/AGS in der Regionsdatei prüfen oder einen größeren Auszug nehmen)"
+            f"OSM-Auszug {path.name}: Gemeinde {missing[0]} nicht gefunden "
+            "(Name/AGS in der Regionsdatei prüfen oder einen Auszug nehmen, der sie enthält)"
         )
+    municipalities = None
     if missing:
-        if region.districts.centres_file is None:
-            raise DataError(
-                f"OSM-Auszug {path.name}: keine Gemeinde der Region gefunden "
-                f"({', '.join(missing)}) und keine Ortsmittelpunkte als Ersatz"
-            )
-        municipalities = None
-        clip = centres_clip(region)
-        note = ("Gemeindegrenzen fehlen im Auszug: Gebiet = Hülle der Ortsmittelpunkte "
-                f"+ {region.buffer_m:.0f} m")
+        clip, note = _fallback_clip(region, path, missing)
         log.warning(note)
     else:
         municipalities = gpd.GeoDataFrame(rows, geometry="geometry", crs=L.WGS84)
         clip = clip_area(municipalities, region)
-    data_dir = Path(data_dir)
+    header_ts, header_box = _header(path)
+    if header_box is None and path.stat().st_size <= NODE_BBOX_MAX_BYTES:
+        header_box = extract.node_bbox(path)
     data_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".import-", dir=data_dir) as tmp:
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("import"), dir=data_dir) as tmp:
         work = Path(tmp)
         progress(IMPORT_STEPS[1], 1, n)
         box = tuple(clip.bounds)
@@ -201,8 +143,8 @@ def import_osm(path: str | Path, region: Region, data_dir: str | Path, *,
             snap = build_snapshot(
                 small, region, clip, municipalities,
                 source=f"OpenStreetMap, Auszug {path.name}", fetched_at=now_iso(),
-                note="; ".join(x for x in (_file_date(path), note) if x),
-                workdir=work, progress=progress, step0=2, nsteps=n,
+                note=note, workdir=work, progress=progress, step0=2, nsteps=n,
+                data_date=header_ts, data_box=header_box,
             )
         except DorfkarteError:
             raise
@@ -210,9 +152,43 @@ def import_osm(path: str | Path, region: Region, data_dir: str | Path, *,
             log.debug("import failed", exc_info=True)
             raise DataError(f"OSM-Auszug {path.name} nicht verwertbar: "
                             f"{type(exc).__name__}: {exc}") from None
+        if not any(i.data_date for i in snap.info.values()):
+            stamp = _file_date(path, "")
+            for info in snap.info.values():
+                info.note = "; ".join(x for x in (stamp, info.note) if x)
         _check_complete(snap, f"OSM-Auszug {path.name}")
         progress(IMPORT_STEPS[-1], n - 1, n)  # last chance to cancel before writing
-        return write_snapshot(snap, snapshot_path(data_dir, region.id))
+        out = write_snapshot(snap, snapshot_path(data_dir, region.id))
+    for w in snap.warnings:
+        log.warning(w)
+    return out
+
+
+#: Without a bounding box in the header, files up to this size are scanned for their
+#: nodes' extent (state-sized files from download sites carry a header box).
+NODE_BBOX_MAX_BYTES = 50_000_000
+
+
+def _fallback_clip(region: Region, path: Path, missing: list[str]
+                   ) -> tuple[shapely.Geometry, str]:
+    """Area when the extract has none of the municipalities: the districts file's
+    outline (``districts.source = "file"``), else the hull of the centres, plus buffer."""
+    if region.districts.source == "file" and region.districts.file is not None:
+        from dorfkarte.districts import from_file
+
+        units = from_file(region)
+        return (clip_area(units, region),
+                "Gemeindegrenzen fehlen im Auszug: Gebiet = Fläche der Bezirksdatei "
+                f"+ {region.buffer_m:.0f} m")
+    if region.districts.centres_file is None:
+        raise DataError(
+            f"OSM-Auszug {path.name}: keine Gemeinde der Region gefunden "
+            f"({', '.join(missing)}) und keine Ortsmittelpunkte als Ersatz"
+        )
+    return (centres_clip(region),
+            "Gemeindegrenzen fehlen im Auszug: Gebiet = Hülle der Ortsmittelpunkte "
+            f"+ {region.buffer_m:.0f} m")
+
 
 
 def fetch_snapshot(region: Region, data_dir: str | Path, *, overpass_url: str | None = None,
@@ -227,8 +203,6 @@ def fetch_snapshot(region: Region, data_dir: str | Path, *, overpass_url: str | 
     that failed; the existing snapshot stays untouched. ``cancel`` stops it between queries
     and retry pauses (:class:`dorfkarte.jobs.Cancelled`), never after writing has begun.
     """
-    from dorfkarte.sources import overpass
-
     client = overpass.OverpassClient.from_settings(
         data_dir, url=overpass_url, timeout_s=timeout_s, retry=retry, use_cache=use_cache)
     client.cancel = cancel
@@ -236,4 +210,5 @@ def fetch_snapshot(region: Region, data_dir: str | Path, *, overpass_url: str | 
                           progress=guarded(progress, cancel, "Download"))
 
 
-__all__ = ["DorfkarteError", "build_snapshot", "fetch_snapshot", "import_osm"]
+__all__ = ["IMPORT_STEPS", "LICENCE", "DorfkarteError", "Progress", "build_snapshot",
+           "centres_clip", "clip_area", "fetch_snapshot", "import_osm"]

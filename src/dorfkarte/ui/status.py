@@ -53,6 +53,7 @@ def render_osm_hint(ctx: UIContext, compact: bool = False) -> None:
     st.warning(f"**{first}** {works}")
     with st.expander("How to add an OSM snapshot" if ctx.lang == "en"
                      else "So kommt ein OSM-Schnappschuss dazu"):
+        st.caption(t("data_hint_tab", ctx.lang, tab=t("tab_data", ctx.lang)))
         st.code(commands, language=None)
 
 
