@@ -85,7 +85,8 @@ def test_demo_sequence_offline(region) -> None:
 
     # 2 Stops in ÖPNV-Nähe: no gap, said plainly; the service levels instead.
     click_next(at)
-    assert headers(at)[0] == "Bus / Bahn: keine Lücke (ÖPNV-Nähe, 1000 m)"
+    # German number format: 1.000 m
+    assert headers(at)[0] == "Bus / Bahn: keine Lücke (ÖPNV-Nähe, 1.000 m)"
     assert "Mit den eingebetteten Daten hat jeder Ortsteil eine Haltestelle in Reichweite" \
         in markdown_text(at)
     service = at.table[0].value
@@ -196,7 +197,8 @@ def test_scenario_keeps_the_apps_threshold(tmp_path, region) -> None:
     """Before and after are compared at the same (slider) threshold."""
     from dorfkarte import coverage
     from dorfkarte.ui.context import UIContext
-    from dorfkarte.ui.demo import ranking, run_scenario
+    from dorfkarte.ui.demo import run_scenario
+    from dorfkarte.views import ranking
     from dorfkarte.workspace import open_snapshot
 
     snap = open_snapshot(region, tmp_path)
@@ -205,10 +207,10 @@ def test_scenario_keeps_the_apps_threshold(tmp_path, region) -> None:
     ctx = UIContext(region=region, data_dir=tmp_path, snapshot=snap, result=strict)
     worst = str(ranking(strict, "haltestelle", "walk")["district"].iloc[0])
     sc = run_scenario(ctx, strict, "haltestelle", "walk", worst)
-    assert sc["after"].thresholds[("haltestelle", "walk")] == 1.0
-    assert sc["share_after"] == 1.0  # the new stop is at the origin: 0 min
-    assert sc["gaps_after"] == sc["gaps_before"] - 1
-    assert list(sc["points"]["source"]) == ["scenario"]
+    assert sc.after.thresholds[("haltestelle", "walk")] == 1.0
+    assert sc.share_after == 1.0  # the new stop is at the origin: 0 min
+    assert sc.gaps_after == sc.gaps_before - 1
+    assert list(sc.points["source"]) == ["scenario"]
 
 
 def test_scenario_is_an_incremental_what_if(tmp_path, region) -> None:
@@ -226,19 +228,20 @@ def test_scenario_is_an_incremental_what_if(tmp_path, region) -> None:
     ctx = UIContext(region=region, data_dir=tmp_path, snapshot=snap, result=strict)
     n_before = len(strict.destinations["haltestelle"])
     sc = run_scenario(ctx, strict, "haltestelle", "walk", "Lütte")
-    after = sc["after"]
+    after = sc.after
     assert len(after.destinations["haltestelle"]) == n_before + 1
     assert len(strict.destinations["haltestelle"]) == n_before  # the shown result is kept
     assert after.times[("lebensmittel", "walk")] is strict.times[("lebensmittel", "walk")]
-    assert "ms" in sc  # the what-if reports its own time
+    assert sc.ms >= 0  # the what-if reports its own time
 
 
 def test_closure_is_incremental_and_leaves_the_base(tmp_path, region) -> None:
     """The closure scenario: the unit's own stop closes, only that what-if changes, the
     map variant lacks the stop, and the shown result stays as it was."""
     from dorfkarte import coverage
+    from dorfkarte.story import focus_ranking, scenario_kind
     from dorfkarte.ui.context import UIContext
-    from dorfkarte.ui.demo import focus_ranking, run_closure, scenario_kind
+    from dorfkarte.ui.demo import run_closure
     from dorfkarte.workspace import open_snapshot
 
     snap = open_snapshot(region, tmp_path)
@@ -252,14 +255,14 @@ def test_closure_is_incremental_and_leaves_the_base(tmp_path, region) -> None:
     assert scenario_kind(base, "lebensmittel", "walk", unit) == "nodata"
     times = base.times[("haltestelle", "transit")].copy()
     sc = run_closure(ctx, base, "haltestelle", "transit", unit)
-    assert sc is not None and sc["stop"] == rank["nearest_name"].iloc[0]
-    assert sc["lost"] > 0 and sc["losers"][0][0] == unit
-    assert sc["median_after"] > sc["median_before"]
-    assert sc["next_after"] and sc["next_after"] != sc["stop"]
+    assert sc is not None and sc.stop == rank["nearest_name"].iloc[0]
+    assert sc.lost > 0 and sc.losers[0][0] == unit
+    assert sc.median_after > sc.median_before
+    assert sc.next_after and sc.next_after != sc.stop
     n = len(base.destinations["haltestelle"])
-    assert len(sc["display"].destinations["haltestelle"]) == n - 1
-    assert len(sc["snapshot"].get("stops")) == len(snap.get("stops")) - 1
-    assert len(snap.get("stops")) == len(sc["snapshot"].get("stops")) + 1  # not modified
+    assert len(sc.display.destinations["haltestelle"]) == n - 1
+    assert len(sc.snapshot.get("stops")) == len(snap.get("stops")) - 1
+    assert len(snap.get("stops")) == len(sc.snapshot.get("stops")) + 1  # not modified
     assert (base.times[("haltestelle", "transit")] == times).all()
-    assert sc["after"].times[("lebensmittel", "walk")] is base.times[("lebensmittel", "walk")]
-    assert list(sc["points"]["source"]) == ["scenario"]
+    assert sc.after.times[("lebensmittel", "walk")] is base.times[("lebensmittel", "walk")]
+    assert list(sc.points["source"]) == ["scenario"]

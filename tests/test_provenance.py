@@ -19,12 +19,11 @@ from shapely.geometry import Point
 
 from dorfkarte import coverage, provenance
 from dorfkarte.cli import main
-from dorfkarte.commands.export import listing_destinations
 from dorfkarte.enums import GapClass
 from dorfkarte.listings import ListingStore
 from dorfkarte.region import Region
 from dorfkarte.report import export_report
-from dorfkarte.workspace import open_snapshot
+from dorfkarte.workspace import Workspace, open_snapshot
 
 LOCAL_TEXT = "unbekannt – nur lokale Angebote erfasst"
 
@@ -42,7 +41,7 @@ def example_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def analysed(example_dir: Path, region: Region):
     snap = open_snapshot(region, example_dir)
-    extra = listing_destinations(region, example_dir)
+    extra = Workspace(region, example_dir).listing_points()
     return snap, extra, coverage.analyse(snap, region, extra_destinations=extra)
 
 

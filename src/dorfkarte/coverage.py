@@ -25,7 +25,7 @@ import pandas as pd
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
-from dorfkarte.enums import GapClass
+from dorfkarte.enums import GapClass, Mode, Source
 from dorfkarte.errors import DataError, DorfkarteError
 from dorfkarte.network import Network, network_for, point_xy, straight_line_kmh
 from dorfkarte.origins import build_origins, districts_of
@@ -238,7 +238,7 @@ def destinations_for(snapshot: Snapshot, region: Region, category: str,
     """
     cat = region.category(category)
     frames: list[gpd.GeoDataFrame] = []
-    if cat.source == "transit":
+    if cat.source == Source.TRANSIT:
         stops = snapshot.get(STOPS)
         if stops is not None and len(stops):
             w = pd.to_numeric(stops.get("weight"), errors="coerce").to_numpy(dtype=float)
@@ -248,7 +248,7 @@ def destinations_for(snapshot: Snapshot, region: Region, category: str,
             frames.append(gpd.GeoDataFrame({
                 "name": s["name"].astype(str).to_numpy(),
                 "category": category,
-                "source": "transit",
+                "source": Source.TRANSIT,
                 "ref": s["stop_id"].astype(str).to_numpy() if "stop_id" in s else "",
                 "weight": w[served],
             }, geometry=_point_geoms(s, "EPSG:4326"), crs="EPSG:4326"))
@@ -262,8 +262,8 @@ def destinations_for(snapshot: Snapshot, region: Region, category: str,
                 frames.append(gpd.GeoDataFrame({
                     "name": a["name"].fillna("").astype(str).to_numpy() if "name" in a else "",
                     "category": category,
-                    "source": a["source"].fillna("osm").astype(str).to_numpy()
-                    if "source" in a else "osm",
+                    "source": a["source"].fillna(Source.OSM).astype(str).to_numpy()
+                    if "source" in a else Source.OSM,
                     "ref": a["osm_id"].astype(str).to_numpy() if "osm_id" in a else "",
                     "weight": np.nan,
                 }, geometry=_point_geoms(a, "EPSG:4326"), crs="EPSG:4326"))
@@ -276,8 +276,8 @@ def destinations_for(snapshot: Snapshot, region: Region, category: str,
                 **more,
                 "name": e["name"].fillna("").astype(str).to_numpy(),
                 "category": category,
-                "source": e["source"].fillna("listing").astype(str).to_numpy()
-                if "source" in e else "listing",
+                "source": e["source"].fillna(Source.LISTING).astype(str).to_numpy()
+                if "source" in e else Source.LISTING,
                 "ref": e["ref"].fillna("").astype(str).to_numpy() if "ref" in e else "",
                 "weight": pd.to_numeric(e["weight"], errors="coerce").to_numpy(dtype=float)
                 if "weight" in e else np.nan,
@@ -375,7 +375,7 @@ def travel_matrix(mg: ModeGraph, xy: np.ndarray) -> np.ndarray | None:
 
 def _mode_graph(snapshot: Snapshot, region: Region, mode: str,
                 origin_xy: np.ndarray) -> ModeGraph:
-    net_mode = "walk" if mode == TRANSIT else mode
+    net_mode = Mode.WALK.value if mode == TRANSIT else mode
     net = network_for(snapshot, net_mode, region)
     unit = "m" if mode == TRANSIT else "min"
     if net is None:
@@ -645,7 +645,7 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
     # not searched in OSM: whatever points there are (listings, planned sites) are a lower
     # bound, so units they do not serve are unknown (a what-if adding a site keeps this)
     groups.local_only = frozenset(
-        c for c in cats if region.category(c).source == "osm" and not snapshot.searched_osm(c))
+        c for c in cats if region.category(c).source == Source.OSM and not snapshot.searched_osm(c))
     times: dict[Pair, np.ndarray] = {}
     nearest: dict[Pair, np.ndarray] = {}
     methods: dict[Pair, str] = {}
@@ -655,7 +655,7 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
         cat = region.category(c)
         dxy = _xy(dests[c], region.crs)
         for m in mode_list:
-            if m == TRANSIT and cat.source != "transit":
+            if m == TRANSIT and cat.source != Source.TRANSIT:
                 continue
             key = (c, m)
             mg = graphs[m]
@@ -666,11 +666,11 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
                 times[key] = np.full(n_o, np.nan)
                 nearest[key] = np.full(n_o, -1, dtype=np.int64)
                 continue
-            if (m == TRANSIT and (c, "walk") in times and mg.method == "network"
-                    and graphs["walk"].network is mg.network):
+            if (m == TRANSIT and (c, Mode.WALK) in times and mg.method == "network"
+                    and graphs[Mode.WALK].network is mg.network):
                 # same search as the walk run; only the unit differs
-                times[key] = times[(c, "walk")] * mg.metres_per_minute
-                nearest[key] = nearest[(c, "walk")]
+                times[key] = times[(c, Mode.WALK)] * mg.metres_per_minute
+                nearest[key] = nearest[(c, Mode.WALK)]
                 continue
             times[key], nearest[key] = nearest_service(mg, oxy, dxy)
 

@@ -26,8 +26,9 @@ import shapely
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
-from dorfkarte import assets, provenance
+from dorfkarte import assets, fmt, provenance
 from dorfkarte.basemap import light_base
+from dorfkarte.coverage import CoverageResult
 from dorfkarte.districts import read_centres
 from dorfkarte.enums import GapClass
 from dorfkarte.errors import DorfkarteError
@@ -60,7 +61,8 @@ OSM_TILES_ATTR = (
     '<a href="https://www.openstreetmap.org/copyright">Kartenkacheln: OpenStreetMap</a>'
 )
 
-GAP_COLOURS: dict[str, str] = {"ok": "#1a9850", "knapp": "#fee08b", "Lücke": "#d73027"}
+GAP_COLOURS: dict[str, str] = {GapClass.OK: "#1a9850", GapClass.TIGHT: "#fee08b",
+                               GapClass.GAP: "#d73027"}
 NO_DATA_COLOUR = "#bdbdbd"
 #: "unbekannt – nur lokale Angebote erfasst": neutral like no data, lighter, never red
 LOCAL_ONLY_COLOUR = "#dadaeb"
@@ -68,9 +70,9 @@ UNREACHABLE_COLOUR = "#7f0000"
 _GOOD_TO_BAD = ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027"]
 _RESIDENTS = ["#f7f7f7", "#fddbc7", "#f4a582", "#d6604d", "#b2182b"]
 _OUTLINE = {
-    "Lücke": {"color": "#a50f15", "weight": 3.5},
-    "knapp": {"color": "#d95f0e", "weight": 2.5},
-    "ok": {"color": "#4d4d4d", "weight": 1.2},
+    GapClass.GAP: {"color": "#a50f15", "weight": 3.5},
+    GapClass.TIGHT: {"color": "#d95f0e", "weight": 2.5},
+    GapClass.OK: {"color": "#4d4d4d", "weight": 1.2},
 }
 _BASE_STYLE: dict[str, dict[str, Any]] = {
     "forest": {"fillColor": "#b7d7a8", "color": "#b7d7a8"},
@@ -95,33 +97,23 @@ def _css_id(value: str) -> str:
 
 
 def fmt_number(value: float, decimals: int = 0, lang: str = "de") -> str:
-    s = f"{value:,.{decimals}f}"
-    if lang == "de":
-        s = s.replace(",", "\u2009").replace(".", ",")
-    return s
+    """See :func:`dorfkarte.fmt.number` (one formatter for app, maps and exports)."""
+    return fmt.number(value, decimals, lang)
 
 
 def fmt_value(value: float | None, unit: str, lang: str = "de") -> str:
-    """Travel time (``min``) or distance (``m``) for people, ``inf`` as "not reachable"."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return t("no_data", lang)
-    if math.isinf(value):
-        return t("unreachable", lang)
-    if unit == "m":
-        return f"{fmt_number(round(value, -1), 0, lang)} m"
-    return f"{fmt_number(value, 1 if value < 10 else 0, lang)} min"
+    """Travel time (``min``) or distance (``m``) for people: :func:`dorfkarte.fmt.value`."""
+    return fmt.value(value, unit, lang)
 
 
 def fmt_share(value: float | None, lang: str = "de") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return t("no_data", lang)
-    return f"{fmt_number(100 * value, 0, lang)} %"
+    return fmt.share(value, lang)
 
 
 # --------------------------------------------------------------------------- indicators
 
 
-def indicator_table(result: Any, category: str, mode: str) -> pd.DataFrame:
+def indicator_table(result: CoverageResult, category: str, mode: str) -> pd.DataFrame:
     """Rows of ``result.indicators`` for one category and mode, plus ``residents_outside``.
 
     Empty (with the contract's columns) when there is no result for that pair.
@@ -173,7 +165,8 @@ def legend_scale(indicator: str, threshold: float | None, unit: str,
                  lang: str = "de") -> list[tuple[str, str]]:
     """``(colour, label)`` pairs explaining the fill colours of ``indicator``."""
     if indicator == "gap_class":
-        return [(GAP_COLOURS[g], gap_label(g, lang)) for g in ("ok", "knapp", "Lücke")]
+        return [(GAP_COLOURS[g], gap_label(g, lang))
+                for g in (GapClass.OK, GapClass.TIGHT, GapClass.GAP)]
     if indicator == "share_within":
         labels = ["< 25 %", "25–50 %", "50–75 %", "75–90 %", "≥ 90 %"]
         return list(zip(_GOOD_TO_BAD[::-1], labels, strict=True))
@@ -399,7 +392,7 @@ _MAP_CSS = """
 # --------------------------------------------------------------------------- points
 
 
-def _points_for(category: str, snapshot: Snapshot, result: Any,
+def _points_for(category: str, snapshot: Snapshot, result: CoverageResult,
                 extra_points: gpd.GeoDataFrame | None,
                 added_only: bool = False) -> gpd.GeoDataFrame:
     """Service points of one category: the analysed destinations, else the snapshot's
@@ -505,7 +498,7 @@ def _districts(snapshot: Snapshot) -> gpd.GeoDataFrame:
     return districts.to_crs("EPSG:4326").reset_index(drop=True)
 
 
-def _indicator_info(snapshot: Snapshot, region: Region, result: Any, category: str,
+def _indicator_info(snapshot: Snapshot, region: Region, result: CoverageResult, category: str,
                     mode: str) -> dict[str, Any]:
     """The indicator rows of one category and mode and what the legend says about them."""
     table = indicator_table(result, category, mode)
@@ -549,7 +542,7 @@ class _LegendPart(MacroElement):
 def indicator_group(
     snapshot: Snapshot,
     region: Region,
-    result: Any = None,
+    result: CoverageResult | None = None,
     *,
     category: str | None = None,
     mode: str = "walk",
@@ -608,7 +601,8 @@ def indicator_group(
                                       class_name="dk-pop") if popups else None,
             pane="dk-units",
         ).add_to(group)
-    gaps = districts[[p["gap"] == "Lücke" for p in unit_props]] if len(districts) else districts
+    gaps = districts[[p["gap"] == GapClass.GAP for p in unit_props]] if len(districts) \
+        else districts
     if len(gaps):
         folium.GeoJson(
             feature_collection(gaps, [{"name": str(n)} for n in gaps["name"]], simplify=0.0001),
@@ -655,7 +649,7 @@ def label_points(districts: gpd.GeoDataFrame, region: Region) -> gpd.GeoSeries:
 def build_map(
     snapshot: Snapshot,
     region: Region,
-    result: Any = None,
+    result: CoverageResult | None = None,
     *,
     category: str | None = None,
     mode: str = "walk",
@@ -955,7 +949,7 @@ def _unit_tip(d: dict[str, Any], row: dict[str, Any] | None, indicator: str, mod
     return "<br>".join(parts)
 
 
-def _unit_popups(districts: gpd.GeoDataFrame, result: Any, mode: str, region: Region,
+def _unit_popups(districts: gpd.GeoDataFrame, result: CoverageResult, mode: str, region: Region,
                  lang: str) -> dict[str, str]:
     """Each unit's profile in short (every category for the chosen mode), by unit name."""
     mode_txt = t("profile_popup_head", lang, mode=mode_label(mode, lang))
@@ -1115,7 +1109,7 @@ def _legend_indicator_html(region: Region, category: str, mode: str, indicator: 
         out.append(f'<div class="dk-note">{esc(t("legend_no_result", lang))}</div>')
         return "".join(out)
     out.append(f'<div class="dk-note">{esc(indicator_label(indicator, mode, lang))}'
-               + (f" ({esc(t('col_threshold', lang))}: {esc(fmt_value(threshold, unit, lang))})"
+               + (f" ({esc(t('col_threshold', lang))}: {esc(fmt.threshold(threshold, unit, lang))})"
                   if threshold else "") + "</div>")
     for colour, label in legend_scale(indicator, threshold, unit, lang):
         out.append(f'<div class="dk-row"><span class="dk-sw" style="background:{colour}">'
@@ -1132,7 +1126,7 @@ def _legend_indicator_html(region: Region, category: str, mode: str, indicator: 
     out.append(f'<div class="dk-row"><span class="dk-sw dk-hatch"></span>'
                f"{esc(t('legend_gap', lang))}</div>")
     out.append(f'<div class="dk-row"><span class="dk-sw" style="border:2px solid '
-               f'{_OUTLINE["knapp"]["color"]};background:#fff"></span>'
+               f'{_OUTLINE[GapClass.TIGHT]["color"]};background:#fff"></span>'
                f"{esc(t('legend_knapp', lang))}</div>")
     if info["straight"]:
         out.append(f'<div class="dk-note">{esc(t("legend_straight", lang))}</div>')

@@ -16,18 +16,19 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from dorfkarte import region_schema
-from dorfkarte.enums import GapClass
+from dorfkarte.enums import GapClass, Mode, Source
 from dorfkarte.errors import RegionError, UnknownCategoryError
 from dorfkarte.tags import TagRule, parse_rule
 
-#: Network modes with a street graph.
-NETWORK_MODES: tuple[str, ...] = ("walk", "bike", "drive")
+#: Network modes with a street graph: the plain ``str`` values of :class:`~dorfkarte.enums.Mode`
+#: (members would show as ``<Mode.WALK: 'walk'>`` in ``!r`` messages).
+NETWORK_MODES: tuple[str, ...] = (Mode.WALK.value, Mode.BIKE.value, Mode.DRIVE.value)
 #: Pseudo-mode "ÖPNV-Nähe": distance to the nearest served stop.
-TRANSIT = "transit"
+TRANSIT = Mode.TRANSIT.value
 MODES: tuple[str, ...] = (*NETWORK_MODES, TRANSIT)
-MODE_LABELS: dict[str, str] = {"walk": "Fuß", "bike": "Rad", "drive": "Auto", TRANSIT: "ÖPNV-Nähe"}
-MODE_LABELS_EN: dict[str, str] = {"walk": "Walk", "bike": "Bike", "drive": "Car",
-                                  TRANSIT: "Transit access"}
+MODE_LABELS: dict[str, str] = dict(zip(MODES, ("Fuß", "Rad", "Auto", "ÖPNV-Nähe"), strict=True))
+MODE_LABELS_EN: dict[str, str] = dict(zip(MODES, ("Walk", "Bike", "Car", "Transit access"),
+                                          strict=True))
 #: Gap class where nothing can be said (no service point, no origin): not a "Lücke", since
 #: "no GP anywhere" would be an invented fact when the data simply lacks it. Same value as
 #: ``dorfkarte.coverage.NO_DATA``; defined here so the region model needs no coverage import.
@@ -182,7 +183,7 @@ class Region:
         return self.category(cid).thresholds[mode]
 
     def osm_categories(self) -> list[Category]:
-        return [c for c in self.categories.values() if c.source == "osm"]
+        return [c for c in self.categories.values() if c.source == Source.OSM]
 
 
 def _req(table: dict[str, Any], key: str, where: str) -> Any:
@@ -318,10 +319,10 @@ def load_region(path: str | Path) -> Region:
         where = f"categories.{cid}"
         label = str(_req(c, "label", where))
         source = str(c.get("source", "osm"))
-        if source not in {"osm", "transit"}:
+        if source not in {Source.OSM, Source.TRANSIT}:
             raise RegionError(f"Regionsdatei: '{where}.source' = {source!r}; erlaubt: osm, transit")
         rules_raw = c.get("osm", [])
-        if source == "osm" and not rules_raw:
+        if source == Source.OSM and not rules_raw:
             raise RegionError(f"Regionsdatei: Schlüssel '{where}.osm' fehlt oder ist leer")
         rules = tuple(parse_rule(r) for r in rules_raw)
         thresholds = dict(defaults)

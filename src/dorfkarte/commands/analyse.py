@@ -18,11 +18,10 @@ import pyogrio
 
 from dorfkarte.atomic import atomic_path
 from dorfkarte.commands import subparser
-from dorfkarte.coverage import CoverageResult, analyse
+from dorfkarte.coverage import CoverageResult
 from dorfkarte.errors import DataError
 from dorfkarte.region import MODES
 from dorfkarte.safe import frame_safe
-from dorfkarte.workspace import open_snapshot
 
 CSV_NAME = "coverage.csv"
 PEOPLE_CSV_NAME = "abdeckung.csv"  # same table for people (German Excel)
@@ -111,24 +110,14 @@ def write_gpkg(result: CoverageResult, path: Path) -> Path:
     return path
 
 
-def _listings(region, data_dir: Path) -> gpd.GeoDataFrame | None:
-    """Local listings as extra destinations, as the app and exports use them."""
-    try:
-        from dorfkarte.commands.export import listing_destinations
-    except ImportError:  # listings/export not installed in this build
-        return None
-    return listing_destinations(region, data_dir)
-
-
 def run(args: argparse.Namespace, ctx) -> int:
     region = ctx.region
     out: Path = args.out
     if out.exists() and not out.is_dir():
         raise DataError(f"--out {out}: ist eine Datei, kein Ordner")
-    snap = open_snapshot(region, ctx.data_dir)
-    extra = _listings(region, Path(ctx.data_dir)) if getattr(args, "listings", True) else None
-    result = analyse(snap, region, categories=args.category, modes=args.mode,
-                     extra_destinations=extra)
+    # local listings count as the app and exports count them, unless --ohne-angebote
+    result = ctx.workspace.result(categories=args.category, modes=args.mode,
+                                  listings=getattr(args, "listings", True))
     csv_path = write_csv(result, out / CSV_NAME)
     people_path = write_people_csv(result, out / PEOPLE_CSV_NAME)
     gpkg_path = write_gpkg(result, out / GPKG_NAME)

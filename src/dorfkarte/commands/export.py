@@ -11,10 +11,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
+
 from dorfkarte.commands import subparser
+from dorfkarte.coverage import CoverageResult
+from dorfkarte.export import export_html
+from dorfkarte.png import screenshot_html
 from dorfkarte.region import MODES, Region
+from dorfkarte.report import export_report
 from dorfkarte.snapshot import Snapshot
-from dorfkarte.workspace import open_snapshot
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,31 +57,15 @@ def _map_options(p: argparse.ArgumentParser) -> None:
                    help="einen Ortsteil hervorheben")
 
 
-def listing_destinations(region: Region, data_dir: Path) -> Any:
-    """Local listings as extra destinations, or None when there is no listings store."""
-    from dorfkarte.listings import ListingStore, destinations
-
-    store = ListingStore(data_dir)
-    if not store.exists():
-        return None
-    dest = destinations(store, region)
-    return dest if dest is not None and len(dest) else None
-
-
-def load(ctx: Any, categories: list[str] | None = None) -> tuple[Region, Snapshot, Any, Any]:
-    """Region, snapshot, listings and the coverage result for an export."""
-    from dorfkarte import coverage
-
-    region = ctx.region
-    snap = open_snapshot(region, ctx.data_dir)
-    extra = listing_destinations(region, Path(ctx.data_dir))
-    result = coverage.analyse(snap, region, categories=categories, extra_destinations=extra)
-    return region, snap, extra, result
+def load(ctx: Any, categories: list[str] | None = None
+         ) -> tuple[Region, Snapshot, gpd.GeoDataFrame | None, CoverageResult]:
+    """Region, snapshot, listings and the coverage result for an export (``ctx.workspace``)."""
+    ws = ctx.workspace
+    result = ws.result(categories=categories)
+    return ws.region, ws.snapshot, ws.listing_points(), result
 
 
 def run_html(args: argparse.Namespace, ctx: Any) -> int:
-    from dorfkarte.export import export_html
-
     region = ctx.region
     if args.category is not None:
         region.category(args.category)
@@ -90,8 +79,6 @@ def run_html(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def run_report(args: argparse.Namespace, ctx: Any) -> int:
-    from dorfkarte.report import export_report
-
     region, snap, _extra, result = load(ctx)
     rep = export_report(snap, region, result, args.outdir, mode=args.mode,
                         lang=getattr(args, "lang", "de"))
@@ -101,9 +88,6 @@ def run_report(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def run_png(args: argparse.Namespace, ctx: Any) -> int:
-    from dorfkarte.export import export_html
-    from dorfkarte.png import screenshot_html
-
     region = ctx.region
     if args.category is not None:
         region.category(args.category)

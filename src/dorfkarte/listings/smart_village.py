@@ -94,7 +94,7 @@ _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::\d{2})?$")
 Progress = Callable[[str, int, int], None]
 
 
-class ScheduleText(ValueError):  # noqa: N818 - one-line German reason, caught per entry
+class ScheduleText(DataError):  # noqa: N818 - one-line German reason, caught per entry
     """An app schedule that has no single OSM ``opening_hours`` reading."""
 
 

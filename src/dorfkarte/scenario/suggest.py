@@ -22,6 +22,7 @@ import pandas as pd
 from dorfkarte import siting
 from dorfkarte.coverage import CoverageResult, times_from_points, travel_matrix
 from dorfkarte.districts import read_centres
+from dorfkarte.enums import Mode
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.listings.store import ListingStore
 from dorfkarte.network import point_xy
@@ -134,7 +135,7 @@ class Suggestion:
                 for _, r in self.sites.iterrows()]
 
 
-def suggest(result: CoverageResult, category: str, mode: str = "walk", k: int = 5, *,
+def suggest(result: CoverageResult, category: str, mode: str = Mode.WALK.value, k: int = 5, *,
             method: str = "exact", candidates: gpd.GeoDataFrame | None = None,
             snapshot: Any = None, data_dir: str | Path | None = None,
             time_limit: float = siting.DEFAULT_TIME_LIMIT) -> Suggestion:
@@ -162,7 +163,7 @@ def suggest(result: CoverageResult, category: str, mode: str = "walk", k: int = 
     w = np.asarray(result.origin_weights, dtype=float)
     cur = np.asarray(result.times[key], dtype=float)
     cur = np.where(np.isnan(cur), np.inf, cur)
-    unit = "m" if mode == "transit" else "min"
+    unit = "m" if mode == Mode.TRANSIT else "min"
     notes: list[str] = []
     if np.isnan(np.asarray(result.times[key], dtype=float)).all():
         notes.append("Keine Einrichtungen dieser Kategorie im Datenstand: die Vorschläge "
@@ -229,7 +230,7 @@ def suggest(result: CoverageResult, category: str, mode: str = "walk", k: int = 
 # ---- mobile service stops ---------------------------------------------------------------------
 
 def mobile_stops(result: CoverageResult, category: str, candidates: gpd.GeoDataFrame, *,
-                 budget_min: float, stop_min: float, mode: str = "walk",
+                 budget_min: float, stop_min: float, mode: str = Mode.WALK.value,
                  travel: bool = True, threshold: float | None = None) -> pd.DataFrame:
     """Stops for a mobile service with a weekly time budget, by residents per minute.
 
@@ -284,7 +285,7 @@ def mobile_stops(result: CoverageResult, category: str, candidates: gpd.GeoDataF
 
 def _drive_matrix(result: CoverageResult, candidates: gpd.GeoDataFrame) -> np.ndarray | None:
     """Car minutes between candidates (on the car network), None without one."""
-    mg = result.network.get("drive")
+    mg = result.network.get(Mode.DRIVE)
     if mg is None:
         return None
     return travel_matrix(mg, point_xy(candidates.to_crs("EPSG:4326"), result.region.crs))

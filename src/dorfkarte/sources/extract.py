@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import geopandas as gpd
 import osmium
 import shapely
 from shapely.geometry import LineString
@@ -178,23 +177,6 @@ def relation_polygons(path: Path, members: dict[int, list[tuple[int, str]]]
         if not area.is_empty and area.area > 0:
             out[rid] = area
     return out
-
-
-def find_municipalities(path: str | Path, region: Region) -> gpd.GeoDataFrame:
-    """The region's municipality polygons found in the extract (may be empty)."""
-    path = check_extract_path(path)
-    scan = scan_relations(path, region)
-    polys = relation_polygons(path, {rid: scan.member_ways[rid]
-                                     for rid in scan.municipalities.values()})
-    rows = []
-    for m in region.municipalities:
-        rid = scan.municipalities.get(m.name)
-        if rid is None or rid not in polys:
-            continue
-        rows.append({"name": m.name, "ags": m.ags or "", "osm_id": f"relation/{rid}",
-                     "geometry": polys[rid]})
-    return gpd.GeoDataFrame(rows, columns=["name", "ags", "osm_id", "geometry"],
-                            geometry="geometry", crs="EPSG:4326")
 
 
 def node_bbox(path: Path) -> tuple[float, float, float, float] | None:

@@ -31,6 +31,7 @@ from dorfkarte.imports import (
     undo_import,
 )
 from dorfkarte.jobs import JOBS, Job
+from dorfkarte.listings.smart_village import import_smart_village
 from dorfkarte.ui.context import UIContext
 
 _PREFIX = "dk_data_"
@@ -307,8 +308,6 @@ def render_smart_village_form(ctx: UIContext) -> None:
 
 def start_smart_village(ctx: UIContext, url: str | None, token: str | None,
                         file: Path | None) -> None:
-    from dorfkarte.listings.smart_village import import_smart_village
-
     if url is None and file is None:
         st.error(t("data_no_file", ctx.lang))
         return
