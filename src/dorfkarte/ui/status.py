@@ -56,6 +56,7 @@ def render_osm_hint(ctx: UIContext, compact: bool = False) -> None:
         return
     st.warning(f"**{first}** {works}")
     with st.expander(t("hint_expander", ctx.lang)):
+        st.caption(t("data_hint_tab", ctx.lang, tab=t("tab_data", ctx.lang)))
         st.code(commands, language=None)
 
 
