@@ -286,7 +286,8 @@ def test_analyse_uses_the_regions_units_categories_and_thresholds(other, capsys,
     walk = float(oststadt.loc[oststadt["mode"] == "walk", "median"].iloc[0])
     assert 0 < walk < 12
     layers = {name for name, _geom in pyogrio.list_layers(out_dir / "coverage.gpkg")}
-    assert layers == {"coverage", "districts", "origins"}
+    # the outlines used (here the snapshot's OSM municipalities) beside the results
+    assert layers == {"coverage", "districts", "origins", "municipalities"}
     wide = pyogrio.read_dataframe(out_dir / "coverage.gpkg", layer="districts")
     assert sorted(wide["name"]) == sorted(DISTRICTS) and not wide["approx"].any()
     assert "gap__nahversorgung__walk" in wide.columns

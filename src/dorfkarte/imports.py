@@ -33,11 +33,8 @@ import pyogrio
 import shapely
 
 from dorfkarte.atomic import write_text_atomic
+from dorfkarte.embedded import districts_path
 from dorfkarte.errors import DataError, DorfkarteError
-from dorfkarte.imported_districts import (  # re-exported: imports.districts_path etc.
-    districts_path,
-    read_imported_districts,  # noqa: F401
-)
 from dorfkarte.jobs import Progress, check_cancel, guarded
 from dorfkarte.region import Region
 from dorfkarte.snapshot import DISTRICTS, now_iso, snapshot_path
