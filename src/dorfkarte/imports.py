@@ -33,8 +33,11 @@ import pyogrio
 import shapely
 
 from dorfkarte.atomic import write_text_atomic
-from dorfkarte.embedded import districts_path
 from dorfkarte.errors import DataError, DorfkarteError
+from dorfkarte.imported_districts import (  # re-exported: imports.districts_path etc.
+    districts_path,
+    read_imported_districts,  # noqa: F401
+)
 from dorfkarte.jobs import Progress, check_cancel, guarded
 from dorfkarte.region import Region
 from dorfkarte.snapshot import DISTRICTS, now_iso, snapshot_path
@@ -46,7 +49,7 @@ MAX_DISTRICTS_BYTES = 200 * 1024 * 1024
 DISTRICT_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".shp")
 
 
-class NothingToUndo(DorfkarteError):  # noqa: N818 - reads as the outcome
+class NothingToUndo(DorfkarteError, LookupError):  # noqa: N818 - reads as the outcome
     """There is no import of this kind to take back."""
 
 
