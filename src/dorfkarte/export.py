@@ -20,6 +20,8 @@ from typing import Any
 from dorfkarte import assets, provenance
 from dorfkarte.atomic import write_text_atomic
 from dorfkarte.basemap import generalise
+from dorfkarte.coverage import CoverageResult
+from dorfkarte.enums import GapClass
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.i18n import category_label, has_key, mode_label, t
 from dorfkarte.maps import build_map
@@ -336,7 +338,7 @@ def import_date(snapshot: Snapshot) -> str:
     return max(dates)[:10] if dates else ""
 
 
-def default_category(region: Region, result: Any) -> str:
+def default_category(region: Region, result: CoverageResult) -> str:
     """The category a map without an explicit choice shows: the first one with data.
 
     Without an OSM snapshot only the stops have data; a map of "Lebensmittel: keine Daten"
@@ -344,7 +346,7 @@ def default_category(region: Region, result: Any) -> str:
     """
     ind = getattr(result, "indicators", None)
     if ind is not None and len(ind) and "gap_class" in ind:
-        with_data = set(ind.loc[ind["gap_class"] != "keine Daten", "category"])
+        with_data = set(ind.loc[ind["gap_class"] != GapClass.NO_DATA, "category"])
         for cid in region.categories:
             if cid in with_data:
                 return cid
@@ -474,7 +476,7 @@ def render_map_html(fmap: Any, *, title: str, lang: str, offline: bool, panel: s
 
 
 
-def build_export_html(snapshot: Snapshot, region: Region, result: Any = None, *,
+def build_export_html(snapshot: Snapshot, region: Region, result: CoverageResult | None = None, *,
                       category: str | None = None, mode: str = "walk", offline: bool = False,
                       lang: str = "de", extra_points: Any = None, highlight: str | None = None,
                       indicator: str = "share_within", large: bool = False,
@@ -498,20 +500,22 @@ def build_export_html(snapshot: Snapshot, region: Region, result: Any = None, *,
     )
     flags = provenance.flags(result, extra_points, category, lang)
     title = map_title(region, category, mode, lang)
-    if flags:
-        title = f"{title} ({'; '.join(flags)})"
+    # the page title (tab, file list) carries the flags; the title bar says them on its
+    # own line below the title
+    doc_title = f"{title} ({'; '.join(flags)})" if flags else title
     panel = info_panel(snapshot, region, title=title, category=category, mode=mode,
                        offline=offline, lang=lang, large=large, flags=flags, slide=slide,
                        extra_points=extra_points)
     if slide:
         panel = panel.replace('<details id="dk-export-sources"',
                               '<details open id="dk-export-sources"', 1)
-    return render_map_html(fmap, title=title, lang=lang, offline=offline, panel=panel,
+    return render_map_html(fmap, title=doc_title, lang=lang, offline=offline, panel=panel,
                            resolve=resolve)
 
 
-def export_html(snapshot: Snapshot, region: Region, out: str | Path, result: Any = None, *,
-                category: str | None = None, mode: str = "walk", offline: bool = False,
+def export_html(snapshot: Snapshot, region: Region, out: str | Path,
+                result: CoverageResult | None = None, *, category: str | None = None,
+                mode: str = "walk", offline: bool = False,
                 lang: str = "de", extra_points: Any = None, highlight: str | None = None,
                 indicator: str = "share_within", slide: bool = False) -> HtmlExport:
     """Write the map as one HTML file; ``offline`` means no network access at all."""

@@ -23,7 +23,7 @@ from pyproj import Transformer
 from shapely.prepared import prep
 
 from dorfkarte.districts import norm_name, read_centres
-from dorfkarte.embedded import open_snapshot
+from dorfkarte.embedded import districts_path, open_snapshot
 from dorfkarte.errors import DataError
 from dorfkarte.listings.reader import RawTable
 from dorfkarte.listings.schedule import (
@@ -287,6 +287,7 @@ def _cache_key(region: Region, data_dir: str | Path) -> tuple:
 
     return (str(region.path), region.id, region.buffer_m, region.crs,
             str(Path(data_dir).resolve()), _mtime(snapshot_path(data_dir, region.id)),
+            _mtime(districts_path(data_dir, region.id)),
             _mtime(region.districts.centres_file), _mtime(region.transit.stops_file))
 
 

@@ -45,6 +45,7 @@ from dorfkarte.listings.store import action_label, describe_change
 from dorfkarte.listings.template import csv_bytes, example_rows, template_rows, xlsx_bytes
 from dorfkarte.timefmt import local_time
 from dorfkarte.ui.context import UIContext
+from dorfkarte.ui.datapanel import render_smart_village_form
 from dorfkarte.ui.state import MAP_CLICK as MAP_CLICK_KEY  # the map's click: (lat, lon)
 
 #: Session key holding the chosen coverage time (None, datetime or "weekly").
@@ -100,6 +101,8 @@ def render_listings_panel(ctx: UIContext) -> None:
         _render_new_entry(ctx, store)
     with tabs[2]:
         _render_upload(ctx, store)
+        with st.expander(t("sva_title", ctx.lang)):
+            render_smart_village_form(ctx)
     with tabs[3]:
         _render_history(ctx, store)
 

@@ -19,6 +19,7 @@ from dorfkarte.i18n import category_label, indicator_label, mode_label, t
 from dorfkarte.settings import default_data_dir
 from dorfkarte.ui import data, sidebar, state
 from dorfkarte.ui.context import UIContext, ViewChoice
+from dorfkarte.ui.datapanel import render_data_panel
 from dorfkarte.ui.demo import render_demo
 from dorfkarte.ui.export import render_export_panel
 from dorfkarte.ui.listings import render_listings_panel
@@ -137,8 +138,11 @@ def main() -> None:
     thresholds = sidebar.choose_thresholds(region, result, category, mode, lang)
     shown = (ws.result(when=when, thresholds=thresholds, listings=listing_error is None)
              if result is not None else None)
+    group = sidebar.choose_group(shown, lang)
+    if shown is not None and group != "all":
+        shown = shown.for_group(group)  # same times, other weights (no new analysis)
     points = sidebar.choose_points(region, category, lang)
-    basemap = sidebar.choose_basemap(lang)
+    basemap = sidebar.choose_basemap(lang, "osm" if snapshot.has_osm else "own")
     # default through the Session State API only (keep_widget_state writes the key back
     # on every run; a value= as well makes Streamlit warn in the server log)
     if KEY_DEMO not in st.session_state:
@@ -168,7 +172,7 @@ def main() -> None:
         st.warning(t("no_result", lang, reason=no_result_reason))
 
     tab_names = ["tab_map", "tab_overview", "tab_scenario", "tab_listings", "tab_export",
-                 "tab_status"]
+                 "tab_data", "tab_status"]
     # Lazy tabs: only the open one runs, so a slider answers with the map alone.
     containers = st.tabs([t(n, lang) for n in tab_names], key=KEY_TAB, on_change="rerun")
     tabs = dict(zip(tab_names, containers, strict=True))
@@ -188,7 +192,7 @@ def main() -> None:
     panels: dict[str, Callable[[UIContext], None]] = {
         "tab_overview": render_overview, "tab_scenario": render_scenario_panel,
         "tab_listings": render_listings_panel, "tab_export": render_export_panel,
-        "tab_status": render_status,
+        "tab_data": render_data_panel, "tab_status": render_status,
     }
     for key, panel in panels.items():
         if _is_open(tabs[key]):
