@@ -9,14 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import osmfixtures as fx
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-import osmfixtures as fx  # noqa: E402
-
-from dorfkarte.cli import main  # noqa: E402
-from dorfkarte.snapshot import snapshot_path  # noqa: E402
+from dorfkarte.cli import main
+from dorfkarte.snapshot import snapshot_path
 
 REPO = Path(__file__).resolve().parents[1]
 REGION_TOML = REPO / "data" / "regions" / "hoher-flaeming.toml"

@@ -160,11 +160,7 @@ def test_demo_english() -> None:
 def test_demo_add_scenario_closes_a_real_gap() -> None:
     """With an OSM snapshot (SYNTHETIC test data) real gaps exist: the scenario adds an
     example service in the worst unit and the number of units with a gap goes down."""
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from osmfixtures import build_test_snapshot
+    from osmfixtures import build_test_snapshot  # tests/ is on sys.path (pytest pythonpath)
 
     build_test_snapshot(os.environ["DORFKARTE_DATA"])
     at = AppTest.from_function(demo_script, default_timeout=120)

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import osmfixtures as fx
 import pytest
 import shapely
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-import osmfixtures as fx  # noqa: E402
-
-from dorfkarte.region import load_region  # noqa: E402
-from dorfkarte.snapshot import Snapshot, read_snapshot  # noqa: E402
-from dorfkarte.sources.osm import import_osm  # noqa: E402
-from dorfkarte.sources.osm_layers import classify, network_predicate  # noqa: E402
-from dorfkarte.workspace import open_snapshot  # noqa: E402
+from dorfkarte.region import load_region
+from dorfkarte.snapshot import Snapshot, read_snapshot
+from dorfkarte.sources.osm import import_osm
+from dorfkarte.sources.osm_layers import classify, network_predicate
+from dorfkarte.workspace import open_snapshot
 
 OSM_LAYERS = {"municipalities", "boundaries", "amenities", "homes", "landuse", "water", "roads",
               "nodes_walk", "edges_walk", "nodes_bike", "edges_bike", "nodes_drive",

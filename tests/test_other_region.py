@@ -14,20 +14,16 @@ import argparse
 import csv
 import json
 import shutil
-import sys
 from pathlib import Path
 
+import osmfixtures as fx
 import pandas as pd
 import pyogrio
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-import osmfixtures as fx  # noqa: E402
-
-from dorfkarte.cli import build_parser, main, subcommand_parsers  # noqa: E402
-from dorfkarte.region import GapClasses, load_region  # noqa: E402
-from dorfkarte.snapshot import snapshot_path  # noqa: E402
+from dorfkarte.cli import build_parser, main, subcommand_parsers
+from dorfkarte.region import GapClasses, load_region
+from dorfkarte.snapshot import snapshot_path
 
 REPO = Path(__file__).resolve().parents[1]
 REPO_DATA = REPO / "data"

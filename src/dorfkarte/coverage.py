@@ -621,6 +621,64 @@ def _indicators(g: _Groups, region: Region, times: dict[Pair, np.ndarray],
     return df
 
 
+# ---- distances for the profile ----------------------------------------------------------
+
+def origin_distances(result: CoverageResult, category: str, mode: str) -> np.ndarray:
+    """Straight-line metres from every origin to the service it reaches first in ``mode``.
+
+    The same origins and the same service as ``result.times[(category, mode)]``, so a
+    distance shown beside a time is measured between the same two places (not from a
+    unit's centroid to whatever point is geometrically closest). NaN where no service is
+    reached (or the category has no data).
+    """
+    key = (category, mode)
+    if key not in result.nearest:
+        raise DorfkarteError(f"Keine Ergebnisse für Kategorie/Modus {key!r}")
+    j = result.nearest[key]
+    out = np.full(len(j), np.nan)
+    dest = result.destinations.get(category)
+    if dest is None or not len(dest):
+        return out
+    dxy = point_xy(dest, result.region.crs)
+    ok = j >= 0
+    d = dxy[j[ok]] - result.origin_xy[ok]
+    out[ok] = np.hypot(d[:, 0], d[:, 1])
+    return out
+
+
+def unit_distances(result: CoverageResult, category: str, mode: str) -> pd.DataFrame:
+    """Per unit: the service most residents reach first and how far away it is.
+
+    Columns ``district, nearest_name, nearest_source, km`` (straight line): ``nearest_*``
+    is the indicator table's provider (the one reached first by the largest weighted share
+    of the unit's origins); ``km`` is the residents-weighted median of the distance from
+    each of those origins to that provider. NaN km where none of them reaches it.
+    """
+    if result._groups is None:
+        raise DorfkarteError("Ergebnis ohne Ortsteil-Zuordnung")
+    g = result._groups
+    key = (category, mode)
+    ind = result.indicators
+    rows = ind[(ind["category"] == category) & (ind["mode"] == mode)]
+    by_name = rows.set_index("district")
+    j = result.nearest[key]
+    dest = result.destinations.get(category)
+    names = dest["name"].astype(str).to_numpy() if dest is not None and len(dest) else \
+        np.array([], dtype=object)
+    dist = origin_distances(result, category, mode)
+    out = []
+    for code, name in enumerate(g.districts["name"].astype(str)):
+        near = str(by_name["nearest_name"].get(name, "")) if name in by_name.index else ""
+        src = str(by_name["nearest_source"].get(name, "")) if name in by_name.index else ""
+        mine = (g.codes == code) & (j >= 0)
+        if near and mine.any():
+            mine &= names[np.maximum(j, 0)] == near
+        km = (weighted_quantile(dist[mine], g.weights[mine], 0.5) / 1000.0
+              if near and mine.any() else math.nan)
+        out.append({"district": name, "nearest_name": near, "nearest_source": src, "km": km})
+    return pd.DataFrame(out, columns=["district", "nearest_name", "nearest_source", "km"])
+
+
 # ---- entry point ---------------------------------------------------------------------
 
 def threshold_value(th: Threshold, mode: str, region: Region) -> float:
@@ -751,6 +809,6 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
 __all__ = [
     "GAP_CLASSES", "GROUPS", "INDICATOR_COLUMNS", "LOCAL_ONLY", "NETWORK_MODES", "NO_DATA",
     "CoverageResult", "ModeGraph", "analyse", "destinations_for", "for_group",
-    "nearest_service", "threshold_value", "times_from_points", "travel_matrix",
-    "weighted_quantile",
+    "nearest_service", "origin_distances", "threshold_value", "times_from_points",
+    "travel_matrix", "unit_distances", "weighted_quantile",
 ]

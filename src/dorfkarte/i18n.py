@@ -177,6 +177,8 @@ _T: dict[str, tuple[str, str]] = {
     "col_layer": ("Layer", "Layer"),
     "col_count": ("Anzahl", "Count"),
     "col_date": ("Stand", "Date"),
+    "col_imported": ("Importiert", "Imported"),
+    "date_unknown": ("unbekannt", "unknown"),
     "col_source": ("Quelle", "Source"),
     "col_licence": ("Lizenz", "Licence"),
     "col_note": ("Hinweis", "Note"),
@@ -185,6 +187,10 @@ _T: dict[str, tuple[str, str]] = {
     "demo_mode": ("Demo-Modus", "Demo mode"),
     # data panel (dorfkarte.ui.datapanel)
     "tab_data": ("Daten", "Data"),
+    "data_hint_tab": ("Ohne Kommandozeile: im Reiter „{tab}“ herunterladen oder einen Auszug "
+                      "importieren. Auf der Kommandozeile:",
+                      "Without the command line: download or import an extract in the "
+                      "'{tab}' tab. On the command line:"),
     "data_title": ("Daten der Region", "Data of the region"),
     "data_layers": ("Was da ist", "What is there"),
     "data_missing": ("Was fehlt", "What is missing"),
