@@ -25,7 +25,7 @@ import pandas as pd
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
-from dorfkarte.enums import GapClass
+from dorfkarte.enums import GapClass, Mode
 from dorfkarte.errors import DataError, DorfkarteError
 from dorfkarte.network import Network, network_for, point_xy, straight_line_kmh
 from dorfkarte.origins import build_origins, districts_of
@@ -43,6 +43,8 @@ INDICATOR_COLUMNS = [
 ]
 
 Pair = tuple[str, str]
+#: Extra indicator columns of mode ``pt`` rows (NaN elsewhere), see dorfkarte.pt.
+PT_COLUMNS = ["pt_best_median", "pt_departures_per_day", "roundtrip_share", "timetable"]
 
 
 class UnknownModeError(DorfkarteError):
@@ -91,6 +93,8 @@ class CoverageResult:
     modes: list[str]
     notes: list[str] = field(default_factory=list)
     _groups: _Groups | None = field(default=None, repr=False)
+    #: mode ``pt``: the timetable analysis (``dorfkarte.pt.PTAnalysis``) or None
+    pt: Any = None
 
     @property
     def pairs(self) -> list[Pair]:
@@ -132,7 +136,8 @@ class CoverageResult:
 
     def table(self) -> pd.DataFrame:
         """Indicators without internal columns (what exports write)."""
-        return self.indicators[INDICATOR_COLUMNS].copy()
+        extra = [c for c in PT_COLUMNS if c in self.indicators]  # only with mode pt
+        return self.indicators[INDICATOR_COLUMNS + extra].copy()
 
 
 # ---- destinations -------------------------------------------------------------------
@@ -172,7 +177,11 @@ def destinations_for(snapshot: Snapshot, region: Region, category: str,
     """
     cat = region.category(category)
     frames: list[gpd.GeoDataFrame] = []
-    if cat.source == "transit":
+    if cat.source == "places":  # central places named in the region file
+        from dorfkarte import central
+
+        frames.append(central.destinations(region, category))
+    elif cat.source == "transit":
         stops = snapshot.get(STOPS)
         if stops is not None and len(stops):
             w = pd.to_numeric(stops.get("weight"), errors="coerce").to_numpy(dtype=float)
@@ -253,13 +262,14 @@ def _straight_times(mg: ModeGraph, origin_xy: np.ndarray,
 
 def _mode_graph(snapshot: Snapshot, region: Region, mode: str,
                 origin_xy: np.ndarray) -> ModeGraph:
-    net_mode = "walk" if mode == TRANSIT else mode
+    net_mode = "walk" if mode in (TRANSIT, Mode.PT) else mode
     net = network_for(snapshot, net_mode, region)
     unit = "m" if mode == TRANSIT else "min"
     if net is None:
         # Transit: straight-line metres as the BBSR 1,000 m rule defines them (no detour).
         detour = 1.0 if mode == TRANSIT else region.modes.detour_factor
-        speed = region.modes.walk_kmh if mode == TRANSIT else straight_line_kmh(mode, region)
+        speed = region.modes.walk_kmh if mode in (TRANSIT, Mode.PT) \
+            else straight_line_kmh(mode, region)
         return ModeGraph(mode, "straight_line", None, None, None, speed, detour, unit)
     node, off = net.snap(origin_xy)
     return ModeGraph(mode, "network", net, node, off, net.snap_kmh, 1.0, unit)
@@ -286,6 +296,10 @@ def times_from_points(result: CoverageResult, mode: str, points: gpd.GeoDataFram
     """
     if mode not in result.network:
         raise UnknownModeError(f"Modus {mode!r} wurde nicht berechnet")
+    if mode == Mode.PT:
+        from dorfkarte import pt as pt_mode
+
+        return pt_mode.times_from_points(result, points, limit)
     mg = result.network[mode]
     if points.crs is None:
         raise DataError("Punkte ohne Koordinatensystem")
@@ -457,20 +471,22 @@ def threshold_value(th: Threshold, mode: str, region: Region) -> float:
 def _check_modes(modes: Iterable[str] | None) -> list[str]:
     out = list(MODES if modes is None else modes)
     for m in out:
-        if m not in MODES:
+        if m not in MODES and m != Mode.PT:  # pt only on request (needs a timetable)
             raise UnknownModeError(f"Unbekannter Modus {m!r}; erlaubt: {', '.join(MODES)}")
     return out
 
 
 def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | None = None,
             modes: Iterable[str] | None = None,
-            extra_destinations: gpd.GeoDataFrame | None = None) -> CoverageResult:
+            extra_destinations: gpd.GeoDataFrame | None = None,
+            pt_options: Any = None) -> CoverageResult:
     """Travel times and indicators for every district x category x mode.
 
     ``transit`` (ÖPNV-Nähe, metres to the nearest served stop) is computed for categories
     whose source is ``transit``; network modes for every category. ``extra_destinations``
     (columns name, category, [source, ref, weight], geometry) adds service points such as
-    local listings.
+    local listings. Mode ``pt`` (only when asked for) takes ``pt_options``
+    (``dorfkarte.pt.PTOptions``: timetable, day, window; default the embedded feed).
     """
     cats = list(region.categories) if categories is None else list(categories)
     for c in cats:
@@ -497,8 +513,8 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
         cat = region.category(c)
         dxy = _xy(dests[c], region.crs)
         for m in mode_list:
-            if m == TRANSIT and cat.source != "transit":
-                continue
+            if (m == TRANSIT and cat.source != "transit") or m == Mode.PT:
+                continue  # pt: all categories at once below
             key = (c, m)
             mg = graphs[m]
             th = cat.thresholds[m]
@@ -516,6 +532,12 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
                 continue
             times[key], nearest[key] = _times(mg, oxy, dxy)
 
+    pt_analysis = None
+    if Mode.PT in mode_list:
+        from dorfkarte import pt as pt_mode
+
+        pt_analysis = pt_mode.add_pairs(snapshot, region, cats, dests, oxy, graphs[Mode.PT],
+                                        times, nearest, methods, thresholds, notes, pt_options)
     empty = [region.category(c).label for c in cats if len(dests[c]) == 0]
     if empty:
         notes.append("Keine Einrichtungen im Datenstand für " + ", ".join(empty)
@@ -528,11 +550,13 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
             + f": Luftlinie × {factor} (ÖPNV-Nähe: reine Luftlinie), Näherung."
         )
     ind = _indicators(groups, region, times, nearest, dests, methods, thresholds)
+    if pt_analysis is not None:
+        ind = pt_mode.indicator_columns(ind, groups, pt_analysis)  # type: ignore[assignment]
     return CoverageResult(
         region=region, districts=districts, origins=origins, origin_xy=oxy,
         destinations=dests, times=times, nearest=nearest, methods=methods,
         thresholds=thresholds, network=graphs, indicators=ind, categories=cats,
-        modes=mode_list, notes=notes, _groups=groups,
+        modes=mode_list, notes=notes, _groups=groups, pt=pt_analysis,
     )
 
 

@@ -25,6 +25,7 @@ class Mode(StrEnum):
     BIKE = "bike"
     DRIVE = "drive"
     TRANSIT = "transit"
+    PT = "pt"  # bus & rail by timetable: door-to-door minutes (dorfkarte.pt)
 
 
 class Source(StrEnum):
