@@ -12,6 +12,7 @@ from __future__ import annotations
 import tomllib
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from dorfkarte.errors import RegionError
@@ -67,4 +68,20 @@ def destinations(region: Region, category: str) -> gpd.GeoDataFrame:
     }, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs="EPSG:4326")
 
 
-__all__ = ["PLACES", "destinations", "places"]
+def source_column(ind: pd.DataFrame, dests: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
+    """Column ``central_place_source``: the plan designating the row's nearest place."""
+    out = ind.copy()
+    col = np.full(len(out), "", dtype=object)
+    cats = out["category"].to_numpy()
+    names = out["nearest_name"].astype(str).to_numpy()
+    for cat, d in dests.items():
+        if not len(d) or not (d["source"] == PLACES).any():
+            continue
+        ref = dict(zip(d["name"].astype(str), d["ref"].astype(str), strict=True))
+        rows = np.flatnonzero(cats == cat)
+        col[rows] = [ref.get(n, "") for n in names[rows]]
+    out["central_place_source"] = col.astype(str)
+    return out
+
+
+__all__ = ["PLACES", "destinations", "places", "source_column"]

@@ -45,6 +45,8 @@ INDICATOR_COLUMNS = [
 Pair = tuple[str, str]
 #: Extra indicator columns of mode ``pt`` rows (NaN elsewhere), see dorfkarte.pt.
 PT_COLUMNS = ["pt_best_median", "pt_departures_per_day", "roundtrip_share", "timetable"]
+#: With central-place categories: the plan designating the nearest place (dorfkarte.central).
+EXTRA_COLUMNS = [*PT_COLUMNS, "central_place_source"]
 
 
 class UnknownModeError(DorfkarteError):
@@ -136,7 +138,7 @@ class CoverageResult:
 
     def table(self) -> pd.DataFrame:
         """Indicators without internal columns (what exports write)."""
-        extra = [c for c in PT_COLUMNS if c in self.indicators]  # only with mode pt
+        extra = [c for c in EXTRA_COLUMNS if c in self.indicators]  # pt / central places
         return self.indicators[INDICATOR_COLUMNS + extra].copy()
 
 
@@ -552,6 +554,10 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
     ind = _indicators(groups, region, times, nearest, dests, methods, thresholds)
     if pt_analysis is not None:
         ind = pt_mode.indicator_columns(ind, groups, pt_analysis)  # type: ignore[assignment]
+    if any(region.category(c).source == "places" for c in cats):
+        from dorfkarte import central
+
+        ind = central.source_column(ind, dests)
     return CoverageResult(
         region=region, districts=districts, origins=origins, origin_xy=oxy,
         destinations=dests, times=times, nearest=nearest, methods=methods,

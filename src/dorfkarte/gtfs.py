@@ -17,6 +17,7 @@ import datetime as dt
 import io
 import json
 import re
+import warnings
 import zipfile
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -222,7 +223,7 @@ def service_days(feed: object) -> dict[dt.date, frozenset[str]]:
         for k in range(len(cal)):
             days = pd.date_range(start.iloc[k], end.iloc[k], freq="D")
             on = np.array([cal[DAY_COLUMNS[w]].iloc[k].strip() == "1" for w in range(7)])
-            days = days[on[days.weekday]]
+            days = days[on[days.day_of_week]]
             frames.append(pd.DataFrame({"service_id": cal["service_id"].iloc[k],
                                         "date": days, "add": True}))
     if not cd.empty:
@@ -297,7 +298,11 @@ def read_feed(path: str | Path, *, info: FeedInfo | None = None) -> Timetable:
             raise FeedError(f"{path.name}: Datei '{missing[0]}' fehlt im GTFS-Feed")
     try:
         feed = ptg.load_raw_feed(str(path))
-        tables = {n: feed.get(n) for n in REQUIRED}
+        with warnings.catch_warnings():
+            # partridge 1.1 calls DataFrame.rename(inplace=True), deprecated in pandas 3.1
+            warnings.filterwarnings("ignore", message=".*inplace keyword.*")
+            tables = {n: feed.get(n) for n in REQUIRED}
+            _ = (feed.calendar, feed.calendar_dates, feed.feed_info, feed.agency)
     except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as exc:
         raise FeedError(f"{path.name}: GTFS nicht lesbar ({' '.join(str(exc).split())})") \
             from None
@@ -499,22 +504,33 @@ def embedded_info() -> FeedInfo:
     )
 
 
+class FeedMissingError(DataError):
+    """No timetable for the region: neither imported nor named in the region file."""
+
+
 @lru_cache(maxsize=4)
 def _cached(path: str, mtime: float, size: int, embedded: bool) -> Timetable:
     return read_feed(path, info=embedded_info() if embedded else None)
 
 
-def load_timetable(region_id: str, data_dir: str | Path | None = None) -> Timetable:
-    """The region's imported feed from ``data_dir``, else the embedded 2021 feed.
+def load_timetable(region_id: str, data_dir: str | Path | None = None,
+                   default: str | Path | None = None) -> Timetable:
+    """The region's imported feed from ``data_dir``, else ``default`` (the region file's
+    ``[timetable] feed``, e.g. the embedded 2021 feed).
 
     Cached per file (path, modification time, size): a new import is picked up at once.
     """
     path = stored_feed_path(data_dir, region_id) if data_dir is not None else None
-    embedded = path is None or not path.exists()
-    if embedded:
-        path = embedded_data_dir() / EMBEDDED_FEED
-    assert path is not None
+    if path is None or not path.exists():
+        if default is None:
+            raise FeedMissingError(
+                f"Kein Fahrplan für die Region {region_id}: erst 'dorfkarte import-gtfs "
+                "FEED.zip' (oder 'timetable.feed' in der Regionsdatei)")
+        path = Path(default)
+        if not path.exists():
+            raise FeedMissingError(f"Fahrplan nicht gefunden: {path}")
     st = path.stat()
+    embedded = path.name == EMBEDDED_FEED and path.resolve().parent == embedded_data_dir().resolve()
     return _cached(str(path), st.st_mtime, st.st_size, embedded)
 
 
@@ -550,6 +566,6 @@ def import_gtfs(src: str | Path, dest: str | Path, keep_area_lonlat: object, *,
     return cut
 
 
-__all__ = ["EMBEDDED_FEED", "FeedError", "FeedInfo", "Timetable", "cut_to_area",
+__all__ = ["EMBEDDED_FEED", "FeedError", "FeedMissingError", "FeedInfo", "Timetable", "cut_to_area",
            "embedded_info", "feed_bytes", "import_gtfs", "load_timetable", "parse_times",
            "read_feed", "store_feed", "stored_feed_path"]

@@ -20,6 +20,7 @@ import datetime as dt
 import math
 import tomllib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from scipy.sparse.csgraph import dijkstra
@@ -33,6 +34,7 @@ from dorfkarte.router import (
     AccessGroups,
     Connections,
     Footpaths,
+    Profile,
     connections_for,
     profile,
     window_arrivals,
@@ -57,6 +59,8 @@ class PTSettings:
     roundtrip_hours: float = 4.0
     roundtrip_stay_min: float = 60.0
     sources: dict[str, str] = field(default_factory=dict)
+    #: default feed of the region (``timetable.feed``, relative to the region file)
+    feed: Path | None = None
 
 
 def _hhmm(text: str, where: str) -> int:
@@ -115,7 +119,27 @@ def settings(region: Region) -> PTSettings:
         out["roundtrip_arrive_by"] = str(raw["roundtrip_arrive_by"])
     out["sources"] = {k[: -len("_source")]: str(v) for k, v in raw.items()
                       if k.endswith("_source")}
+    if raw.get("feed"):
+        f = Path(str(raw["feed"]))
+        out["feed"] = f if f.is_absolute() else (region.path.parent / f).resolve()
     return PTSettings(**out)
+
+
+def timetable_for(region: Region, data_dir: str | Path | None = None) -> Timetable:
+    """The imported feed in ``data_dir``, else the region's default feed (or an error)."""
+    from dorfkarte.gtfs import load_timetable
+
+    return load_timetable(region.id, data_dir, settings(region).feed)
+
+
+def has_timetable(region: Region, data_dir: str | Path | None = None) -> bool:
+    """Whether mode ``pt`` can be computed (a feed is imported or named)."""
+    from dorfkarte.gtfs import stored_feed_path
+
+    if data_dir is not None and stored_feed_path(data_dir, region.id).exists():
+        return True
+    f = settings(region).feed
+    return f is not None and f.exists()
 
 
 @dataclass(frozen=True)
@@ -152,6 +176,19 @@ class Walker:
     walk_mps: float
     detour: float
     net: Network | None = None
+    _snaps: dict = field(default_factory=dict, repr=False)
+
+    def _snap(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Snapped nodes and minutes, cached per array (origins, stops are snapped once)."""
+        hit = self._snaps.get(id(xy))
+        if hit is not None and hit[0] is xy:
+            return hit[1], hit[2]
+        assert self.net is not None
+        node, off = self.net.snap(xy)
+        if len(self._snaps) > 32:  # journeys snap one point each: keep the cache small
+            self._snaps.clear()
+        self._snaps[id(xy)] = (xy, node, off)
+        return node, off
 
     @property
     def method(self) -> str:
@@ -171,8 +208,8 @@ class Walker:
             d = np.hypot(*(a_xy[i] - b_xy[j]).T) if len(i) else np.zeros(0)
             return i.astype(np.int64), j, d * self.detour / self.walk_mps
         net = self.net
-        an, aoff = net.snap(a_xy)
-        bn, boff = net.snap(b_xy)
+        an, aoff = self._snap(a_xy)
+        bn, boff = self._snap(b_xy)
         # only b points near some a can matter (straight line is a lower bound)
         near = cKDTree(a_xy).query_ball_point(b_xy, max_s * self.walk_mps)
         cand = np.array([k for k, x in enumerate(near) if x], dtype=np.int64)
@@ -195,25 +232,38 @@ class Walker:
     def nearest(self, a_xy: np.ndarray, b_xy: np.ndarray, max_s: float = math.inf
                 ) -> tuple[np.ndarray, np.ndarray]:
         """Seconds from each a to its nearest b (``inf`` beyond ``max_s``) and its index."""
-        n = len(a_xy)
-        if len(b_xy) == 0 or n == 0:
-            return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+        return self.nearest_many([(a_xy, max_s)], b_xy)[0]
+
+    def nearest_many(self, targets: list[tuple[np.ndarray, float]], b_xy: np.ndarray
+                     ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """:meth:`nearest` for several point sets (each with its cap), one search."""
+        if len(b_xy) == 0:
+            return [(np.full(len(a), np.inf), np.full(len(a), -1, dtype=np.int64))
+                    for a, _ in targets]
+        found = []
         if self.net is None:
-            d, j = cKDTree(b_xy).query(a_xy, k=1)
-            t = d * self.detour / self.walk_mps
+            tree = cKDTree(b_xy)
+            for a_xy, _ in targets:
+                d, j = tree.query(a_xy, k=1) if len(a_xy) else (np.zeros(0), np.zeros(0))
+                found.append((d * self.detour / self.walk_mps, np.asarray(j)))
         else:
             net = self.net
-            bn, boff = net.snap(b_xy)
-            an, aoff = net.snap(a_xy)
+            bn, boff = self._snap(b_xy)
             g = net.with_sources(bn, boff)
-            lim = max_s / 60.0 if math.isfinite(max_s) else np.inf
+            cap = max(m for _, m in targets)
+            lim = cap / 60.0 if math.isfinite(cap) else np.inf
             dist, _, src = dijkstra(g, directed=True, indices=net.n_nodes + np.arange(len(bn)),
                                     return_predecessors=True, min_only=True, limit=lim)
-            t = (dist[an] + aoff) * 60.0
-            s = src[an]
-            j = np.where(s >= net.n_nodes, s - net.n_nodes, -1)
-        t = np.where(t <= max_s, t, np.inf)
-        return t, np.where(np.isfinite(t), j, -1).astype(np.int64)
+            for a_xy, _ in targets:
+                an, aoff = self._snap(a_xy)
+                s = src[an]
+                found.append(((dist[an] + aoff) * 60.0,
+                              np.where(s >= net.n_nodes, s - net.n_nodes, -1)))
+        out = []
+        for (_, max_s), (t, j) in zip(targets, found, strict=True):
+            t = np.where(t <= max_s, t, np.inf)
+            out.append((t, np.where(np.isfinite(t), j, -1).astype(np.int64)))
+        return out
 
 
 # ---- the analysis ---------------------------------------------------------------------
@@ -266,12 +316,17 @@ def prepare(tt: Timetable, region: Region, day: dt.date, st: PTSettings,
     return PTModel(tt, day, connections_for(tt, day), fp, xy, walker)
 
 
-def _egress(model: PTModel, dest_xy: list[np.ndarray], cap_s: float) -> np.ndarray:
+def _walks(model: PTModel, origin_xy: np.ndarray, dest_xy: list[np.ndarray], cap_s: float,
+           max_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Egress (stops x C, within ``cap_s``) and direct walks (origins x C, ``max_s``)."""
     eg = np.full((len(model.stop_xy), len(dest_xy)), np.inf)
+    direct = np.full((len(origin_xy), len(dest_xy)), np.inf)
     for c, dxy in enumerate(dest_xy):
         if len(dxy):
-            eg[:, c] = model.walker.nearest(model.stop_xy, dxy, cap_s)[0]
-    return eg
+            (e, _), (d, _) = model.walker.nearest_many(
+                [(model.stop_xy, cap_s), (origin_xy, max_s)], dxy)
+            eg[:, c], direct[:, c] = e, d
+    return eg, direct
 
 
 def _distinct(arr: np.ndarray) -> np.ndarray:
@@ -299,7 +354,7 @@ def analyse_pt(model: PTModel, origin_xy: np.ndarray, dest_xy: list[np.ndarray],
     n_o = len(origin_xy)
     cap = st.access_max_m / model.walker.walk_mps  # seconds
     max_s = st.max_minutes * 60.0
-    eg = _egress(model, dest_xy, cap)
+    eg, direct_all = _walks(model, origin_xy, dest_xy, cap, max_s)
     po, ps, pw = model.walker.pairs(origin_xy, model.stop_xy, cap)
     groups = AccessGroups.build(po, ps, pw, n_o, STEP)
     grp = groups.group
@@ -317,10 +372,10 @@ def analyse_pt(model: PTModel, origin_xy: np.ndarray, dest_xy: list[np.ndarray],
     Pr = _reverse_profile(model, eg, st, t0) if daily else None
     out = []
     for c, dxy in enumerate(dest_xy):
-        direct, _ = model.walker.nearest(origin_xy, dxy, max_s)
+        direct = direct_all[:, c]
         nearest = cKDTree(dxy).query(origin_xy, k=1)[1].astype(np.int64) if len(dxy) \
             else np.full(n_o, -1, dtype=np.int64)
-        A = window_arrivals(P[:, :, c], groups, n_dep)  # groups x minutes
+        A = window_arrivals(P, c, groups, n_dep)  # groups x minutes
         T = A - tau[None, :]
         T[max_s < T] = np.inf
         win = T[:, w0:w1]
@@ -338,7 +393,7 @@ def analyse_pt(model: PTModel, origin_xy: np.ndarray, dest_xy: list[np.ndarray],
             g_deps = _distinct(np.where(np.isfinite(T[:, d0:d1]), A[:, d0:d1], np.inf))
             deps = np.where(has, g_deps[np.maximum(grp, 0)] if len(g_deps) else 0.0, 0.0)
             assert Pr is not None
-            g_rt = _roundtrip(Pr[:, :, c], groups, A, tau, st, t0)
+            g_rt = _roundtrip(Pr, c, groups, A, tau, st, t0)
             rt = np.where(has, g_rt[np.maximum(grp, 0)] if len(g_rt) else 0.0, 0.0)
             # on foot both ways (a bus one way and a walk the other is not counted)
             rt = np.maximum(rt, (2 * direct + st.roundtrip_stay_min * 60.0
@@ -355,7 +410,7 @@ def analyse_pt(model: PTModel, origin_xy: np.ndarray, dest_xy: list[np.ndarray],
     return out
 
 
-def _reverse_profile(model: PTModel, eg: np.ndarray, st: PTSettings, t0: float) -> np.ndarray:
+def _reverse_profile(model: PTModel, eg: np.ndarray, st: PTSettings, t0: float) -> Profile:
     """The profile scan on time-reversed connections (reversed time r = -t).
 
     Column ``m`` is reversed departure ``-last_home + m*STEP``, i.e. being home by
@@ -370,7 +425,7 @@ def _last_home(st: PTSettings) -> float:
     return t - t % 60
 
 
-def _roundtrip(Pr: np.ndarray, groups: AccessGroups, A: np.ndarray, tau: np.ndarray,
+def _roundtrip(Pr: Profile, c: int, groups: AccessGroups, A: np.ndarray, tau: np.ndarray,
                st: PTSettings, t0: float) -> np.ndarray:
     """1.0 per group where one can leave home, be at the service by ``arrive_by``, stay
     ``roundtrip_stay_min`` and be home within ``roundtrip_hours`` of leaving (by bus)."""
@@ -379,7 +434,7 @@ def _roundtrip(Pr: np.ndarray, groups: AccessGroups, A: np.ndarray, tau: np.ndar
     stay = st.roundtrip_stay_min * 60.0
     last_home = _last_home(st)
     n_r = int((last_home - t0) // STEP) + 1
-    RA = window_arrivals(Pr, groups, n_r)  # groups x home-minute: -latest departure
+    RA = window_arrivals(Pr, c, groups, n_r)  # groups x home-minute: -latest departure
     latest_dep = -RA
     ok_out = np.less_equal(A, by)
     # home by tau_m + span -> reversed column (rounded down to the grid: conservative)
@@ -415,10 +470,8 @@ class PTRun(PTAnalysis):
 def run_pt(region: Region, origin_xy: np.ndarray, dest_xy: dict[str, np.ndarray],
            options: PTOptions | None = None, walk_net: Network | None = None) -> PTRun:
     """The pt analysis for named destination sets (coverage's categories)."""
-    from dorfkarte.gtfs import load_timetable
-
     opts = options or PTOptions()
-    tt = opts.timetable or load_timetable(region.id, None)
+    tt = opts.timetable or timetable_for(region, None)
     st = settings(region)
     q = default_query(tt, st, opts.day, opts.start, opts.end)
     model = prepare(tt, region, q.day, st, walk_net)
@@ -526,6 +579,9 @@ def times_from_points(result: object, points: object, limit: float = math.inf) -
     return out
 
 
-__all__ = ["PT", "PTAnalysis", "PTOptions", "PTRun", "add_pairs", "indicator_columns",
-           "run_pt", "times_from_points", "PTCategory", "PTModel", "PTQuery", "PTSettings", "Walker",
-           "analyse_pt", "default_query", "fmt_hhmm", "parse_hhmm", "prepare", "settings"]
+__all__ = [
+    "PT", "PTAnalysis", "PTCategory", "PTModel", "PTOptions", "PTQuery", "PTRun", "PTSettings",
+    "Walker", "add_pairs", "analyse_pt", "default_query", "fmt_hhmm", "has_timetable",
+    "indicator_columns", "parse_hhmm", "prepare", "run_pt", "settings", "times_from_points",
+    "timetable_for",
+]

@@ -52,6 +52,15 @@ class Connections:
     def __len__(self) -> int:
         return len(self.dep)
 
+    def lists(self) -> tuple[list, list, list, list, list]:
+        """dep_stop, arr_stop, dep, arr, trip as Python lists (the scans loop over them)."""
+        cached = self.__dict__.get("_lists")
+        if cached is None:
+            cached = (self.dep_stop.tolist(), self.arr_stop.tolist(), self.dep.tolist(),
+                      self.arr.tolist(), self.trip.tolist())
+            self.__dict__["_lists"] = cached
+        return cached
+
     def reversed(self) -> Connections:
         """The same hops backwards in time (for "latest departure to arrive by")."""
         order = np.lexsort((-np.arange(len(self.dep)), -self.arr))
@@ -108,7 +117,7 @@ class Footpaths:
 class Scan:
     """Result of :func:`earliest_arrival` (``inf`` = not reached)."""
 
-    arrival: np.ndarray  # earliest arrival at each stop by vehicle or access walk
+    arrival: np.ndarray  # earliest arrival at each stop by vehicle (access walks excluded)
     board: np.ndarray  # connection index where the trip reaching the stop was boarded, -1
     alight: np.ndarray  # connection index of the hop arriving at the stop, -1 = access
     walk_from: np.ndarray  # stop walked from before boarding at this stop, -1 = none
@@ -116,8 +125,13 @@ class Scan:
 
 
 def earliest_arrival(conn: Connections, fp: Footpaths, access: dict[int, float],
-                     t0: float, t_max: float = math.inf) -> Scan:
-    """Earliest arrival at every stop leaving at ``t0``; ``access[stop]`` = walk seconds."""
+                     t0: float, t_max: float = math.inf,
+                     targets: dict[int, float] | None = None) -> Scan:
+    """Earliest arrival at every stop leaving at ``t0``; ``access[stop]`` = walk seconds.
+
+    With ``targets`` (stop -> walk seconds to the goal) the scan stops once no connection can
+    arrive earlier at the goal (arrivals at other stops are then incomplete).
+    """
     n = conn.n_stops
     inf = math.inf
     arrival = [inf] * n
@@ -127,20 +141,18 @@ def earliest_arrival(conn: Connections, fp: Footpaths, access: dict[int, float],
     alight = [-1] * n
     for s, w in access.items():
         t = t0 + w
-        if t < arrival[s]:
-            arrival[s] = t
         if t < ready[s]:
             ready[s] = t
     trip_board: dict[int, int] = {}
-    dep_l = conn.dep.tolist()
+    ds, as_, dep_l, ar, tr = conn.lists()
     start = int(np.searchsorted(conn.dep, t0, side="left"))
-    ds, as_, ar, tr = conn.dep_stop.tolist(), conn.arr_stop.tolist(), conn.arr.tolist(), \
-        conn.trip.tolist()
     mt = fp.min_transfer_s
     nbr = fp.nbr
+    goal = math.inf
+    tg = targets or {}
     for c in range(start, len(dep_l)):
         td = dep_l[c]
-        if td > t_max:
+        if td > t_max or td >= goal:
             break
         k = tr[c]
         b = trip_board.get(k)
@@ -154,6 +166,9 @@ def earliest_arrival(conn: Connections, fp: Footpaths, access: dict[int, float],
             arrival[v] = ta
             board[v] = b
             alight[v] = c
+            e = tg.get(v)
+            if e is not None and ta + e < goal:
+                goal = ta + e
             t = ta + mt
             if t < ready[v]:
                 ready[v], ready_from[v] = t, v
@@ -212,46 +227,76 @@ def itinerary(conn: Connections, fp: Footpaths, scan: Scan, target: int,
 
 # ---- all stops, all departure minutes ---------------------------------------------------
 
+@dataclass
+class Profile:
+    """Result of :func:`profile`: arrivals for the stops the scan touched.
+
+    ``P[row[s], m, c]`` (float32 seconds of the day; ``inf`` = none); ``row[s] = -1`` for a
+    stop no connection of the window uses (its arrivals are all ``inf``).
+    """
+
+    P: np.ndarray
+    row: np.ndarray
+    t0: float
+    step: float
+
+    @property
+    def n_cols(self) -> int:
+        return int(self.P.shape[1])
+
+    def full(self, c: int) -> np.ndarray:
+        """Set ``c`` for every stop (stops x M), ``inf`` rows for untouched stops."""
+        out = np.full((len(self.row), self.n_cols), np.inf, dtype=self.P.dtype)
+        hit = self.row >= 0
+        out[hit] = self.P[self.row[hit], :, c]
+        return out
+
+
 def profile(conn: Connections, fp: Footpaths, egress: np.ndarray, t0: float, t1: float,
-            step: float = 60.0) -> np.ndarray:
+            step: float = 60.0) -> Profile:
     """Earliest arrival at a target, per stop x departure minute x target set.
 
     ``egress`` (stops x C): seconds from each stop to the nearest target of each set (``inf``
-    if none within reach). Returns ``P`` (stops x M x C, float64) with ``P[s, m, c]`` the
+    if none within reach). The result holds, per stop ``s``, minute ``m`` and set ``c``, the
     earliest arrival (seconds of the day) at a target of set ``c`` for someone who can board
-    at stop ``s`` from time ``t0 + m*step`` on (``M = floor((t1-t0)/step)+1``); ``inf`` if
-    none. A connection departing after ``t1`` is not used: ``t1`` should be the window's end
-    plus the longest journey considered.
+    at ``s`` from ``t0 + m*step`` on (``M = floor((t1-t0)/step)+1`` minutes). Connections
+    departing after ``t1`` are not used: ``t1`` should be the window's end plus the longest
+    journey considered. Only stops that connections of the window use get a row.
     """
     n, n_c = egress.shape
     m_cols = int(math.floor((t1 - t0) / step)) + 1
-    inf = np.inf
-    P = np.full((n, m_cols, n_c), inf)
     lo = int(np.searchsorted(conn.dep, t0, side="left"))
     hi = int(np.searchsorted(conn.dep, t1, side="right"))
+    used = np.zeros(n, dtype=bool)
+    used[conn.dep_stop[lo:hi]] = True
+    row = np.where(used, np.cumsum(used) - 1, -1).astype(np.int64)
+    P = np.full((int(used.sum()), m_cols, n_c), np.inf, dtype=np.float32)
+    eg = egress.astype(np.float64)
     trip_val: dict[int, np.ndarray] = {}
-    ds, as_ = conn.dep_stop.tolist(), conn.arr_stop.tolist()
-    dep_l, arr_l, tr = conn.dep.tolist(), conn.arr.tolist(), conn.trip.tolist()
+    ds, as_, dep_l, arr_l, tr = conn.lists()
+    row_l = row.tolist()
     mt = fp.min_transfer_s
-    nbr = fp.nbr
-    eg = egress
-    none = np.full(n_c, inf)
+    # footpaths to stops with a row only (others never offer a departure)
+    nbr = [[(row_l[w], sec) for w, sec in fp.nbr[v] if row_l[w] >= 0] for v in range(n)]
     for c in range(hi - 1, lo - 1, -1):
         td, ta, v, k = dep_l[c], arr_l[c], as_[c], tr[c]
-        val = np.minimum(trip_val.get(k, none), ta + eg[v])
-        col = math.ceil((ta + mt - t0) / step)
-        if col < m_cols:
-            val = np.minimum(val, P[v, col])
-        for w, sec in nbr[v]:
+        val = trip_val.get(k)
+        val = ta + eg[v] if val is None else np.minimum(val, ta + eg[v])
+        rv = row_l[v]
+        if rv >= 0:
+            col = math.ceil((ta + mt - t0) / step)
+            if col < m_cols:
+                val = np.minimum(val, P[rv, col])
+        for rw, sec in nbr[v]:
             col = math.ceil((ta + sec + mt - t0) / step)
             if col < m_cols:
-                val = np.minimum(val, P[w, col])
+                val = np.minimum(val, P[rw, col])
         trip_val[k] = val
         cu = int((td - t0) // step)
         if cu >= 0:
-            row = P[ds[c], : min(cu, m_cols - 1) + 1]
-            np.minimum(row, val, out=row)
-    return P
+            seg = P[row_l[ds[c]], : min(cu, m_cols - 1) + 1]
+            np.minimum(seg, val, out=seg, casting="unsafe")
+    return Profile(P, row, t0, step)
 
 
 @dataclass
@@ -303,20 +348,23 @@ class AccessGroups:
         return cls(group, start, cat(g_stop), cat(g_steps))
 
 
-def window_arrivals(P: np.ndarray, groups: AccessGroups, n_dep: int,
+def window_arrivals(prof: Profile, c: int, groups: AccessGroups, n_dep: int,
                     chunk: int = 4_000_000) -> np.ndarray:
-    """Earliest arrival per access group x departure minute, for one target set.
+    """Earliest arrival per access group x departure minute, for target set ``c``.
 
-    ``P`` is one set's slice of :func:`profile` (stops x M). Departure minute ``m`` is grid
-    column ``m``; reaching a stop takes ``steps`` grid columns (exact when vehicles leave on
-    whole minutes, as in the VBB feed). Processed in chunks of about ``chunk`` values.
+    Departure minute ``m`` is grid column ``m``; reaching a stop takes ``steps`` grid
+    columns (exact when vehicles leave on whole minutes, as in the VBB feed). Processed in
+    chunks of about ``chunk`` values.
     """
-    n_s, m_cols = P.shape
     n_g = groups.n_groups
     out = np.full((n_g, n_dep), np.inf)
     if n_g == 0:
         return out
-    Pp = np.concatenate([P, np.full((n_s, n_dep + 1), np.inf)], axis=1)  # pad: no clipping
+    m_cols = prof.n_cols
+    # one padded copy of set c; the extra last row stands for stops without a row
+    Pp = np.full((prof.P.shape[0] + 1, m_cols + n_dep + 1), np.inf, dtype=prof.P.dtype)
+    Pp[:-1, :m_cols] = prof.P[:, :, c]
+    rows = np.where(prof.row >= 0, prof.row, prof.P.shape[0])
     ar = np.arange(n_dep)
     per = max(1, chunk // max(n_dep, 1))
     g0 = 0
@@ -327,11 +375,11 @@ def window_arrivals(P: np.ndarray, groups: AccessGroups, n_dep: int,
         g1 = min(max(g1, g0 + 1), n_g)
         hi = int(starts[g1])
         cols = np.minimum(groups.steps[lo:hi], m_cols)[:, None] + ar[None, :]
-        vals = Pp[groups.stop[lo:hi, None], cols]
+        vals = Pp[rows[groups.stop[lo:hi]][:, None], cols]
         out[g0:g1] = np.minimum.reduceat(vals, starts[g0:g1] - lo, axis=0)
         g0 = g1
     return out
 
 
 __all__ = ["Connections", "Footpaths", "Leg", "Scan", "connections_for", "earliest_arrival",
-           "itinerary", "profile", "window_arrivals", "AccessGroups"]
+           "itinerary", "profile", "window_arrivals", "AccessGroups", "Profile"]

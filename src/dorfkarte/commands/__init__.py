@@ -9,7 +9,7 @@ import argparse
 import importlib
 
 #: Command modules, in the order they appear in ``--help``.
-MODULES = ("info", "osm", "analyse", "listings", "export", "scenario")
+MODULES = ("info", "osm", "analyse", "listings", "export", "scenario", "transit")
 
 
 def register_all(sub: argparse._SubParsersAction) -> None:

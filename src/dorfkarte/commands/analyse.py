@@ -20,7 +20,7 @@ import pyogrio
 from dorfkarte.commands import subparser
 from dorfkarte.coverage import CoverageResult, analyse
 from dorfkarte.errors import DataError
-from dorfkarte.region import MODES
+from dorfkarte.region import ALL_MODES, MODES, PT
 from dorfkarte.workspace import open_snapshot
 
 CSV_NAME = "coverage.csv"
@@ -34,8 +34,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="Zielordner für coverage.csv/.gpkg")
     p.add_argument("--category", action="append", default=None, metavar="ID",
                    help="nur diese Kategorie (mehrfach möglich); Standard: alle")
-    p.add_argument("--mode", action="append", default=None, choices=MODES,
-                   help="nur dieses Verkehrsmittel (mehrfach möglich); Standard: alle")
+    p.add_argument("--mode", action="append", default=None, choices=ALL_MODES,
+                   help="nur dieses Verkehrsmittel (mehrfach möglich); Standard: alle "
+                        "(pt = Bus & Bahn nach Fahrplan, wenn ein Fahrplan vorliegt)")
+    p.add_argument("--date", default=None, metavar="JJJJ-MM-TT",
+                   help="Fahrtag für pt (Standard: Dienstag des Fahrplans mit den meisten Fahrten)")
+    p.add_argument("--window", default=None, metavar="HH:MM-HH:MM",
+                   help="Abfahrtsfenster für pt (Standard aus der Regionsdatei, 07:00-09:00)")
     p.add_argument("--ohne-angebote", dest="listings", action="store_false",
                    help="lokale Angebote (dorfkarte listings) nicht einbeziehen")
     p.set_defaults(func=run)
@@ -44,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def coverage_table(result: CoverageResult) -> pd.DataFrame:
     """Indicator rows in a stable order: district, category, mode (all by name)."""
     t = result.table()
-    mode_rank = {m: i for i, m in enumerate(MODES)}
+    mode_rank = {m: i for i, m in enumerate(ALL_MODES)}
     t["_m"] = t["mode"].map(mode_rank)
     t = t.sort_values(["district", "category", "_m"], kind="stable").drop(columns="_m")
     return t.reset_index(drop=True)
@@ -120,6 +125,27 @@ def _listings(region, data_dir: Path) -> gpd.GeoDataFrame | None:
     return listing_destinations(region, data_dir)
 
 
+def _pt_modes(args: argparse.Namespace, region, data_dir: Path):
+    """Modes to compute (default: all, with pt when a timetable exists) and pt's options."""
+    from dorfkarte import pt
+    from dorfkarte.commands.transit import parse_date
+
+    modes = args.mode
+    if modes is None:
+        modes = [*MODES, PT] if pt.has_timetable(region, data_dir) else list(MODES)
+    if PT not in modes:
+        return modes, None
+    start = end = None
+    window = getattr(args, "window", None)
+    if window:
+        if "-" not in window:
+            raise DataError(f"--window {window!r}: erwartet HH:MM-HH:MM, z. B. 07:00-09:00")
+        start, end = window.split("-", 1)
+    return modes, pt.PTOptions(timetable=pt.timetable_for(region, data_dir),
+                               day=parse_date(getattr(args, "date", None)),
+                               start=start, end=end)
+
+
 def run(args: argparse.Namespace, ctx) -> int:
     region = ctx.region
     out: Path = args.out
@@ -127,8 +153,9 @@ def run(args: argparse.Namespace, ctx) -> int:
         raise DataError(f"--out {out}: ist eine Datei, kein Ordner")
     snap = open_snapshot(region, ctx.data_dir)
     extra = _listings(region, Path(ctx.data_dir)) if getattr(args, "listings", True) else None
-    result = analyse(snap, region, categories=args.category, modes=args.mode,
-                     extra_destinations=extra)
+    modes, pt_options = _pt_modes(args, region, Path(ctx.data_dir))
+    result = analyse(snap, region, categories=args.category, modes=modes,
+                     extra_destinations=extra, pt_options=pt_options)
     csv_path = write_csv(result, out / CSV_NAME)
     gpkg_path = write_gpkg(result, out / GPKG_NAME)
     t = result.indicators
