@@ -103,7 +103,7 @@ def test_extract_of_another_place(tmp_path, capsys):
         (lambda s: s.replace("admin_level = 9\n", ""), "'districts.admin_level' fehlt"),
         (lambda s: s.replace("[[municipalities]]\nname = \"Bad Belzig\"",
                              "[[municipalities]]\nnam = \"Bad Belzig\""),
-         "'municipalities[].name' fehlt"),
+         "'municipalities[].nam' – gemeint ist wohl 'municipalities[].name'"),
         (lambda s: s.replace('osm = ["amenity=pharmacy", "healthcare=pharmacy"]',
                              'osm = ["amenity=pharmacy&"]'), "leere Bedingung"),
         (lambda s: s + "\n[oops\n", "kein gültiges TOML"),
@@ -195,6 +195,7 @@ def test_python_m_dorfkarte_bad_region_and_info(tmp_path):
     rfile = region_copy(tmp_path, lambda s: s.replace("[districts]", "[distrikte]"))
     proc = _run_module(["info", "--region", str(rfile)], tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip() == "Fehler: Regionsdatei: Schlüssel 'districts' fehlt"
+    assert proc.stderr.strip() == ("Fehler: Regionsdatei: unbekannter Schlüssel 'distrikte' – "
+                                   "gemeint ist wohl 'districts'")
     proc = _run_module(["info"], tmp_path)
     assert proc.returncode == 0 and "Region: Bad Belzig und Wiesenburg/Mark" in proc.stdout

@@ -105,8 +105,9 @@ def test_offline_export_shows_all_units_title_sources(offline_html: str,
                                                       region: Region) -> None:
     for name in district_names(region):
         assert json.dumps(name)[1:-1] in offline_html or name in offline_html, name
-    assert "<title>Lebensmittel: Erreichbarkeit (Fuß) – Bad Belzig und Wiesenburg/Mark</title>" \
-        in offline_html
+    # the listing is flagged as example data: the title says so (issue 14, item 2)
+    assert ("<title>Lebensmittel: Erreichbarkeit (Fuß) – Bad Belzig und Wiesenburg/Mark "
+            "(enthält Beispieldaten)</title>") in offline_html
     assert "Quellen" in offline_html and "VBB Verkehrsverbund" in offline_html
     assert "Näherung" in offline_html  # approximate Ortsteil areas are declared
     assert "Offline-Karte" in offline_html

@@ -28,12 +28,24 @@ def test_report_writes_csv_xlsx_and_gpkg(tmp_path: Path, region: Region, embedde
     rep = export_report(snap, region, result, tmp_path / "bericht", mode="walk")
     table = result.table()
 
-    csv = pd.read_csv(rep.csv, encoding="utf-8-sig")
+    # German Excel: ';', decimal comma, UTF-8 with BOM, German headers and values
+    csv = pd.read_csv(rep.csv, encoding="utf-8-sig", sep=";", decimal=",")
     assert len(csv) == len(table) == rep.rows
-    assert list(csv.columns[:6]) == ["district", "municipality", "kind", "category",
-                                     "category_label", "mode"]
-    assert set(csv["district"]) == set(snap.get("districts")["name"])
+    assert list(csv.columns[:6]) == ["Ortsteil", "Gemeinde", "Art", "Kategorie (ID)",
+                                     "Kategorie", "Verkehrsmittel"]
+    assert set(csv["Ortsteil"]) == set(snap.get("districts")["name"])
     assert rep.csv.read_bytes().startswith(b"\xef\xbb\xbf")  # BOM: Excel reads umlauts
+    assert set(csv["Verkehrsmittel"]) <= {"Fuß", "Rad", "Auto", "ÖPNV-Nähe"}
+    assert "Beispieldaten" in csv.columns and set(csv["Beispieldaten"]) == {"nein"}
+    # numbers come back as numbers with the decimal comma, equal to the analysis
+    stops = table[(table["category"] == "haltestelle") & (table["mode"] == "walk")]
+    got = csv[(csv["Kategorie (ID)"] == "haltestelle") & (csv["Verkehrsmittel"] == "Fuß")]
+    assert got["Anteil erreichbar"].dtype == float
+    assert got["Anteil erreichbar"].to_numpy() == pytest.approx(
+        stops["share_within"].to_numpy(), abs=1e-9)
+    text = rep.csv.read_text(encoding="utf-8-sig")
+    for machine in ("straight_line", "nearest_weight", ";listing;", ";walk;", ";network;"):
+        assert machine not in text, machine
 
     wb = openpyxl.load_workbook(rep.xlsx)
     assert wb.sheetnames == ["Abdeckung", "Quellen"]

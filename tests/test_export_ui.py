@@ -85,8 +85,11 @@ def test_download_files(ctx: UIContext) -> None:
     online = html_maker(ctx, settings, offline=False)().decode("utf-8")
     assert "tile.openstreetmap.org" in online
 
-    csv = pd.read_csv(io.BytesIO(report_maker(ctx, "walk", "csv")()), encoding="utf-8-sig")
+    # the app's CSV download opens in German Excel: ';', decimal comma, German headers
+    csv = pd.read_csv(io.BytesIO(report_maker(ctx, "walk", "csv")()), encoding="utf-8-sig",
+                      sep=";", decimal=",")
     assert len(csv) == len(ctx.result.table())
+    assert "Anteil erreichbar" in csv.columns and csv["Anteil erreichbar"].dtype == float
     wb = openpyxl.load_workbook(io.BytesIO(report_maker(ctx, "walk", "xlsx")()))
     assert wb.sheetnames == ["Abdeckung", "Quellen"]
     gpkg = report_maker(ctx, "walk", "gpkg")()

@@ -1,7 +1,8 @@
 """``python -m dorfkarte.bench_scenario``: what-if and suggestion timings on the benchmark world.
 
-Uses the main benchmark's synthetic, region-sized test world (:mod:`dorfkarte.bench`: not
-real data). Measured in one run, each against the obvious alternative:
+Uses the benchmarks' synthetic, region-sized test world (:mod:`dorfkarte.bench_world`: not
+real data); :mod:`dorfkarte.bench` adds these figures to its own last line. Measured in
+one run, each against the obvious alternative:
 
 - ``whatif_ms``: median of adding / removing one service point (all modes of the
   category, indicators included) with :class:`dorfkarte.scenario.WhatIf`; baseline: a
@@ -17,20 +18,24 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
 
+from dorfkarte.bench_world import summary_line, synthetic_snapshot
+from dorfkarte.coverage import CoverageResult, analyse
+from dorfkarte.region import Region, load_region
+from dorfkarte.scenario import WhatIf, candidate_sites, dest_ref, suggest
+from dorfkarte.settings import default_region_path
+from dorfkarte.snapshot import Snapshot
+
 CATEGORY = "lebensmittel"
 
 
-def bench_figures(result: Any, snapshot: Any, region: Any, *, category: str = CATEGORY,
-                  n_ops: int = 10, seed: int = 7, verbose: bool = True) -> dict[str, float]:
+def bench_figures(result: CoverageResult, snapshot: Snapshot, region: Region, *,
+                  category: str = CATEGORY, n_ops: int = 10, seed: int = 7,
+                  verbose: bool = True) -> dict[str, float]:
     """``whatif_ms``, ``suggest_k5_s`` and companions, measured on ``result``."""
-    from dorfkarte.coverage import analyse
-    from dorfkarte.scenario import WhatIf, candidate_sites, dest_ref, suggest
-
     rng = np.random.default_rng(seed)
     wi = WhatIf(result)
     dest = result.destinations[category]
@@ -94,11 +99,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--ops", type=int, default=10, help="Änderungen je Art (Standard 10)")
     p.add_argument("--seed", type=int, default=1)
     a = p.parse_args(argv)
-    from dorfkarte.bench import summary_line, synthetic_snapshot
-    from dorfkarte.coverage import analyse
-    from dorfkarte.region import load_region
-    from dorfkarte.settings import default_region_path
-
     region = load_region(default_region_path())
     snap = synthetic_snapshot(region, a.nodes, a.homes, a.seed)
     print(f"Synthetische Testwelt (keine echten Daten): {len(snap.layers['nodes_walk'])} "

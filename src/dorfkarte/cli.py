@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from dorfkarte.cliargs import add_common, subcommand_parsers
+from dorfkarte.commands import register_all
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.region import Region, load_region
 from dorfkarte.settings import default_data_dir, default_region_path
@@ -32,44 +34,6 @@ class Context:
         return self._region
 
 
-def add_common(parser: argparse.ArgumentParser) -> None:
-    """``--region`` and ``--data-dir``, accepted before or after the command name.
-
-    Idempotent: an option the parser already has is left alone.
-    """
-    have = parser._option_string_actions
-    if "--region" not in have:
-        parser.add_argument(
-            "--region", type=Path, default=argparse.SUPPRESS,
-            help="Regionsdatei (TOML); Standard: data/regions/hoher-flaeming.toml",
-        )
-    if "--data-dir" not in have:
-        parser.add_argument(
-            "--data-dir", type=Path, default=argparse.SUPPRESS,
-            help="Datenordner für Schnappschuss und Angebote; Standard: data/ oder "
-                 "$DORFKARTE_DATA",
-        )
-
-
-def subcommand_parsers(parser: argparse.ArgumentParser
-                       ) -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
-    """Every (nested) subcommand parser with its name path, e.g. ``("scenario", "list")``.
-
-    argparse has no public API for this; ``_actions`` / ``choices`` are stable since 3.2.
-    """
-    out: list[tuple[tuple[str, ...], argparse.ArgumentParser]] = []
-
-    def walk(p: argparse.ArgumentParser, path: tuple[str, ...]) -> None:
-        for action in p._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                for name, child in action.choices.items():
-                    out.append(((*path, name), child))
-                    walk(child, (*path, name))
-
-    walk(parser, ())
-    return out
-
-
 def _ensure_common(parser: argparse.ArgumentParser) -> None:
     """Give every subcommand ``--region`` / ``--data-dir``, however its module registered it.
 
@@ -81,8 +45,6 @@ def _ensure_common(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from dorfkarte.commands import register_all
-
     parser = argparse.ArgumentParser(
         prog="dorfkarte",
         description="Daseinsvorsorge-Karte: Erreichbarkeit von Grundversorgung in Ortsteilen.",
@@ -113,6 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Abgebrochen.", file=sys.stderr)
         return 130
+
+
+__all__ = ["Context", "add_common", "build_parser", "main", "subcommand_parsers"]
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -33,6 +33,10 @@ from dorfkarte.region import MODE_LABELS, MODES, NETWORK_MODES, TRANSIT, Region,
 from dorfkarte.snapshot import AMENITIES, STOPS, Snapshot
 
 NO_DATA = GapClass.NO_DATA
+LOCAL_ONLY = GapClass.LOCAL_ONLY
+#: Indicator columns that say nothing for a "nur lokale Angebote" unit (NaN there).
+LOCAL_UNKNOWN_COLUMNS = ("median", "p90", "max", "share_within", "residents_within",
+                         "unreachable_share")
 GAP_CLASSES = tuple(GapClass)
 DEST_COLUMNS = ["name", "category", "source", "ref", "weight"]
 INDICATOR_COLUMNS = [
@@ -99,11 +103,64 @@ class CoverageResult:
     pt: Any = None
 
     @property
+    def local_only(self) -> frozenset[str]:
+        """Categories whose service points are local listings (or planned sites) only.
+
+        OSM was not searched for them (no snapshot, or built before the category existed):
+        units no listing serves are ``GapClass.LOCAL_ONLY``, not gaps.
+        """
+        unsearched = self._groups.local_only if self._groups is not None else frozenset()
+        return frozenset(c for c in unsearched
+                         if c in self.destinations and len(self.destinations[c]))
+
+    @property
     def pairs(self) -> list[Pair]:
         return list(self.times)
 
     def unit(self, mode: str) -> str:
         return "m" if mode == TRANSIT else "min"
+
+    @property
+    def origin_weights(self) -> np.ndarray:
+        """Residents each origin stands for: the weights of every share and gain.
+
+        1.0 for each origin of a district whose population is unknown (or 0): there every
+        home counts once (``weighted = False`` in the indicators).
+        """
+        assert self._groups is not None
+        return self._groups.weights
+
+    @property
+    def origin_districts(self) -> np.ndarray:
+        """Row of ``districts`` that each origin belongs to (int array, one per origin)."""
+        assert self._groups is not None
+        return self._groups.codes
+
+    def pair_indicators(self, key: Pair, times: np.ndarray, nearest: np.ndarray,
+                        destinations: pd.DataFrame,
+                        districts: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Indicator columns of one pair computed from other per-origin times.
+
+        What a what-if needs to refresh only the districts whose homes changed:
+        ``districts`` are row indices into :attr:`districts` (default all), ``times`` /
+        ``nearest`` cover *all* origins (as in :attr:`times`), ``destinations`` are the
+        pair's service points (``name, source, weight``; what ``nearest`` indexes).
+        Returns ``{column: array}`` with one entry per requested district, in that order,
+        computed exactly as :func:`analyse` does.
+        """
+        g = self._groups
+        assert g is not None
+        if districts is None:
+            return _pair_frame(g, self.region, key, times, nearest, destinations,
+                               self.methods[key], self.thresholds[key])
+        codes = np.asarray(districts, dtype=np.int64)
+        sel = np.isin(g.codes, codes)
+        remap = np.full(g.n, -1, dtype=np.int64)
+        remap[codes] = np.arange(len(codes))
+        sub = _Groups(codes=remap[g.codes[sel]], weights=g.weights[sel],
+                      districts=g.plain_districts().iloc[codes].reset_index(drop=True))
+        return _pair_frame(sub, self.region, key, times[sel], nearest[sel], destinations,
+                           self.methods[key], self.thresholds[key])
 
     def with_thresholds(self, changes: Mapping[Pair, float]) -> CoverageResult:
         """A copy with other thresholds; only threshold-dependent columns are recomputed."""
@@ -124,6 +181,14 @@ class CoverageResult:
             rows = np.flatnonzero((cat_col == key[0]) & (mode_col == key[1]))
             code = np.array([row_of[n] for n in ind["district"].to_numpy()[rows]], dtype=int)
             ind.loc[rows, "threshold"] = thr[key]
+            if key[0] in g.local_only:
+                # the masked columns depend on the class: rebuild the pair's rows
+                cols = _pair_frame(g, self.region, key, self.times[key], self.nearest[key],
+                                   self.destinations[key[0]], self.methods[key], thr[key])
+                ind.loc[rows, "gap_class"] = np.asarray(cols["gap_class"]).astype(str)[code]
+                for c in LOCAL_UNKNOWN_COLUMNS:
+                    ind.loc[rows, c] = np.asarray(cols[c], dtype=float)[code]
+                continue
             live = rows[(ind["gap_class"].to_numpy()[rows] != NO_DATA)]
             if len(live) == 0:
                 continue
@@ -240,26 +305,82 @@ def _xy(gdf: gpd.GeoDataFrame, crs: str) -> np.ndarray:
     return point_xy(gdf, crs)
 
 
-def _network_times(mg: ModeGraph, dest_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Minutes from every origin to its nearest source, and that source's index."""
-    net = mg.network
-    assert net is not None and mg.origin_node is not None and mg.origin_offset is not None
-    dnode, doff = net.snap(dest_xy)
-    g = net.with_sources(dnode, doff)
-    n = net.n_nodes
-    dist, _, src = dijkstra(g, directed=True, indices=n + np.arange(len(dnode)),
-                            return_predecessors=True, min_only=True)
-    t = dist[mg.origin_node] + mg.origin_offset
-    s = src[mg.origin_node]
-    nearest = np.where(s >= n, s - n, -1).astype(np.int64)
-    t[nearest < 0] = np.inf
+def nearest_service(mg: ModeGraph, origin_xy: np.ndarray, dest_xy: np.ndarray, *,
+                    rows: np.ndarray | None = None,
+                    snapped: tuple[np.ndarray, np.ndarray] | None = None,
+                    limit: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+    """Time from origins to the nearest of ``dest_xy``, and that point's index (-1: none).
+
+    The one arithmetic of every coverage time, public so that a what-if reproduces the
+    analysis exactly: on a network one multi-source Dijkstra over the reverse graph with a
+    virtual source per point whose edge carries the point's snap time, then the origin's
+    own offset; without one the straight line x detour factor at the mode's speed.
+
+    Parameters
+    ----------
+    mg
+        The mode's graph (``result.network[mode]``).
+    origin_xy, dest_xy
+        Positions in ``region.crs`` (n x 2, metres); ``origin_xy`` is ``result.origin_xy``.
+    rows
+        Only these origins (indices; default all): a removal recomputes only the homes
+        whose nearest provider closed.
+    snapped
+        ``mg.network.snap(dest_xy)`` if the caller already has it (cached per category).
+    limit
+        Search bound in the mode's unit: beyond it a time is ``inf`` and the index -1.
+
+    Returns
+    -------
+    times, nearest
+        Minutes (metres for ``transit``) and index into ``dest_xy`` per origin of ``rows``.
+    """
+    sel = slice(None) if rows is None else rows
+    n_out = len(origin_xy) if rows is None else len(rows)
+    if len(dest_xy) == 0:
+        return np.full(n_out, np.inf), np.full(n_out, -1, dtype=np.int64)
+    to_min = 1.0 / mg.metres_per_minute if mg.unit == "m" else 1.0
+    if mg.method == "network":
+        net = mg.network
+        assert net is not None and mg.origin_node is not None and mg.origin_offset is not None
+        dnode, doff = net.snap(dest_xy) if snapped is None else snapped
+        g = net.with_sources(dnode, doff)
+        n = net.n_nodes
+        dist, _, src = dijkstra(g, directed=True, indices=n + np.arange(len(dnode)),
+                                return_predecessors=True, min_only=True,
+                                limit=limit * to_min)
+        on = mg.origin_node[sel]
+        t = dist[on] + mg.origin_offset[sel]
+        s = src[on]
+        nearest = np.where(s >= n, s - n, -1).astype(np.int64)
+        t[nearest < 0] = np.inf
+    else:
+        d, j = cKDTree(dest_xy).query(origin_xy[sel], k=1)
+        t = d * mg.detour_factor / mg.metres_per_minute
+        nearest = j.astype(np.int64)
+        if math.isfinite(limit):
+            far = t > limit * to_min
+            t[far], nearest[far] = np.inf, -1
+    if mg.unit == "m":
+        t = t * mg.metres_per_minute
     return t, nearest
 
 
-def _straight_times(mg: ModeGraph, origin_xy: np.ndarray,
-                    dest_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    d, j = cKDTree(dest_xy).query(origin_xy, k=1)
-    return d * mg.detour_factor / mg.metres_per_minute, j.astype(np.int64)
+def travel_matrix(mg: ModeGraph, xy: np.ndarray) -> np.ndarray | None:
+    """Minutes between every pair of points on the mode's network (snap time at both ends).
+
+    ``None`` for a straight-line mode (no network to route on). Diagonal 0. Used for the
+    rough tour estimate of a mobile service (drive between chosen stops).
+    """
+    if mg.method != "network" or mg.network is None:
+        return None
+    net = mg.network
+    nodes, offs = net.snap(xy)
+    uniq, inv = np.unique(nodes, return_inverse=True)
+    dist = dijkstra(net.graph, directed=True, indices=uniq)[:, uniq]
+    out = dist[inv][:, inv] + offs[:, None] + offs[None, :]
+    np.fill_diagonal(out, 0.0)
+    return out
 
 
 def _mode_graph(snapshot: Snapshot, region: Region, mode: str,
@@ -275,17 +396,6 @@ def _mode_graph(snapshot: Snapshot, region: Region, mode: str,
         return ModeGraph(mode, "straight_line", None, None, None, speed, detour, unit)
     node, off = net.snap(origin_xy)
     return ModeGraph(mode, "network", net, node, off, net.snap_kmh, 1.0, unit)
-
-
-def _times(mg: ModeGraph, origin_xy: np.ndarray,
-           dest_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    if mg.method == "network":
-        t, j = _network_times(mg, dest_xy)
-    else:
-        t, j = _straight_times(mg, origin_xy, dest_xy)
-    if mg.unit == "m":
-        t = t * mg.metres_per_minute
-    return t, j
 
 
 def times_from_points(result: CoverageResult, mode: str, points: gpd.GeoDataFrame,
@@ -348,10 +458,22 @@ class _Groups:
     codes: np.ndarray  # district index per origin
     weights: np.ndarray  # population per origin, 1.0 where unknown
     districts: gpd.GeoDataFrame
+    #: categories with local listings only (see CoverageResult.local_only); kept here so
+    #: every caller of _pair_frame (what-if included) classifies them the same way
+    local_only: frozenset[str] = frozenset()
+
+    _plain: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def n(self) -> int:
         return len(self.districts)
+
+    def plain_districts(self) -> pd.DataFrame:
+        """The district attributes without geometry (cached: indicator code reads columns)."""
+        if self._plain is None:
+            self._plain = pd.DataFrame({c: self.districts[c].to_numpy()
+                                        for c in self.districts.columns if c != "geometry"})
+        return self._plain
 
     def shares(self, t: np.ndarray, thr: float) -> np.ndarray:
         """Weighted share of each district's origins with ``t <= thr`` (NaN without origins)."""
@@ -418,16 +540,25 @@ def _pair_frame(g: _Groups, region: Region, key: Pair, t: np.ndarray, j: np.ndar
         weights = dest["weight"].to_numpy(dtype=float)
         with np.errstate(invalid="ignore", divide="ignore"):
             unreach_share = unreach / total
+        classes = [region.gap_classes.classify(float(x)) if c else NO_DATA
+                   for x, c in zip(share, counts > 0, strict=True)]
         cols.update(
             median=med, p90=p90, max=mx, share_within=share,
             residents_within=np.where(np.isfinite(pop), share * pop, np.nan),
-            gap_class=[region.gap_classes.classify(float(x)) if c else NO_DATA
-                       for x, c in zip(share, counts > 0, strict=True)],
+            gap_class=classes,
             nearest_name=np.where(has, names[best], ""),
             nearest_source=np.where(has, sources[best], ""),
             nearest_weight=np.where(has, weights[best], np.nan),
             unreachable_share=unreach_share,
         )
+        if cat in g.local_only:
+            # Listings are a lower bound: a unit they serve is served; any other unit may
+            # have an unlisted service that OSM was never asked about -> unknown, no gap.
+            unknown = np.array([c not in (GapClass.OK, NO_DATA) for c in classes], dtype=bool)
+            cols["gap_class"] = [LOCAL_ONLY if u else c
+                                 for u, c in zip(unknown, classes, strict=True)]
+            for c in LOCAL_UNKNOWN_COLUMNS:
+                cols[c] = np.where(unknown, np.nan, np.asarray(cols[c], dtype=float))
     return {c: (np.asarray(v) if np.ndim(v) else np.full(n, v, dtype=object))
             for c, v in cols.items()}
 
@@ -506,6 +637,10 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
 
     graphs = {m: _mode_graph(snapshot, region, m, oxy) for m in mode_list}
     dests = {c: destinations_for(snapshot, region, c, extra_destinations) for c in cats}
+    # not searched in OSM: whatever points there are (listings, planned sites) are a lower
+    # bound, so units they do not serve are unknown (a what-if adding a site keeps this)
+    groups.local_only = frozenset(
+        c for c in cats if region.category(c).source == "osm" and not snapshot.searched_osm(c))
     times: dict[Pair, np.ndarray] = {}
     nearest: dict[Pair, np.ndarray] = {}
     methods: dict[Pair, str] = {}
@@ -532,7 +667,7 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
                 times[key] = times[(c, "walk")] * mg.metres_per_minute
                 nearest[key] = nearest[(c, "walk")]
                 continue
-            times[key], nearest[key] = _times(mg, oxy, dxy)
+            times[key], nearest[key] = nearest_service(mg, oxy, dxy)
 
     pt_analysis = None
     if Mode.PT in mode_list:
@@ -544,6 +679,11 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
     if empty:
         notes.append("Keine Einrichtungen im Datenstand für " + ", ".join(empty)
                      + ": als „keine Daten“ ausgewiesen, nicht als Lücke.")
+    local = [region.category(c).label for c in cats if c in groups.local_only and len(dests[c])]
+    if local:
+        notes.append("Nur lokale Angebote, OSM fehlt für " + ", ".join(local)
+                     + ": Ortsteile ohne erreichbares Angebot sind „unbekannt – nur lokale "
+                     "Angebote erfasst“, keine Lücke.")
     straight = [m for m in mode_list if graphs[m].method == "straight_line"]
     if straight:
         factor = f"{region.modes.detour_factor:g}".replace(".", ",")
@@ -553,7 +693,8 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
         )
     ind = _indicators(groups, region, times, nearest, dests, methods, thresholds)
     if pt_analysis is not None:
-        ind = pt_mode.indicator_columns(ind, groups, pt_analysis)  # type: ignore[assignment]
+        ind = pt_mode.indicator_columns(ind, groups, pt_analysis,  # type: ignore[assignment]
+                                        weighted_quantile)
     if any(region.category(c).source == "places" for c in cats):
         from dorfkarte import central
 
@@ -567,7 +708,7 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
 
 
 __all__ = [
-    "GAP_CLASSES", "INDICATOR_COLUMNS", "NETWORK_MODES", "NO_DATA", "CoverageResult",
-    "ModeGraph", "analyse", "destinations_for", "threshold_value", "times_from_points",
-    "weighted_quantile",
+    "GAP_CLASSES", "INDICATOR_COLUMNS", "LOCAL_ONLY", "NETWORK_MODES", "NO_DATA",
+    "CoverageResult", "ModeGraph", "analyse", "destinations_for", "nearest_service",
+    "threshold_value", "times_from_points", "travel_matrix", "weighted_quantile",
 ]

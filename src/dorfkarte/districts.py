@@ -57,7 +57,20 @@ def read_centres(region: Region) -> pd.DataFrame:
         if col not in df.columns:
             df[col] = default
     df["population"] = pd.to_numeric(df.get("population"), errors="coerce")
+    _refuse_duplicates(df["name"], f"Ortsmittelpunkte-Datei {path}", offset=2, what="Zeile")
     return _refine_imprecise_centres(region, df)
+
+
+def _refuse_duplicates(names: pd.Series, where: str, *, offset: int, what: str) -> None:
+    """Two units with one name cannot be told apart in tables, maps and profiles."""
+    keys = names.astype(str).str.strip()
+    dup = keys.duplicated(keep="first").to_numpy()
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        first = int(np.flatnonzero((keys == keys.iat[i]).to_numpy())[0])
+        raise DataError(f"{where}, {what} {i + offset}: Name {keys.iat[i]!r} doppelt "
+                        f"(schon in {what} {first + offset}); Namen der Einheiten müssen "
+                        "eindeutig sein")
 
 
 def _refine_imprecise_centres(region: Region, df: pd.DataFrame) -> pd.DataFrame:
@@ -98,11 +111,15 @@ def _refine_imprecise_centres(region: Region, df: pd.DataFrame) -> pd.DataFrame:
 
 
 def from_centres(region: Region, municipalities: gpd.GeoDataFrame | None = None,
-                 clip_m: float = 3000.0) -> gpd.GeoDataFrame:
+                 clip_m: float | None = None) -> gpd.GeoDataFrame:
     """Voronoi cells of the centres, clipped to the municipalities (or a hull around the centres).
 
+    Without municipality outlines the hull reaches ``clip_m`` beyond the outer centres,
+    by default the region's ``buffer_m`` (the same extent the import uses).
     Marked ``approx=True``: these are not official boundaries.
     """
+    if clip_m is None:
+        clip_m = region.buffer_m
     df = read_centres(region)
     pts = gpd.GeoSeries(gpd.points_from_xy(df["lon"], df["lat"]), crs="EPSG:4326").to_crs(
         region.crs
@@ -151,6 +168,7 @@ def from_file(region: Region) -> gpd.GeoDataFrame:
         row = int(np.flatnonzero((names.isna() | (names.astype(str).str.strip() == ""))
                                  .to_numpy())[0]) + 1
         raise DataError(f"Bezirksdatei {path}, Objekt {row}: Namensspalte '{col}' ist leer")
+    _refuse_duplicates(names, f"Bezirksdatei {path}", offset=1, what="Objekt")
     mcol, pcol = region.districts.municipality_column, region.districts.population_column
     out = gpd.GeoDataFrame(
         {

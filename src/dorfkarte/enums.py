@@ -16,6 +16,9 @@ class GapClass(StrEnum):
     TIGHT = "knapp"
     GAP = "Lücke"
     NO_DATA = "keine Daten"
+    #: Only local listings, no OSM search for the category: a unit no listing serves is
+    #: unknown (an unlisted service may be there), never a gap.
+    LOCAL_ONLY = "nur lokale Angebote"
 
 
 class Mode(StrEnum):

@@ -9,7 +9,6 @@ file may point at the network: no CDN, no web tiles (the base map is drawn from 
 from __future__ import annotations
 
 import base64
-import html
 import mimetypes
 import re
 from collections.abc import Callable
@@ -18,9 +17,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dorfkarte import assets, provenance
 from dorfkarte.atomic import write_text_atomic
+from dorfkarte.basemap import generalise
 from dorfkarte.errors import DorfkarteError
+from dorfkarte.maps import build_map
 from dorfkarte.region import MODE_LABELS, MODE_LABELS_EN, Region
+from dorfkarte.safe import html_escape
 from dorfkarte.snapshot import Snapshot
 
 
@@ -209,8 +212,6 @@ def asset_resolver() -> Resolver:
     Exact matches against :func:`dorfkarte.assets.vendored_assets` first, then by file name
     (folium's CDN default ``.../leaflet.js`` -> the vendored ``leaflet.js``).
     """
-    from dorfkarte import assets
-
     known = assets.vendored_assets()
     by_url = {a.url: a.path for a in known}
     by_name: dict[str, Path] = {}
@@ -248,11 +249,11 @@ def finish_document(doc: str, *, title: str, lang: str, panel: str = "") -> str:
     else:
         doc = re.sub(r"</body\s*>", lambda _m: panel + "</body>", doc, count=1,
                      flags=re.IGNORECASE)
-    doc = re.sub(r"<html\b[^>]*>", f'<html lang="{html.escape(lang)}">', doc, count=1,
+    doc = re.sub(r"<html\b[^>]*>", f'<html lang="{html_escape(lang)}">', doc, count=1,
                  flags=re.IGNORECASE)
     doc = re.sub(
         r"<head\b[^>]*>",
-        lambda _m: f'<head>\n<meta charset="utf-8">\n<title>{html.escape(title)}</title>',
+        lambda _m: f'<head>\n<meta charset="utf-8">\n<title>{html_escape(title)}</title>',
         doc,
         count=1,
         flags=re.IGNORECASE,
@@ -307,6 +308,26 @@ def collect_sources(snapshot: Snapshot, region: Region, category: str | None,
         th = region.threshold(category, mode)
         if th.source:
             out.append(Source("threshold", th.source))
+    return out
+
+
+def listing_sources(extra_points: Any, lang: str = "de") -> list[Source]:
+    """Sources of the listings shown (e.g. the Smart Village App with its data providers)."""
+    if extra_points is None or not len(extra_points) or "listing_source" not in extra_points:
+        return []
+    out: list[Source] = []
+    what = layer_label("listings", lang)
+    provs = extra_points.get("provider")
+    for src in dict.fromkeys(str(s) for s in extra_points["listing_source"] if str(s)):
+        if not src.startswith("Smart Village App"):
+            continue
+        names = [] if provs is None else sorted(
+            {str(p) for p, s in zip(provs, extra_points["listing_source"], strict=True)
+             if str(s) == src and str(p)})
+        label = "Datenanbieter" if lang != "en" else "data providers"
+        text = src + (f" ({label}: {', '.join(names[:8])}{' …' if len(names) > 8 else ''})"
+                      if names else "")
+        out.append(Source(what, text))
     return out
 
 
@@ -380,17 +401,21 @@ def map_title(region: Region, category: str | None, mode: str, lang: str = "de")
 
 def info_panel(snapshot: Snapshot, region: Region, *, title: str, category: str | None,
                mode: str, offline: bool, lang: str = "de", exported: str | None = None,
-               large: bool = False) -> str:
+               large: bool = False, flags: list[str] | None = None,
+               slide: bool = False, extra_points: Any = None) -> str:
     """Title bar and a fold-out sources box; every text from data is escaped.
 
     ``large`` scales the title, popups and legend up for a projector (demo mode).
+    ``flags`` ("enthält Beispieldaten", "nur lokale Angebote, OSM fehlt") are said under the
+    title and in the sources box. ``slide`` (PNG): no buttons, the whole legend.
     """
     t = _TEXT.get(lang, _TEXT["de"])
-    e = html.escape
+    e = html_escape
     exported = exported or datetime.now(UTC).strftime("%Y-%m-%d")
     stand = data_date(snapshot)
     items = []
-    for s in collect_sources(snapshot, region, category, mode, lang):
+    for s in [*collect_sources(snapshot, region, category, mode, lang),
+              *listing_sources(extra_points, lang)]:
         what = t["threshold"] if s.what == "threshold" else s.what
         bits = [f"<b>{e(what)}</b>: {e(s.source)}"]
         if s.licence:
@@ -404,11 +429,15 @@ def info_panel(snapshot: Snapshot, region: Region, *, title: str, category: str 
         notes.append(f"<p>{e(t['approx'])}</p>")
     if offline:
         notes.append(f"<p>{e(t['offline'])}</p>")
+    for f in flags or []:
+        notes.append(f'<p class="dk-flag">{e(f[:1].upper() + f[1:])}.</p>')
     dates = f"{e(t['export'])}: {e(exported)}"
     dates = f"{e(t['stand'])}: {e(stand or t['embedded'])} · " + dates
+    flag_line = (f'<div class="dk-flag">{e("; ".join(flags))}</div>' if flags else "")
     return f"""
 <div id="dk-export-title" class="dk-panel">
   <h1>{e(title)}</h1>
+  {flag_line}
   <div class="dk-dates">{dates}</div>
 </div>
 <details id="dk-export-sources" class="dk-panel">
@@ -430,8 +459,9 @@ def info_panel(snapshot: Snapshot, region: Region, *, title: str, category: str 
   #dk-export-sources summary {{ cursor: pointer; font-weight: bold; }}
   #dk-export-sources ul {{ padding-left: 16px; margin: 4px 0; }}
   #dk-export-sources p {{ margin: 4px 0; }}
+  .dk-panel .dk-flag {{ color: #7a1f00; font-weight: 600; font-size: 13px; }}
 </style>
-{LARGE_CSS if large else ""}"""
+{LARGE_CSS if large else ""}{SLIDE_CSS if slide else ""}"""
 
 
 #: Projector sizes for the demo: title, popups, tooltips, legend and controls.
@@ -445,6 +475,19 @@ LARGE_CSS = """
   .leaflet-popup-content, .leaflet-tooltip { font-size: 16px; }
   .leaflet-control-attribution { font-size: 12px; }
   .leaflet-control, .legend, .dk-legend { font-size: 16px; }
+</style>
+"""
+
+
+#: A picture for slides (PNG): buttons do nothing there, the legend is shown whole (no
+#: scrolling; "Ortsteilflächen sind Näherungen" is its last line); scale bar, attribution,
+#: title and date stay.
+SLIDE_CSS = """
+<style>
+  .leaflet-control-zoom, .leaflet-control-layers { display: none !important; }
+  .dk-legend { max-height: none !important; overflow: visible !important; }
+  .dk-legend summary { list-style: none; }
+  .dk-legend summary::-webkit-details-marker { display: none; }
 </style>
 """
 
@@ -471,12 +514,13 @@ def build_export_html(snapshot: Snapshot, region: Region, result: Any = None, *,
                       category: str | None = None, mode: str = "walk", offline: bool = False,
                       lang: str = "de", extra_points: Any = None, highlight: str | None = None,
                       indicator: str = "share_within", large: bool = False,
-                      point_categories: Any = None,
+                      point_categories: Any = None, slide: bool = False,
                       resolve: Resolver | None = None) -> tuple[str, list[str], list[str]]:
-    """The export page as a string (for the app's download button)."""
-    from dorfkarte.basemap import generalise
-    from dorfkarte.maps import build_map
+    """The export page as a string (for the app's download button).
 
+    ``slide``: the page a PNG is taken of (no zoom/layer buttons, whole legend, sources
+    box open).
+    """
     if category is not None:
         region.category(category)  # unknown id -> one-line error
     else:
@@ -488,9 +532,16 @@ def build_export_html(snapshot: Snapshot, region: Region, result: Any = None, *,
         basemap="own" if offline else "osm", offline=offline, lang=lang,
         extra_points=extra_points, highlight=highlight, point_categories=point_categories,
     )
+    flags = provenance.flags(result, extra_points, category, lang)
     title = map_title(region, category, mode, lang)
+    if flags:
+        title = f"{title} ({'; '.join(flags)})"
     panel = info_panel(snapshot, region, title=title, category=category, mode=mode,
-                       offline=offline, lang=lang, large=large)
+                       offline=offline, lang=lang, large=large, flags=flags, slide=slide,
+                       extra_points=extra_points)
+    if slide:
+        panel = panel.replace('<details id="dk-export-sources"',
+                              '<details open id="dk-export-sources"', 1)
     return render_map_html(fmap, title=title, lang=lang, offline=offline, panel=panel,
                            resolve=resolve)
 
@@ -498,11 +549,11 @@ def build_export_html(snapshot: Snapshot, region: Region, result: Any = None, *,
 def export_html(snapshot: Snapshot, region: Region, out: str | Path, result: Any = None, *,
                 category: str | None = None, mode: str = "walk", offline: bool = False,
                 lang: str = "de", extra_points: Any = None, highlight: str | None = None,
-                indicator: str = "share_within") -> HtmlExport:
+                indicator: str = "share_within", slide: bool = False) -> HtmlExport:
     """Write the map as one HTML file; ``offline`` means no network access at all."""
     doc, inlined, dropped = build_export_html(
         snapshot, region, result, category=category, mode=mode, offline=offline, lang=lang,
-        extra_points=extra_points, highlight=highlight, indicator=indicator,
+        extra_points=extra_points, highlight=highlight, indicator=indicator, slide=slide,
     )
     try:
         path = write_text_atomic(out, doc)

@@ -59,6 +59,16 @@ _T: dict[str, tuple[str, str]] = {
     "gap_knapp": ("knapp", "tight"),
     "gap_Lücke": ("Lücke", "gap"),
     "gap_keine Daten": ("keine Daten", "no data"),
+    "gap_nur lokale Angebote": ("unbekannt – nur lokale Angebote erfasst",
+                                "unknown – only local listings recorded"),
+    "flag_example": ("enthält Beispieldaten", "contains example data"),
+    "flag_local_only": ("nur lokale Angebote, OSM fehlt", "local listings only, no OSM data"),
+    "legend_local_only": ("Nur lokale Angebote, OSM fehlt: Ortsteile ohne erreichbares Angebot "
+                          "sind unbekannt, keine Lücke",
+                          "Local listings only, no OSM data: units no listing serves are "
+                          "unknown, not gaps"),
+    "legend_example": ("Enthält Beispieldaten (keine echten Angebote)",
+                       "Contains example data (not real services)"),
     "no_data": ("keine Angabe", "no data"),
     # map
     "layer_units": ("Ortsteile (Kennzahl)", "Districts (indicator)"),
@@ -96,6 +106,9 @@ _T: dict[str, tuple[str, str]] = {
     "unreachable": ("nicht erreichbar", "unreachable"),
     "source_osm": ("OSM", "OSM"),
     "source_listing": ("lokaler Eintrag", "local listing"),
+    "source_sva": ("Smart Village App", "Smart Village App"),
+    "source_sva_provider": ("Smart Village App, Datenanbieter: {provider}",
+                            "Smart Village App, data provider: {provider}"),
     "source_scenario": ("Szenario", "scenario"),
     "example_data": ("Beispieldaten, kein echter Eintrag", "example data, not a real listing"),
     "weight": ("Fahrten (Ab- und Ankünfte) im Fahrplan", "Arrivals + departures in timetable"),

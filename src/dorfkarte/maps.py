@@ -11,7 +11,6 @@ tooltip, popup, label or legend.
 
 from __future__ import annotations
 
-import html
 import json
 import math
 import re
@@ -27,7 +26,10 @@ import shapely
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
-from dorfkarte import assets
+from dorfkarte import assets, provenance
+from dorfkarte.basemap import light_base
+from dorfkarte.districts import read_centres
+from dorfkarte.enums import GapClass
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.i18n import (
     category_label,
@@ -38,6 +40,7 @@ from dorfkarte.i18n import (
     t,
 )
 from dorfkarte.region import TRANSIT, Region
+from dorfkarte.safe import html_escape
 from dorfkarte.snapshot import (
     AMENITIES,
     DISTRICTS,
@@ -59,6 +62,8 @@ OSM_TILES_ATTR = (
 
 GAP_COLOURS: dict[str, str] = {"ok": "#1a9850", "knapp": "#fee08b", "Lücke": "#d73027"}
 NO_DATA_COLOUR = "#bdbdbd"
+#: "unbekannt – nur lokale Angebote erfasst": neutral like no data, lighter, never red
+LOCAL_ONLY_COLOUR = "#dadaeb"
 UNREACHABLE_COLOUR = "#7f0000"
 _GOOD_TO_BAD = ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027"]
 _RESIDENTS = ["#f7f7f7", "#fddbc7", "#f4a582", "#d6604d", "#b2182b"]
@@ -81,14 +86,8 @@ _ROAD_CLASSES: dict[str, tuple[str, float]] = {
     "residential": ("#ffffff", 1.0), "living_street": ("#ffffff", 1.0),
 }
 
-_ESC = html.escape
-
-
-def esc(value: object) -> str:
-    """HTML-escape anything shown on the map (``None``/NaN -> empty)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return _ESC(str(value), quote=True)
+#: The one HTML-escape helper (``dorfkarte.safe``); ``esc`` kept as the short local name.
+esc = html_escape
 
 
 def _css_id(value: str) -> str:
@@ -149,6 +148,8 @@ def colour_for(indicator: str, row: dict[str, Any] | pd.Series | None) -> str:
     """Fill colour of one unit for ``indicator`` (see :func:`legend_scale`)."""
     if row is None:
         return NO_DATA_COLOUR
+    if str(row.get("gap_class")) == GapClass.LOCAL_ONLY:
+        return LOCAL_ONLY_COLOUR
     if indicator == "gap_class":
         return GAP_COLOURS.get(str(row.get("gap_class")), NO_DATA_COLOUR)
     value = row.get(indicator)
@@ -382,6 +383,7 @@ _MAP_CSS = """
 .dk-legend .dk-sw{width:16px;height:12px;border:1px solid #555;flex:none}
 .dk-legend .dk-poi{width:18px;height:18px;flex:none}
 .dk-legend .dk-note{font-size:11px;color:#444;margin-top:4px}
+.dk-legend .dk-flag{color:#7a1f00;font-weight:600}
 .dk-legend .dk-stop{border-radius:50%;background:#00838f;border:1px solid #004d52;flex:none}
 .dk-legend .dk-stop.dk-weak{background:#fff}
 .dk-legend .dk-hatch{background:repeating-linear-gradient(45deg,#fff 0 3px,#a50f15 3px 5px);
@@ -444,6 +446,16 @@ def _source_kind(source: object) -> str:
     return "osm"
 
 
+def listing_origins(pts: gpd.GeoDataFrame, lang: str) -> list[str | None]:
+    """Per listing point the source worth naming: the Smart Village App (with the app's
+    data provider where it gives one); None for listings from a planner's own file."""
+    from dorfkarte.listings.smart_village import origin_label
+
+    srcs = pts["listing_source"].tolist() if "listing_source" in pts else [""] * len(pts)
+    provs = pts["provider"].tolist() if "provider" in pts else [""] * len(pts)
+    return [origin_label(s, p, lang) for s, p in zip(srcs, provs, strict=True)]
+
+
 def _poi_html(cid: str, kind: str) -> str:
     return f'<div class="dk-poi dk-c-{_css_id(cid)} dk-src-{kind}"></div>'
 
@@ -460,11 +472,14 @@ def _add_points(fg: folium.FeatureGroup, pts: gpd.GeoDataFrame, cid: str, label:
         names = sub["name"].tolist() if "name" in sub else [None] * len(sub)
         examples = (sub["example"].fillna(False).astype(bool).tolist() if "example" in sub
                     else [False] * len(sub))
+        origins = (listing_origins(sub, lang) if kind == "listing"
+                   else [None] * len(sub))
         props = []
-        for name, example in zip(names, examples, strict=True):
+        for name, example, origin in zip(names, examples, origins, strict=True):
             name = name if isinstance(name, str) and name.strip() else f"({label})"
             note = f" · <i>{esc(t('example_data', lang))}</i>" if example else ""
-            props.append({"tip": f"<b>{esc(name)}</b><br>{esc(label)} · {src_txt}{note}"})
+            src = f"{src_txt} ({esc(origin)})" if origin else src_txt
+            props.append({"tip": f"<b>{esc(name)}</b><br>{esc(label)} · {src}{note}"})
         icon = folium.DivIcon(html=_poi_html(cid, kind), icon_size=(22, 22),
                               icon_anchor=(11, 11), class_name="dk-poi-icon")
         folium.GeoJson(
@@ -505,6 +520,8 @@ def _indicator_info(snapshot: Snapshot, region: Region, result: Any, category: s
         "approx": bool(districts["approx"].any()) if "approx" in districts else False,
         "straight": bool(has and "method" in table
                          and (table["method"] == "straight_line").any()),
+        "local_only": category in provenance.local_only(result),
+        "example": provenance.uses_example(result, None, [category]),
     }
 
 
@@ -571,7 +588,7 @@ def indicator_group(
             "tip": _unit_tip(d, row, indicator, mode, cat_label, lang),
             "popup": popup_html.get(str(d["name"]), ""),
         })
-    group = folium.FeatureGroup(name=t("layer_units", lang), show=True)
+    group = folium.FeatureGroup(name=esc(t("layer_units", lang)), show=True)
     fill_opacity = 0.55 if result is not None else 0.15
     if len(districts):
         folium.GeoJson(
@@ -618,8 +635,6 @@ def label_points(districts: gpd.GeoDataFrame, region: Region) -> gpd.GeoSeries:
     """
     pts = districts.geometry.representative_point()
     try:
-        from dorfkarte.districts import read_centres
-
         centres = read_centres(region)
     except DorfkarteError:  # no centres file (OSM or file districts): points in the areas
         return pts
@@ -723,13 +738,11 @@ def build_map(
 
     # Base maps. Our own base map lives in a pane below the tile pane (z 200).
     if basemap in ("osm", "own"):
-        from dorfkarte.basemap import light_base
-
         folium.map.CustomPane("dk-base", z_index=150, pointer_events=False).add_to(m)
         # a full snapshot's roads and landuse, reduced to what a screen can show
         _add_own_base(m, light_base(snapshot, region), districts, lang)
     if basemap == "osm":
-        folium.TileLayer(tiles=OSM_TILES, attr=OSM_TILES_ATTR, name=t("layer_tiles", lang),
+        folium.TileLayer(tiles=OSM_TILES, attr=OSM_TILES_ATTR, name=esc(t("layer_tiles", lang)),
                          max_zoom=19, overlay=False, control=True).add_to(m)
 
     # Choropleth of the chosen indicator (a pane below the other overlays: stops, points
@@ -746,18 +759,20 @@ def build_map(
         folium.GeoJson(
             feature_collection(munis, [{"name": str(n)} for n in munis[name_col]],
                                simplify=0.0002),
-            name=t("layer_municipalities", lang),
+            name=esc(t("layer_municipalities", lang)),
             style_function=lambda f: {"fill": False, "color": "#222222", "weight": 3,
                                       "opacity": 0.9},
             interactive=False,
         ).add_to(m)
 
+    highlighted = None
     if highlight is not None and len(districts):
         sel = districts[districts["name"].astype(str) == str(highlight)]
         if len(sel):
+            highlighted = str(highlight)
             folium.GeoJson(
                 feature_collection(sel, [{"name": str(highlight)}]),
-                name=t("layer_highlight", lang),
+                name=esc(t("layer_highlight", lang)),
                 style_function=lambda f: {"fill": False, "color": "#0d47a1", "weight": 5,
                                           "opacity": 1},
                 interactive=False,
@@ -782,7 +797,7 @@ def build_map(
             name = f"{label}: {t('legend_scenario', lang)} / {t('legend_listing', lang)}"
         else:
             show, name = cid in shown, label
-        fg = folium.FeatureGroup(name=f"{name} ({len(pts)})", show=show)
+        fg = folium.FeatureGroup(name=esc(f"{name} ({len(pts)})"), show=show)
         _add_points(fg, pts, cid, label, lang)
         fg.add_to(m)
 
@@ -794,7 +809,7 @@ def build_map(
     if len(districts):
         label_pts = districts.copy()
         label_pts["geometry"] = label_points(districts, region)
-        label_fg = folium.FeatureGroup(name=t("layer_labels", lang), show=True)
+        label_fg = folium.FeatureGroup(name=esc(t("layer_labels", lang)), show=True)
         kinds = label_pts["kind"] if "kind" in label_pts else pd.Series("ortsteil",
                                                                         index=label_pts.index)
         pops = (pd.to_numeric(label_pts["population"], errors="coerce").fillna(0)
@@ -825,13 +840,19 @@ def build_map(
         ).add_to(label_fg)
         label_fg.add_to(m)
 
+    # example entries among the drawn points that the result does not hold (the indicator
+    # part flags the result's own): said once in the static legend part
+    extra_example = (not info["example"] and not dynamic_indicator
+                     and provenance.uses_example(None, extra_points, [category]))
     legend = _legend_html(
         region, counts, stops is not None and len(stops) > 0, info["approx"], lang,
         "" if dynamic_indicator else _legend_indicator_html(
             region, category, mode, indicator, result is not None, info, lang),
+        example=extra_example, highlight=highlighted,
     )
     HtmlControl(legend, "dk-legend", "dk-legend", "bottomright").add_to(m)
     if title:
+        title = provenance.with_flags(title, result, extra_points, category, lang)
         box = f"<h3>{esc(title)}</h3>" + (f"<div>{esc(subtitle)}</div>" if subtitle else "")
         HtmlControl(box, "dk-title", "dk-title", "topleft").add_to(m)
 
@@ -862,8 +883,6 @@ def fallback_bounds(snapshot: Snapshot, region: Region) -> tuple[float, float, f
     Taken from the region itself, so another region never opens on Hoher Fläming: the
     village centres of its centres file, else its stops layer, else all of Germany.
     """
-    from dorfkarte.districts import read_centres
-
     pts: tuple[np.ndarray, np.ndarray] | None = None
     if region.districts.centres_file is not None:
         try:
@@ -969,7 +988,7 @@ def _unit_popups(districts: gpd.GeoDataFrame, result: Any, mode: str, region: Re
 def _add_own_base(m: folium.Map, snapshot: Snapshot, districts: gpd.GeoDataFrame,
                   lang: str) -> None:
     """Landuse, water, roads from the snapshot (else only the unit areas) in pane dk-base."""
-    fg = folium.FeatureGroup(name=t("layer_base", lang), show=True, overlay=True)
+    fg = folium.FeatureGroup(name=esc(t("layer_base", lang)), show=True, overlay=True)
     drawn = False
 
     def add(gdf: gpd.GeoDataFrame, style: dict[str, Any], simplify: float) -> None:
@@ -1069,7 +1088,7 @@ def _add_stops(m: folium.Map, stops: gpd.GeoDataFrame, region: Region, lang: str
             "r": _stop_radius(float(w)),
             "weak": weak,
         })
-    fg = folium.FeatureGroup(name=t("layer_stops", lang), show=show)
+    fg = folium.FeatureGroup(name=esc(t("layer_stops", lang)), show=show)
     folium.GeoJson(
         feature_collection(stops, props),
         marker=folium.CircleMarker(radius=4),
@@ -1103,6 +1122,13 @@ def _legend_indicator_html(region: Region, category: str, mode: str, indicator: 
                    f"</span>{esc(label)}</div>")
     out.append(f'<div class="dk-row"><span class="dk-sw" style="background:{NO_DATA_COLOUR}">'
                f"</span>{esc(t('no_data', lang))}</div>")
+    if info.get("local_only"):
+        out.append(f'<div class="dk-row"><span class="dk-sw" '
+                   f'style="background:{LOCAL_ONLY_COLOUR}"></span>'
+                   f"{esc(gap_label(GapClass.LOCAL_ONLY, lang))}</div>")
+        out.append(f'<div class="dk-note dk-flag">{esc(t("legend_local_only", lang))}</div>')
+    if info.get("example"):
+        out.append(f'<div class="dk-note dk-flag">{esc(t("legend_example", lang))}</div>')
     out.append(f'<div class="dk-row"><span class="dk-sw dk-hatch"></span>'
                f"{esc(t('legend_gap', lang))}</div>")
     out.append(f'<div class="dk-row"><span class="dk-sw" style="border:2px solid '
@@ -1114,9 +1140,15 @@ def _legend_indicator_html(region: Region, category: str, mode: str, indicator: 
 
 
 def _legend_html(region: Region, counts: dict[str, dict[str, int]], has_stops: bool,
-                 approx: bool, lang: str, indicator_part: str) -> str:
+                 approx: bool, lang: str, indicator_part: str, example: bool = False,
+                 highlight: str | None = None) -> str:
     out = [f"<details open><summary>{esc(t('legend_title', lang))}</summary>",
            f'<div id="dk-legend-ind">{indicator_part}</div>']
+    if highlight is not None:
+        # the blue outline is explained wherever it is drawn (app, HTML, PNG)
+        out.append(f'<div class="dk-row dk-hl"><span class="dk-sw" style="border:3px solid '
+                   f'#0d47a1;background:#fff"></span>{esc(t("layer_highlight", lang))}: '
+                   f"{esc(highlight)}</div>")
     if counts:
         out.append(f"<h4>{esc(t('legend_points', lang))}</h4>")
         for cid, n in counts.items():
@@ -1137,6 +1169,8 @@ def _legend_html(region: Region, counts: dict[str, dict[str, int]], has_stops: b
         weak = t("legend_stop_weak", lang, w=region.transit.min_weight)
         out.append(f'<div class="dk-row"><span class="dk-stop dk-weak" style="width:8px;'
                    f'height:8px"></span>{esc(weak)}</div>')
+    if example:
+        out.append(f'<div class="dk-note dk-flag">{esc(t("legend_example", lang))}</div>')
     if approx:
         out.append(f'<div class="dk-note">{esc(t("legend_approx", lang))}</div>')
     out.append("</details>")

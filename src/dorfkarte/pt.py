@@ -519,12 +519,15 @@ def add_pairs(snapshot: object, region: Region, cats: list[str], dests: dict,
     return run
 
 
-def indicator_columns(ind: object, groups: object, run: PTRun) -> object:
-    """Add :data:`coverage.PT_COLUMNS` to the indicator table (values on ``pt`` rows)."""
+def indicator_columns(ind: object, groups: object, run: PTRun,
+                      weighted_quantile: object) -> object:
+    """Add :data:`coverage.PT_COLUMNS` to the indicator table (values on ``pt`` rows).
+
+    ``weighted_quantile`` is coverage's (passed in: pt does not import coverage).
+    """
     import pandas as pd
 
-    from dorfkarte.coverage import weighted_quantile
-
+    wq = weighted_quantile
     df: pd.DataFrame = ind  # type: ignore[assignment]
     codes, weights = groups.codes, groups.weights  # type: ignore[attr-defined]
     names = list(groups.districts["name"])  # type: ignore[attr-defined]
@@ -542,12 +545,12 @@ def indicator_columns(ind: object, groups: object, run: PTRun) -> object:
             if not sel.any() or not np.isfinite(r.best).any() and np.isnan(r.best).all():
                 continue
             w = weights[sel]
-            df.iat[i, df.columns.get_loc("pt_best_median")] = weighted_quantile(
+            df.iat[i, df.columns.get_loc("pt_best_median")] = wq(  # type: ignore[operator]
                 r.best[sel], w, 0.5)
             dep = r.departures[sel]
             if np.isfinite(dep).any():
                 ok = np.isfinite(dep)
-                df.iat[i, df.columns.get_loc("pt_departures_per_day")] = weighted_quantile(
+                df.iat[i, df.columns.get_loc("pt_departures_per_day")] = wq(  # type: ignore
                     dep[ok], w[ok], 0.5)
             rt = r.roundtrip[sel]
             if np.isfinite(rt).all():

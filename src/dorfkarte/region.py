@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+from dorfkarte import region_schema
 from dorfkarte.enums import GapClass
 from dorfkarte.errors import RegionError, UnknownCategoryError
 from dorfkarte.tags import TagRule, parse_rule
@@ -106,6 +110,10 @@ class Modes:
     urban_kmh: float = 50.0
     highway_kmh: dict[str, float] = field(default_factory=dict)
     detour_factor: float = 1.3
+    #: Per network mode: ways added to / removed from osmnx's default network filter
+    #: (``[modes.walk] include = ["highway=cycleway&foot=designated"]``).
+    include: dict[str, tuple[TagRule, ...]] = field(default_factory=dict)
+    exclude: dict[str, tuple[TagRule, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -144,6 +152,11 @@ class Region:
     gap_classes: GapClasses
     home_rules: tuple[TagRule, ...]
     categories: dict[str, Category]
+    #: Problems that do not stop loading (unknown keys), shown by the CLI and the app.
+    warnings: tuple[str, ...] = ()
+    #: ``[smart_village.categories]``: category name in the town's Smart Village App ->
+    #: category id of this region (``dorfkarte.listings.smart_village``).
+    smart_village_categories: dict[str, str] = field(default_factory=dict)
 
     def category(self, cid: str) -> Category:
         try:
@@ -186,9 +199,6 @@ def _threshold(raw: Any, where: str) -> Threshold:
 
 def _metric_crs(value: Any) -> str:
     """The analysis CRS must be projected in metres: buffers, grids and speeds assume it."""
-    from pyproj import CRS
-    from pyproj.exceptions import CRSError
-
     text = str(value)
     try:
         crs = CRS.from_user_input(text)
@@ -212,13 +222,8 @@ def _rel(base: Path, value: str | None) -> Path | None:
 def load_region(path: str | Path) -> Region:
     """Read and validate a region file; raise :class:`RegionError` naming the problem."""
     path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            raw = tomllib.load(fh)
-    except FileNotFoundError:
-        raise RegionError(f"Regionsdatei nicht gefunden: {path}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise RegionError(f"Regionsdatei {path}: kein gültiges TOML ({exc})") from None
+    raw = _read_toml(path)
+    warnings = region_schema.check(raw)
     base = path.parent
 
     reg = _req(raw, "region", "")
@@ -331,7 +336,19 @@ def load_region(path: str | Path) -> Region:
             source=source,
         )
 
+    sva_raw = raw.get("smart_village", {}).get("categories", {})
+    if not isinstance(sva_raw, dict):
+        raise RegionError("Regionsdatei: 'smart_village.categories' muss eine Tabelle sein "
+                          '(App-Kategorie = "Kategorie-Kennung")')
+    sva: dict[str, str] = {}
+    for name, cid in sva_raw.items():
+        if str(cid) not in categories:
+            raise RegionError(f"Regionsdatei: 'smart_village.categories.{name}' = {cid!r}: "
+                              f"unbekannte Kategorie; bekannt: {', '.join(categories)}")
+        sva[str(name)] = str(cid)
+
     homes = raw.get("homes", {}).get("rules", ["building=house", "building=residential"])
+    modes = _with_network_rules(modes, m)
     return Region(
         id=rid,
         name=str(_req(reg, "name", "region")),
@@ -347,4 +364,47 @@ def load_region(path: str | Path) -> Region:
         gap_classes=gaps,
         home_rules=tuple(parse_rule(r) for r in homes),
         categories=categories,
+        warnings=tuple(warnings),
+        smart_village_categories=sva,
     )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The file as TOML; a folder, UTF-16 or binary file gets a sentence, not a traceback."""
+    if path.is_dir():
+        raise RegionError(f"Regionsdatei {path} ist ein Ordner; erwartet wird eine .toml-Datei")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise RegionError(f"Regionsdatei nicht gefunden: {path}") from None
+    except OSError as exc:
+        raise RegionError(f"Regionsdatei {path} nicht lesbar: {exc.strerror or exc}") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise RegionError(f"Regionsdatei {path} ist UTF-16 kodiert; bitte als UTF-8 speichern")
+    if b"\x00" in data[:4096]:
+        raise RegionError(f"Regionsdatei {path} ist keine Textdatei (Binärdaten)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise RegionError(f"Regionsdatei {path}: Zeile {line} ist kein UTF-8 "
+                          "(bitte als UTF-8 speichern)") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RegionError(f"Regionsdatei {path}: kein gültiges TOML ({exc})") from None
+
+
+def _with_network_rules(modes: Modes, raw: dict[str, Any]) -> Modes:
+    """``include`` / ``exclude`` tag rules per network mode from ``[modes.<mode>]``."""
+    from dataclasses import replace
+
+    inc: dict[str, tuple[TagRule, ...]] = {}
+    exc: dict[str, tuple[TagRule, ...]] = {}
+    for mode in NETWORK_MODES:
+        table = raw.get(mode, {})
+        if table.get("include"):
+            inc[mode] = tuple(parse_rule(r) for r in table["include"])
+        if table.get("exclude"):
+            exc[mode] = tuple(parse_rule(r) for r in table["exclude"])
+    return replace(modes, include=inc, exclude=exc)

@@ -17,8 +17,11 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from dorfkarte import provenance, sheets
 from dorfkarte.errors import DorfkarteError
+from dorfkarte.i18n import category_label, gap_label
 from dorfkarte.region import MODE_LABELS, Region
+from dorfkarte.safe import xlsx_text_cells
 from dorfkarte.snapshot import DISTRICTS, STOPS, Snapshot
 
 
@@ -26,29 +29,9 @@ class ReportError(DorfkarteError):
     """The report cannot be written (no analysis result, unwritable folder)."""
 
 
-#: Machine column -> German header for the XLSX sheet (CSV keeps machine names for scripts).
-COLUMNS_DE: dict[str, str] = {
-    "district": "Ortsteil",
-    "municipality": "Gemeinde",
-    "kind": "Art",
-    "category": "Kategorie (ID)",
-    "category_label": "Kategorie",
-    "mode": "Verkehrsmittel",
-    "population": "Einwohner",
-    "n_origins": "Wohnorte (Anzahl)",
-    "median": "Median",
-    "p90": "90. Perzentil",
-    "max": "Maximum",
-    "unit": "Einheit",
-    "threshold": "Schwellenwert",
-    "share_within": "Anteil erreichbar",
-    "residents_within": "Einwohner erreichbar",
-    "gap_class": "Bewertung",
-    "nearest_name": "Nächstes Angebot",
-    "nearest_source": "Quelle nächstes Angebot",
-    "unreachable_share": "Anteil unerreichbar",
-    "method": "Methode",
-}
+#: Machine column -> German header (the XLSX and the people's CSV; see dorfkarte.sheets).
+COLUMNS_DE: dict[str, str] = {c: de for c, (de, _en) in sheets.COLUMNS.items()
+                              if c not in ("nearest_weight", "weighted", "example")}
 
 CSV_NAME = "abdeckung.csv"
 UNREACHABLE = "nicht erreichbar"
@@ -84,24 +67,44 @@ def indicator_table(result: Any) -> pd.DataFrame:
     return df[first + [c for c in df.columns if c not in first]]
 
 
-def write_csv(table: pd.DataFrame, path: Path) -> Path:
-    """UTF-8 with BOM (Excel shows umlauts), comma-separated, dot decimals (for scripts, QGIS)."""
-    tmp = _tmp_beside(path)
-    try:
-        table.to_csv(tmp, index=False, encoding="utf-8-sig")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+def write_csv(table: pd.DataFrame, path: Path, lang: str = "de", *,
+              example_categories: Any = ()) -> Path:
+    """The table for people (German Excel: ``;``, decimal comma, UTF-8 with BOM).
+
+    Headers and values in words (:func:`dorfkarte.sheets.people_table`), with the column
+    "Beispieldaten". Scripts read ``analyse --out``'s ``coverage.csv`` instead.
+    """
+    people = sheets.people_table(table, lang, example_categories=example_categories)
+    return sheets.write_csv(people, path, lang)
 
 
-def sources_table(snapshot: Snapshot, region: Region) -> pd.DataFrame:
-    """Data sources and every threshold with its source: the report's second sheet."""
+def sources_table(snapshot: Snapshot, region: Region, result: Any = None) -> pd.DataFrame:
+    """Data sources and every threshold with its source: the report's second sheet.
+
+    With a result: a line naming categories that hold example data, and one naming
+    categories known from local listings only (OSM not searched).
+    """
     rows = [
         {"Was": f"Layer {i.name}", "Quelle": i.source, "Lizenz": i.licence,
          "Stand": (i.fetched_at or "")[:10], "Hinweis": i.note}
         for i in snapshot.info.values()
     ]
+    examples = sorted(provenance.example_categories(result)) if result is not None else []
+    if examples:
+        labels = ", ".join(category_label(region.category(c)) for c in examples
+                           if c in region.categories)
+        rows.insert(0, {"Was": "Beispieldaten", "Quelle": "lokale Angebotsliste", "Lizenz": "",
+                        "Stand": "", "Hinweis": f"Enthält Beispieldaten (keine echten "
+                        f"Angebote) in: {labels}; Spalte „Beispieldaten“ = ja"})
+    local = sorted(provenance.local_only(result)) if result is not None else []
+    if local:
+        labels = ", ".join(category_label(region.category(c)) for c in local
+                           if c in region.categories)
+        rows.insert(0, {"Was": "Nur lokale Angebote", "Quelle": "lokale Angebotsliste",
+                        "Lizenz": "", "Stand": "",
+                        "Hinweis": f"Nur lokale Angebote, OSM fehlt: {labels}. Ortsteile ohne "
+                        f"erreichbares Angebot: „{gap_label('nur lokale Angebote')}“, "
+                        "keine Lücke"})
     for cat in region.categories.values():
         for mode, th in cat.thresholds.items():
             val = f"{th.minutes:g} min" if th.minutes is not None else f"{th.metres:g} m"
@@ -114,34 +117,36 @@ def sources_table(snapshot: Snapshot, region: Region) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Was", "Quelle", "Lizenz", "Stand", "Hinweis"])
 
 
-def write_xlsx(table: pd.DataFrame, sources: pd.DataFrame, path: Path) -> Path:
-    """German headers, shares as percent, frozen header row and filters: ready for Excel."""
+def write_xlsx(table: pd.DataFrame, sources: pd.DataFrame, path: Path, lang: str = "de", *,
+               example_categories: Any = ()) -> Path:
+    """German headers and values, shares as percent, frozen header row and filters.
+
+    Excel has no infinity: an unreachable time is written as words ("nicht erreichbar").
+    """
     from openpyxl.utils import get_column_letter
 
     tmp = _tmp_beside(path)
-    de = table.rename(columns=COLUMNS_DE)
-    # Excel has no infinity: an unreachable time is written as words.
-    for col in de.columns:
-        if pd.api.types.is_float_dtype(de[col]) and np.isinf(de[col].to_numpy()).any():
-            vals = de[col].to_numpy()
-            de[col] = [UNREACHABLE if np.isinf(v) else v for v in vals]
-    if "Verkehrsmittel" in de:
-        de["Verkehrsmittel"] = de["Verkehrsmittel"].map(lambda m: MODE_LABELS.get(m, m))
+    # formula-looking text stays visible as typed: xlsx_text_cells stores it as a string cell
+    de = sheets.people_table(table, lang, example_categories=example_categories)
     try:
         with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
             de.to_excel(xw, sheet_name="Abdeckung", index=False)
             sources.to_excel(xw, sheet_name="Quellen", index=False)
             ws = xw.sheets["Abdeckung"]
+            xlsx_text_cells(ws)
+            xlsx_text_cells(xw.sheets["Quellen"])
             ws.freeze_panes = "A2"
             ws.auto_filter.ref = ws.dimensions
             for j, col in enumerate(de.columns, start=1):
                 letter = get_column_letter(j)
                 width = max([len(str(col))] + [len(str(v)) for v in de[col].head(200)])
                 ws.column_dimensions[letter].width = min(max(width + 2, 8), 40)
-                if col in ("Anteil erreichbar", "Anteil unerreichbar"):
+                if col in (sheets.header("share_within", lang),
+                           sheets.header("unreachable_share", lang)):
                     for cell in ws[letter][1:]:
                         cell.number_format = "0%"
-                elif col in ("Median", "90. Perzentil", "Maximum", "Einwohner erreichbar"):
+                elif col in [sheets.header(c, lang) for c in ("median", "p90", "max",
+                                                               "residents_within")]:
                     for cell in ws[letter][1:]:
                         cell.number_format = "0"
             qs = xw.sheets["Quellen"]
@@ -225,7 +230,7 @@ def write_gpkg(layers: dict[str, pd.DataFrame], path: Path) -> Path:
 
 
 def export_report(snapshot: Snapshot, region: Region, result: Any, outdir: str | Path, *,
-                  mode: str = "walk") -> ReportExport:
+                  mode: str = "walk", lang: str = "de") -> ReportExport:
     """Write ``abdeckung.csv``, ``abdeckung.xlsx`` and ``dorfkarte_<region>.gpkg`` to ``outdir``.
 
     The GeoPackage holds ``ortsteile`` (wide indicators for ``mode``), ``abdeckung`` (the
@@ -240,23 +245,33 @@ def export_report(snapshot: Snapshot, region: Region, result: Any, outdir: str |
     if "mode" in table and len(table) and mode not in set(table["mode"]):
         modes = ", ".join(sorted(set(table["mode"])))
         raise ReportError(f"Verkehrsmittel {mode!r} nicht im Ergebnis (vorhanden: {modes})")
+    examples = provenance.example_categories(result)
     layers: dict[str, pd.DataFrame] = {"ortsteile": district_layer(snapshot, table, mode)}
     attr = table.copy()
+    # invented entries are flagged in every layer that can carry them
+    attr["beispieldaten"] = attr["category"].astype(str).isin(examples).astype(int)
     for col in attr.columns:
         if attr[col].dtype == object:
             attr[col] = attr[col].map(lambda v: None if v is None or v != v else str(v))
     layers["abdeckung"] = attr
     dest = destination_layer(result)
     if dest is not None:
+        if "example" in dest:
+            dest = dest.assign(beispieldaten=dest["example"].map(
+                lambda v: int(v is True or str(v).lower() in ("true", "1", "ja")))
+            ).drop(columns="example")
         layers["einrichtungen"] = dest
     orig = origin_layer(result, mode)
     if orig is not None:
         layers["wohnorte"] = orig
     if snapshot.has(STOPS):
         layers["haltestellen"] = snapshot.get(STOPS)
+    sources = sources_table(snapshot, region, result)
+    layers["quellen"] = sources
     try:
-        csv = write_csv(table, outdir / CSV_NAME)
-        xlsx = write_xlsx(table, sources_table(snapshot, region), outdir / XLSX_NAME)
+        csv = write_csv(table, outdir / CSV_NAME, lang, example_categories=examples)
+        xlsx = write_xlsx(table, sources, outdir / XLSX_NAME, lang,
+                          example_categories=examples)
         gpkg = write_gpkg(layers, outdir / f"dorfkarte_{region.id}.gpkg")
     except OSError as exc:
         raise ReportError(f"Kann Bericht in {outdir} nicht schreiben: {exc.strerror or exc}"
@@ -265,9 +280,9 @@ def export_report(snapshot: Snapshot, region: Region, result: Any, outdir: str |
 
 
 def report_bytes(snapshot: Snapshot, region: Region, result: Any, *,
-                 mode: str = "walk") -> dict[str, bytes]:
+                 mode: str = "walk", lang: str = "de") -> dict[str, bytes]:
     """The three report files as bytes (``csv``, ``xlsx``, ``gpkg``) for download buttons."""
     with tempfile.TemporaryDirectory(prefix="dorfkarte-report-") as tmp:
-        rep = export_report(snapshot, region, result, tmp, mode=mode)
+        rep = export_report(snapshot, region, result, tmp, mode=mode, lang=lang)
         return {"csv": rep.csv.read_bytes(), "xlsx": rep.xlsx.read_bytes(),
                 "gpkg": rep.gpkg.read_bytes()}

@@ -57,6 +57,9 @@ class LayerInfo:
     count: int = 0
     note: str = ""
     embedded: bool = False  # from the shipped data, not from the snapshot file
+    #: Amenities layer: the category ids whose tag rules were applied when it was built
+    #: (None: not recorded, older snapshots; every category then counts as searched).
+    categories: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -83,6 +86,18 @@ class Snapshot:
             for n in (AMENITIES, "edges_walk", "edges_bike", "edges_drive")
         )
 
+    def searched_osm(self, category: str) -> bool:
+        """Whether OSM was searched for ``category``: a stored amenities layer built with it.
+
+        False without an amenities layer (no snapshot) or when the snapshot was built
+        before the category was added to the region file: then "no OSM point" says
+        nothing about the region, and local listings alone must not make a gap.
+        """
+        info = self.info.get(AMENITIES)
+        if not self.has(AMENITIES) or info is None or info.embedded:
+            return False
+        return info.categories is None or category in info.categories
+
     def add(
         self,
         name: str,
@@ -92,6 +107,7 @@ class Snapshot:
         fetched_at: str | None = None,
         note: str = "",
         embedded: bool = False,
+        categories: tuple[str, ...] | None = None,
     ) -> None:
         if gdf.crs is None:
             raise DataError(f"Layer {name!r} hat kein Koordinatensystem")
@@ -104,6 +120,7 @@ class Snapshot:
             count=len(gdf),
             note=note,
             embedded=embedded,
+            categories=tuple(categories) if categories is not None else None,
         )
 
     def stored_layers(self) -> list[str]:
@@ -145,10 +162,12 @@ def write_snapshot(snap: Snapshot, path: str | Path) -> Path:
                     "count": i.count,
                     "note": i.note,
                     "region_id": snap.region_id,
+                    "categories": ";".join(i.categories) if i.categories is not None else "",
                 }
                 for i in (snap.info[n] for n in names)
             ],
-            columns=["layer", "source", "licence", "fetched_at", "count", "note", "region_id"],
+            columns=["layer", "source", "licence", "fetched_at", "count", "note", "region_id",
+                     "categories"],
         )
         pyogrio.write_dataframe(meta, tmp, layer=META_LAYER, driver="GPKG", append=tmp.exists())
         with tmp.open("rb+") as fh:
@@ -175,6 +194,7 @@ def read_snapshot(path: str | Path) -> Snapshot:
     for row in meta.itertuples(index=False):
         if row.layer not in listed:
             continue
+        cats = str(getattr(row, "categories", "") or "")
         gdf = pyogrio.read_dataframe(path, layer=row.layer)
         snap.layers[row.layer] = gdf
         snap.info[row.layer] = LayerInfo(
@@ -184,5 +204,6 @@ def read_snapshot(path: str | Path) -> Snapshot:
             fetched_at=str(row.fetched_at or ""),
             count=len(gdf),
             note=str(row.note or ""),
+            categories=tuple(c for c in cats.split(";") if c) if cats else None,
         )
     return snap

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import importlib
 
+from dorfkarte.cliargs import add_common
+
 #: Command modules, in the order they appear in ``--help``.
 MODULES = ("info", "osm", "analyse", "listings", "export", "scenario", "transit")
 
@@ -25,8 +27,6 @@ def register_all(sub: argparse._SubParsersAction) -> None:
 
 def subparser(sub: argparse._SubParsersAction, name: str, help: str) -> argparse.ArgumentParser:
     """A subcommand that also accepts ``--region`` / ``--data-dir`` after its name."""
-    from dorfkarte.cli import add_common
-
     p = sub.add_parser(name, help=help, description=help)
     add_common(p)
     return p

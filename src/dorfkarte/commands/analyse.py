@@ -21,9 +21,11 @@ from dorfkarte.commands import subparser
 from dorfkarte.coverage import CoverageResult, analyse
 from dorfkarte.errors import DataError
 from dorfkarte.region import ALL_MODES, MODES, PT
+from dorfkarte.safe import frame_safe
 from dorfkarte.workspace import open_snapshot
 
 CSV_NAME = "coverage.csv"
+PEOPLE_CSV_NAME = "abdeckung.csv"  # same table for people (German Excel)
 GPKG_NAME = "coverage.gpkg"
 FLOAT_FORMAT = "%.4f"
 
@@ -76,11 +78,20 @@ def write_csv(result: CoverageResult, path: Path) -> Path:
     table = coverage_table(result)
 
     def _write(tmp: Path) -> None:
-        table.to_csv(tmp, index=False, float_format=FLOAT_FORMAT, na_rep="",
+        frame_safe(table).to_csv(tmp, index=False, float_format=FLOAT_FORMAT, na_rep="",
                      lineterminator="\n", encoding="utf-8")
 
     _atomic(path, _write)
     return path
+
+
+def write_people_csv(result: CoverageResult, path: Path, lang: str = "de") -> Path:
+    """The same rows as ``coverage.csv`` for people: German Excel format, words not codes."""
+    from dorfkarte import provenance, sheets
+
+    people = sheets.people_table(coverage_table(result), lang,
+                                 example_categories=provenance.example_categories(result))
+    return sheets.write_csv(people, path, lang)
 
 
 def _key(cat: str, mode: str) -> str:
@@ -157,6 +168,7 @@ def run(args: argparse.Namespace, ctx) -> int:
     result = analyse(snap, region, categories=args.category, modes=modes,
                      extra_destinations=extra, pt_options=pt_options)
     csv_path = write_csv(result, out / CSV_NAME)
+    people_path = write_people_csv(result, out / PEOPLE_CSV_NAME)
     gpkg_path = write_gpkg(result, out / GPKG_NAME)
     t = result.indicators
     counts = t["gap_class"].value_counts()
@@ -166,6 +178,7 @@ def run(args: argparse.Namespace, ctx) -> int:
                                    for k in ("ok", "knapp", "Lücke", "keine Daten")))
     for note in result.notes:
         print(f"Hinweis: {note}")
-    print(f"Geschrieben: {csv_path}")
+    print(f"Geschrieben: {csv_path} (für Skripte)")
+    print(f"Geschrieben: {people_path} (für Excel: ';', Dezimalkomma)")
     print(f"Geschrieben: {gpkg_path}")
     return 0

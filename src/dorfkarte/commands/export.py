@@ -31,6 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("outdir", type=Path, metavar="OUTDIR", help="Zielordner")
     p.add_argument("--mode", default="walk", choices=MODES,
                    help="Verkehrsmittel für die Ortsteil-Spalten im GeoPackage (Standard: walk)")
+    p.add_argument("--lang", default="de", choices=("de", "en"),
+                   help="Sprache der Tabellen (de: Excel-CSV mit ';' und Dezimalkomma)")
     p.set_defaults(func=run_report)
 
     p = subparser(sub, "export-png", "Bild der Karte (PNG) für Folien, ohne Internet gerendert.")
@@ -91,7 +93,8 @@ def run_report(args: argparse.Namespace, ctx: Any) -> int:
     from dorfkarte.report import export_report
 
     region, snap, _extra, result = load(ctx)
-    rep = export_report(snap, region, result, args.outdir, mode=args.mode)
+    rep = export_report(snap, region, result, args.outdir, mode=args.mode,
+                        lang=getattr(args, "lang", "de"))
     print(f"Abdeckungstabelle: {rep.csv} und {rep.xlsx} ({rep.rows} Zeilen)")
     print(f"GeoPackage für QGIS: {rep.gpkg} (Layer: {', '.join(rep.layers)})")
     return 0
@@ -108,7 +111,8 @@ def run_png(args: argparse.Namespace, ctx: Any) -> int:
     with tempfile.TemporaryDirectory(prefix="dorfkarte-png-") as tmp:
         page = Path(tmp) / "karte.html"
         export_html(snap, region, page, result, category=args.category, mode=args.mode,
-                    offline=True, lang=args.lang, extra_points=extra, highlight=args.highlight)
+                    offline=True, lang=args.lang, extra_points=extra, highlight=args.highlight,
+                    slide=True)
         out = screenshot_html(page, args.out, width=args.width, height=args.height)
     print(f"Kartenbild geschrieben: {out} ({args.width}x{args.height})")
     return 0

@@ -45,6 +45,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--user", help="Name für das Änderungsprotokoll (Standard: Anmeldename)")
     i.set_defaults(func=run_import)
 
+    sv = subparser(acts, "import-smart-village",
+                   "Übernimmt Orte und wiederkehrende Termine aus der Smart Village App (GraphQL "
+                   "des App-Servers oder eine gespeicherte Antwort); Kategorien laut "
+                   "[smart_village.categories] der Regionsdatei.")
+    src = sv.add_mutually_exclusive_group(required=True)
+    src.add_argument("--url", metavar="GRAPHQL_URL",
+                     help="GraphQL-Adresse des App-Servers, z. B. https://…/graphql")
+    src.add_argument("--file", type=Path, metavar="ANTWORT.json",
+                     help="gespeicherte Antwort des Servers (JSON) statt einer Abfrage")
+    sv.add_argument("--token", help="Zugangsschlüssel (OAuth-Token) des App-Servers, falls nötig")
+    sv.add_argument("--source-url", metavar="URL",
+                    help="bei --file: Server, von dem die Antwort stammt (für die Quelle)")
+    sv.add_argument("--save", type=Path, metavar="ANTWORT.json",
+                    help="bei --url: die Antwort zusätzlich speichern (für spätere Importe)")
+    sv.add_argument("--timeout", type=float, default=30.0,
+                    help="Zeitlimit der Abfrage in Sekunden (Standard 30)")
+    sv.add_argument("--retries", type=int, default=2,
+                    help="Wiederholungen bei Zeitüberschreitung, 429, 5xx (Standard 2)")
+    sv.add_argument("--user", help="Name für das Änderungsprotokoll (Standard: Anmeldename)")
+    sv.set_defaults(func=run_import_smart_village)
+
     t = subparser(acts, "template", "Schreibt eine Vorlage (.csv für Excel oder .xlsx).")
     t.add_argument("out", type=Path, metavar="DATEI")
     t.add_argument("--examples", action="store_true",
@@ -98,6 +119,35 @@ def run_import(args: argparse.Namespace, ctx) -> int:
     print(summary.message())
     if report.errors:
         print(f"{len(report.bad_rows)} fehlerhafte Zeile(n) übersprungen.")
+    print(f"Speicher: {store.path}")
+    return 0
+
+
+def run_import_smart_village(args: argparse.Namespace, ctx) -> int:
+    from dorfkarte.listings import smart_village as sva
+
+    if args.file is not None:
+        data, recorded = sva.read_answer(args.file)
+        url = args.source_url or recorded
+        source = sva.source_name(url) if url else f"{sva.SOURCE_PREFIX} (Datei {args.file.name})"
+    else:
+        data = sva.fetch_answer(args.url, args.token, timeout_s=args.timeout,
+                                retries=args.retries)
+        source = sva.source_name(args.url)
+        if args.save is not None:
+            sva.save_answer(data, args.url, args.save)
+            print(f"Antwort gespeichert: {args.save}")
+    store = ListingStore(ctx.data_dir)
+    checked = sva.check_answer(data, ctx.region, ctx.data_dir, source=source, store=store)
+    for line in checked.lines():
+        print(line, file=sys.stdout if line.startswith("Hinweis") else sys.stderr)
+    print(checked.summary())
+    summary = sva.import_answer(checked, store, user=args.user)
+    print(summary.message())
+    ended = checked.ended(summary)
+    if ended:
+        print(f"{len(ended)} nicht mehr in der App: als beendet markiert (gültig bis gestern): "
+              f"{', '.join(ended[:10])}{' …' if len(ended) > 10 else ''}")
     print(f"Speicher: {store.path}")
     return 0
 

@@ -20,6 +20,7 @@ from dorfkarte.atomic import write_text_atomic
 from dorfkarte.commands import subparser
 from dorfkarte.errors import DataError
 from dorfkarte.region import MODES
+from dorfkarte.safe import frame_safe
 from dorfkarte.scenario import (
     METHODS,
     Change,
@@ -167,7 +168,7 @@ def run_suggest(args: argparse.Namespace, ctx: Any) -> int:
     for n in sg.notes:
         print(f"Hinweis: {n}")
     if args.csv:
-        write_text_atomic(args.csv, sg.sites.to_csv(index=False, float_format="%.4f",
+        write_text_atomic(args.csv, frame_safe(sg.sites).to_csv(index=False, float_format="%.4f",
                                                lineterminator="\n"))
         print(f"CSV: {args.csv}")
     if args.save_as:
@@ -254,7 +255,7 @@ def run_scenario(args: argparse.Namespace, ctx: Any) -> int:
                       f"{_pct(r['share_after']):>8} {_fmt(r['newly_covered']):>13} "
                       f"{_fmt(r['losing_coverage']):>10}")
         if args.csv:
-            write_text_atomic(args.csv, table.to_csv(index=False, float_format="%.4f",
+            write_text_atomic(args.csv, frame_safe(table).to_csv(index=False, float_format="%.4f",
                                                 lineterminator="\n"))
             print(f"CSV: {args.csv}")
         return 0

@@ -12,20 +12,18 @@ import datetime as dt
 import difflib
 import re
 import unicodedata
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from scipy.spatial import cKDTree
 
 from dorfkarte.listings.schedule import When, available
+from dorfkarte.listings.store import ListingStore
 from dorfkarte.region import Region
 
-if TYPE_CHECKING:
-    from dorfkarte.listings.store import ListingStore
-
 DEST_COLUMNS = ["name", "category", "source", "ref", "kind", "example", "opening_hours",
-                "geometry"]
+                "listing_source", "provider", "geometry"]
 #: Largest distance (m) between a listing and an OSM feature that can be the same place.
 MERGE_DISTANCE_M = 75.0
 #: Smallest name similarity (0..1, difflib ratio on simplified names) for the same place.
@@ -56,7 +54,8 @@ def destinations(store_or_gdf: ListingStore | gpd.GeoDataFrame, region: Region,
     ``when``: None (all listings, schedules ignored), a datetime ("there on Tuesday 10:30")
     or "weekly" ("there at least once in each of the next weeks", from ``today``).
     Columns: name, category, source ("listing"), ref (listing id), kind, example (bool),
-    opening_hours, geometry (EPSG:4326). Categories the region does not know are dropped.
+    opening_hours, listing_source (the listing's own ``source`` field, e.g. "Smart Village
+    App <url>"), provider, geometry (EPSG:4326). Categories the region does not know are dropped.
     """
     gdf = store_or_gdf.read() if hasattr(store_or_gdf, "read") else store_or_gdf
     rows: list[dict] = []
@@ -77,7 +76,9 @@ def destinations(store_or_gdf: ListingStore | gpd.GeoDataFrame, region: Region,
                 rows.append({"name": _s(rec.get("name")), "category": cat, "source": "listing",
                              "ref": _s(rec.get("id")), "kind": _s(rec.get("kind")) or "fixed",
                              "example": bool(rec.get("example") or False),
-                             "opening_hours": sched, "geometry": geom})
+                             "opening_hours": sched,
+                             "listing_source": _s(rec.get("source")),
+                             "provider": _s(rec.get("provider")), "geometry": geom})
     if not rows:
         return gpd.GeoDataFrame({c: pd.Series(dtype=bool if c == "example" else object)
                                  for c in DEST_COLUMNS if c != "geometry"},
@@ -189,8 +190,6 @@ def _pairs(lp: gpd.GeoDataFrame, am: gpd.GeoDataFrame, crs: str, max_d: float,
         return []
     lx = lp.geometry.to_crs(crs)
     ax = am.geometry.to_crs(crs)
-    from scipy.spatial import cKDTree
-
     tree = cKDTree(np.column_stack([ax.x.to_numpy(), ax.y.to_numpy()]))
     cand: list[tuple[float, int, int]] = []
     lcats = lp["category"].astype(str).to_numpy()

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import shapely.geometry
 
 from dorfkarte.errors import DataError
 from dorfkarte.listings.schema import (
@@ -192,8 +193,6 @@ def _read_xlsx(data: bytes, name: str) -> RawTable:
 
 
 def _read_geojson(data: bytes, name: str) -> RawTable:
-    import shapely.geometry
-
     try:
         obj = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

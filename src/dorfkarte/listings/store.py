@@ -16,6 +16,7 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import geopandas as gpd
@@ -140,6 +141,35 @@ class ListingStore:
             changes, cur_by = _inserts_and_updates(cur, new)
             new_ids = set(new["id"])
             changes += [("delete", i, r, None) for i, r in cur_by.items() if i not in new_ids]
+            return self._apply(cur, log, changes, user, action)
+
+    def sync_source(self, listings: gpd.GeoDataFrame, *, source: str, keep: set[str],
+                    ended_on: date, ended_note: str, user: str | None = None,
+                    action: str = "import") -> ChangeSummary:
+        """One batch that mirrors an external source (e.g. the Smart Village App).
+
+        Rows of ``listings`` are inserted or updated; stored rows whose ``source`` equals
+        ``source`` and whose id is not in ``keep`` (vanished from the source) are ended:
+        ``valid_to`` = ``ended_on`` (unless already ended earlier) and ``ended_note`` added.
+        """
+        new = _normalise(listings)
+        with self._locked():
+            cur, log = self._read()
+            changes, cur_by = _inserts_and_updates(cur, new)
+            incoming = set(new["id"])
+            end = ended_on.isoformat()
+            for lid, rec in cur_by.items():
+                if rec.get("source") != source or lid in keep or lid in incoming:
+                    continue
+                if rec.get("valid_to") and str(rec["valid_to"]) <= end:
+                    continue  # already ended
+                ended = dict(rec)
+                ended["valid_to"] = end
+                if ended.get("valid_from") and str(ended["valid_from"]) > end:
+                    ended["valid_from"] = end
+                note = str(ended.get("note") or "")
+                ended["note"] = f"{note}; {ended_note}" if note else ended_note
+                changes.append(("update", lid, rec, ended))
             return self._apply(cur, log, changes, user, action)
 
     def delete(self, ids: Iterable[str], user: str | None = None) -> ChangeSummary:

@@ -15,7 +15,10 @@ from pathlib import Path
 
 from dorfkarte.errors import DataError, DorfkarteError
 from dorfkarte.listings.schema import COLUMNS, EXAMPLE_NOTE, FIELDS, KIND_LABELS
+from dorfkarte.listings.validate import ValidationContext
 from dorfkarte.region import Region
+from dorfkarte.safe import cell_safe
+from dorfkarte.settings import default_data_dir
 
 #: Columns whose documented examples name places or categories of one region.
 _PLACE_FIELDS = ("category", "lat", "lon", "address", "stop", "ortsteil")
@@ -125,9 +128,6 @@ class _RegionPlaces:
     """Stops, Ortsteil centres and the area of a region, as the validator sees them."""
 
     def __init__(self, region: Region, data_dir: str | Path | None) -> None:
-        from dorfkarte.listings.validate import ValidationContext
-        from dorfkarte.settings import default_data_dir
-
         self.region = region
         self.ctx: ValidationContext | None = None
         try:
@@ -250,9 +250,8 @@ def write_template(path: str | Path, region: Region | None = None, *,
 
 
 def _safe(v: str) -> str:
-    """Text that spreadsheet programs do not run as a formula (CSV/formula injection)."""
-    s = str(v)
-    return "'" + s if s[:1] in ("=", "+", "@") else s
+    """Text that spreadsheet programs do not run as a formula (``dorfkarte.safe``)."""
+    return cell_safe(str(v))
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

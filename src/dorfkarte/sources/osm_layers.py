@@ -24,6 +24,7 @@ import osmnx as ox
 import pandas as pd
 import shapely
 
+from dorfkarte import network
 from dorfkarte.region import Region
 from dorfkarte.sources.extract import local_level
 from dorfkarte.tags import TagRule
@@ -149,8 +150,6 @@ def network_layers(xml: Path, mode: str, region: Region, clip: shapely.Geometry,
 
 def _speeds(edges: pd.DataFrame, mode: str, region: Region) -> np.ndarray:
     """km/h per edge with the same rules the analysis uses (``dorfkarte.network``)."""
-    from dorfkarte import network
-
     return np.asarray(network.edge_speeds_kmh(edges, mode, region), dtype=float)
 
 

@@ -30,6 +30,7 @@ from dorfkarte.errors import DorfkarteError, FetchError
 from dorfkarte.region import Region
 from dorfkarte.snapshot import now_iso, snapshot_path, write_snapshot
 from dorfkarte.sources import osm_layers as L
+from dorfkarte.sources.osm_build import IMPORT_STEPS, build_snapshot, clip_area
 from dorfkarte.tags import overpass_tags
 
 CACHE_MAX_AGE_S = 24 * 3600
@@ -292,8 +293,6 @@ def write_osm_xml(elements: Iterable[dict[str, Any]], path: Path) -> Path:
 def fetch(region: Region, data_dir: Path, client: OverpassClient,
           progress: Callable[[str, int, int], None]) -> Path:
     """Download everything, then build and write the snapshot (only if all succeeded)."""
-    from dorfkarte.sources.osm import IMPORT_STEPS, build_snapshot, clip_area
-
     n = len(FETCH_STEPS) + 5
     data_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".fetch-", dir=data_dir) as tmp:

@@ -83,21 +83,23 @@ def export_settings(ctx: UIContext) -> dict[str, Any]:
     }
 
 
-def html_maker(ctx: UIContext, settings: dict[str, Any], *, offline: bool) -> Callable[[], bytes]:
+def html_maker(ctx: UIContext, settings: dict[str, Any], *, offline: bool,
+               slide: bool = False) -> Callable[[], bytes]:
     """A no-argument callable building the export page (for ``st.download_button``)."""
     snapshot, region, result = ctx.snapshot, ctx.region, ctx.result
 
     def make() -> bytes:
         from dorfkarte.export import build_export_html
 
-        doc, _, _ = build_export_html(snapshot, region, result, offline=offline, **settings)
+        doc, _, _ = build_export_html(snapshot, region, result, offline=offline, slide=slide,
+                                      **settings)
         return doc.encode("utf-8")
 
     return make
 
 
 def png_maker(ctx: UIContext, settings: dict[str, Any]) -> Callable[[], bytes]:
-    make_html = html_maker(ctx, settings, offline=True)
+    make_html = html_maker(ctx, settings, offline=True, slide=True)
 
     def make() -> bytes:
         from dorfkarte.png import png_bytes
@@ -108,12 +110,12 @@ def png_maker(ctx: UIContext, settings: dict[str, Any]) -> Callable[[], bytes]:
 
 
 def report_maker(ctx: UIContext, mode: str, kind: str) -> Callable[[], bytes]:
-    snapshot, region, result = ctx.snapshot, ctx.region, ctx.result
+    snapshot, region, result, lang = ctx.snapshot, ctx.region, ctx.result, ctx.lang
 
     def make() -> bytes:
         from dorfkarte.report import report_bytes
 
-        return report_bytes(snapshot, region, result, mode=mode)[kind]
+        return report_bytes(snapshot, region, result, mode=mode, lang=lang)[kind]
 
     return make
 

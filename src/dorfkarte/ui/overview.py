@@ -83,9 +83,9 @@ def to_csv(df: pd.DataFrame, lang: str) -> bytes:
 
     German Excel expects ``;`` and a decimal comma; a BOM makes it read UTF-8 umlauts.
     """
-    if lang == "de":
-        return df.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig")
-    return df.to_csv(index=False).encode("utf-8")
+    from dorfkarte.sheets import csv_bytes
+
+    return csv_bytes(df, lang)
 
 
 def _style_gap(value: object) -> str:

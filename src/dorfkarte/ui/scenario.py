@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from dorfkarte import sheets
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.scenario import (
     CANDIDATE_KINDS,
@@ -503,7 +504,8 @@ def _render_save_load(ctx: UIContext, wi: WhatIf) -> None:
         diff = st.session_state.get("dk_scn_diff")
         if diff is not None:
             e3.download_button(_t(ctx, "Vorher/nachher (CSV)", "Before/after (CSV)"),
-                               diff.to_csv(index=False, float_format="%.4f"),
+                               sheets.csv_bytes(sheets.people_table(diff, ctx.lang),
+                                                ctx.lang, float_decimals=4),
                                file_name="szenario_vorher_nachher.csv", mime="text/csv",
                                key="dk_scn_dl_csv")
 
