@@ -128,3 +128,33 @@ def test_embedded_feed_is_labelled_and_complete():
     assert tt.default_day().weekday() == 1
     day = dt.date(2021, 6, 15)
     assert tt.active_trips(day).sum() > 600
+
+
+def test_cli_import_then_journey_uses_it_and_bad_import_changes_nothing(tmp_path, capsys):
+    from dorfkarte.cli import main
+    from dorfkarte.settings import embedded_data_dir
+
+    data = tmp_path / "data"
+    src = embedded_data_dir() / gtfs.EMBEDDED_FEED
+    rc = main(["import-gtfs", str(src), "--data-dir", str(data), "--source", "VBB (Test)",
+               "--licence", "CC BY 3.0", "--date", "2021-06-15"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "Gültig: 2021-03-18 bis 2021-12-11" in out
+    stored = gtfs.stored_feed_path(data, "hoher-flaeming")
+    tt = gtfs.read_feed(stored)
+    assert tt.info.source == "VBB (Test)" and not tt.info.outdated
+    assert 0 < len(tt.trips) <= 1607
+    rc = main(["journey", "Lütte, Dorf", "Bad Belzig, Bahnhof", "--date", "2021-06-15",
+               "--depart", "06:00", "--data-dir", str(data)])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1] == "journey depart=06:19 arrive=06:35 minutes=16 transfers=0"
+    assert "VBB (Test)" in lines[0]
+    before = stored.read_bytes()
+    bad = write_feed(tmp_path / "bad.zip", STOPS, TRIPS, replace={
+        "stop_times.txt": "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+                          "t1,07:00:00,07:00:00,A,0\nt1,25:61:00,25:61:00,B,1\n"})
+    rc = main(["import-gtfs", str(bad), "--data-dir", str(data)])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1
+    assert "stop_times.txt, Zeile 3, Spalte 'arrival_time'" in err
+    assert stored.read_bytes() == before

@@ -195,5 +195,52 @@ def summary_line(j: Journey | None) -> str:
             f"minutes={j.minutes} transfers={j.transfers}")
 
 
-__all__ = ["Journey", "Place", "PlaceError", "Planner", "describe", "resolve_place",
-           "summary_line"]
+def next_connections(planner: Planner, a: Place, b: Place, t0: float,
+                     n: int = 3) -> list[Journey]:
+    """Up to ``n`` successive journeys leaving at or after ``t0`` (each a minute later)."""
+    out: list[Journey] = []
+    t = t0
+    while len(out) < n:
+        j = planner.plan(a, b, t)
+        if j is None:
+            break
+        out.append(j)
+        if all(leg.kind == "walk" for leg in j.legs):
+            break  # on foot: any time, no timetable
+        t = j.depart + 60.0
+    return out
+
+
+def connection_rows(j: Journey, planner: Planner) -> dict[str, object]:
+    """One journey as a table row: depart, arrive, minutes, transfers, lines."""
+    trips = planner.tt.trips
+    lines = [str(trips["route"].iloc[leg.trip]) for leg in j.legs if leg.kind == "ride"]
+    return {"depart": fmt_hhmm(j.depart), "arrive": fmt_hhmm(j.arrive), "minutes": j.minutes,
+            "transfers": j.transfers, "lines": " → ".join(lines) or "zu Fuß"}
+
+
+def centre_places(region: Region, unit: str) -> list[str]:
+    """Where an Ortsteil's people go: its municipality's Kernort and the central places."""
+    from dorfkarte import central
+    from dorfkarte.districts import norm_name, read_centres
+
+    centres = read_centres(region)
+    row = centres[centres["name"].astype(str) == unit]
+    out: list[str] = []
+    if len(row):
+        muni = str(row["municipality"].iloc[0])
+        kern = centres[(centres["municipality"].astype(str) == muni)
+                       & (centres["kind"].astype(str) == "kernort")]
+        out += [str(x) for x in kern["name"]]
+    for cid, cat in region.categories.items():
+        if cat.source == central.PLACES:
+            for _, p in central.places(region, cid).iterrows():
+                name = next((str(c) for c in centres["name"]
+                             if norm_name(c) == norm_name(p["name"])), None)
+                if name is not None:
+                    out.append(name)
+    return [x for k, x in enumerate(out) if x not in out[:k] and x != unit]
+
+
+__all__ = ["Journey", "Place", "PlaceError", "Planner", "centre_places", "connection_rows",
+           "describe", "next_connections", "resolve_place", "summary_line"]

@@ -859,6 +859,10 @@ def build_map(
     attributions = [osm_attribution(lang)]
     if region.transit.attribution:
         attributions.append(region.transit.attribution)
+    run = getattr(result, "pt", None)  # mode pt: the timetable, labelled as out of date
+    if mode == "pt" and run is not None and getattr(run, "timetable", None) is not None:
+        info = run.timetable.info
+        attributions.append(f"{info.caption(lang)}: {info.attribution or info.source}")
     attr_js = ";".join(f"map.attributionControl.addAttribution({_js_str(esc(a))})"
                        for a in attributions)
     _Script(f"if (map.attributionControl) {{ {attr_js}; }}").add_to(m)

@@ -137,17 +137,49 @@ def coverage_available() -> bool:
 
 @st.cache_resource(show_spinner="Berechne Erreichbarkeit …", max_entries=8)
 def _analyse(key: tuple[Any, ...], _snapshot: Snapshot, _region: Region,
-             _extra: gpd.GeoDataFrame | None) -> Any:
+             _extra: gpd.GeoDataFrame | None, _pt: Any = None) -> Any:
     from dorfkarte.coverage import analyse
 
-    return analyse(_snapshot, _region, extra_destinations=_extra)
+    if _pt is None:
+        return analyse(_snapshot, _region, extra_destinations=_extra)
+    from dorfkarte.region import MODES, PT
+
+    return analyse(_snapshot, _region, extra_destinations=_extra, modes=[*MODES, PT],
+                   pt_options=_pt)
 
 
 def get_result(region: Region, data_dir: Path, snapshot: Snapshot,
-               extra: gpd.GeoDataFrame | None, when: Any) -> Any:
-    """The full analysis for the loaded data (cached per data and listings state)."""
-    key = (*snapshot_key(region, data_dir), _mtime(region.path), *listings_key(data_dir, when))
-    return _analyse(key, snapshot, region, extra)
+               extra: gpd.GeoDataFrame | None, when: Any, pt_choice: Any = None) -> Any:
+    """The full analysis for the loaded data (cached per data and listings state).
+
+    ``pt_choice`` = (day ISO, "HH:MM", "HH:MM") adds mode pt (sidebar.choose_timetable).
+    """
+    key = (*snapshot_key(region, data_dir), _mtime(region.path), *listings_key(data_dir, when),
+           pt_choice)
+    opts = None
+    if pt_choice is not None:
+        from dorfkarte.pt import PTOptions
+
+        opts = PTOptions(timetable=get_timetable(region, data_dir),
+                         day=dt.date.fromisoformat(pt_choice[0]), start=pt_choice[1],
+                         end=pt_choice[2])
+    return _analyse(key, snapshot, region, extra, opts)
+
+
+@st.cache_resource(show_spinner="Lade Fahrplan …", max_entries=4)
+def _timetable(region_path: str, data_dir: str, key: tuple[Any, ...]) -> Any:
+    from dorfkarte.pt import timetable_for
+
+    return timetable_for(load_region(region_path), data_dir)
+
+
+def get_timetable(region: Region, data_dir: Path) -> Any:
+    """The region's timetable (imported, else the embedded one), cached per file state."""
+    from dorfkarte.gtfs import stored_feed_path
+
+    stored = stored_feed_path(data_dir, region.id)
+    return _timetable(str(region.path), str(data_dir),
+                      (_mtime(stored) if stored.exists() else 0.0, _mtime(region.path)))
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)

@@ -157,9 +157,10 @@ def main() -> None:
 
     result = None
     no_result_reason = None
+    pt_choice = sidebar.choose_timetable(region, Path(data_dir), lang)
     if data.coverage_available():
         try:
-            result = data.get_result(region, data_dir, snapshot, extra, when)
+            result = data.get_result(region, data_dir, snapshot, extra, when, pt_choice)
         except DorfkarteError as exc:
             no_result_reason = str(exc)
     else:
