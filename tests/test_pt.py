@@ -155,3 +155,21 @@ def test_times_from_points_for_what_if(tmp_path, region):
     t = times_from_points(res, Mode.PT, pts)
     np.testing.assert_allclose(t[0], res.times[("mittelzentrum", Mode.PT)])
     del Point
+
+
+def test_what_if_add_and_remove_work_for_pt(tmp_path, region):
+    """Scenarios: a new service point changes pt times by timetable, removal restores them."""
+    from dorfkarte.scenario import WhatIf
+
+    snap = open_snapshot(region, tmp_path)
+    res = analyse(snap, region, categories=["mittelzentrum"], modes=[Mode.PT],
+                  pt_options=pt.PTOptions(daily=False))
+    key = ("mittelzentrum", Mode.PT)
+    before = res.times[key].copy()
+    w = WhatIf(res)
+    # a second "central place" at Wiesenburg's station (illustrative, not a designation)
+    w.add("mittelzentrum", 52.1186, 12.4611, name="Test (Szenario)")
+    after = w.result.times[key]
+    kern = list(res.origins["district"]).index("Wiesenburg (Kernort)")
+    assert after[kern] < before[kern]
+    assert np.all(after <= before + 1e-9)

@@ -74,6 +74,8 @@ class ModeGraph:
     speed_kmh: float
     detour_factor: float
     unit: str  # "min" | "m"
+    #: mode ``pt``: the timetable run (``dorfkarte.pt.PTRun``) its times come from
+    pt: Any = None
 
     @property
     def metres_per_minute(self) -> float:
@@ -339,6 +341,10 @@ def nearest_service(mg: ModeGraph, origin_xy: np.ndarray, dest_xy: np.ndarray, *
     n_out = len(origin_xy) if rows is None else len(rows)
     if len(dest_xy) == 0:
         return np.full(n_out, np.inf), np.full(n_out, -1, dtype=np.int64)
+    if mg.mode == Mode.PT and mg.pt is not None:  # by timetable, not by street
+        from dorfkarte import pt as pt_mode
+
+        return pt_mode.nearest_service(mg.pt, origin_xy[sel], dest_xy, limit)
     to_min = 1.0 / mg.metres_per_minute if mg.unit == "m" else 1.0
     if mg.method == "network":
         net = mg.network
@@ -675,6 +681,7 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
 
         pt_analysis = pt_mode.add_pairs(snapshot, region, cats, dests, oxy, graphs[Mode.PT],
                                         times, nearest, methods, thresholds, notes, pt_options)
+        graphs[Mode.PT].pt = pt_analysis
     empty = [region.category(c).label for c in cats if len(dests[c]) == 0]
     if empty:
         notes.append("Keine Einrichtungen im Datenstand für " + ", ".join(empty)

@@ -560,6 +560,18 @@ def indicator_columns(ind: object, groups: object, run: PTRun,
     return df
 
 
+def nearest_service(run: PTRun, origin_xy: np.ndarray, dest_xy: np.ndarray,
+                    limit: float = math.inf) -> tuple[np.ndarray, np.ndarray]:
+    """Median door-to-door minutes to the nearest of ``dest_xy`` and its (straight-line)
+    index, on the run's day and window: what a what-if needs (coverage.nearest_service)."""
+    assert run.model is not None
+    (r,) = analyse_pt(run.model, origin_xy, [dest_xy], run.query, run.settings, daily=False)
+    t = r.median.copy()
+    if math.isfinite(limit):
+        t[t > limit] = np.inf
+    return t, np.where(np.isfinite(t), r.nearest, -1).astype(np.int64)
+
+
 def times_from_points(result: object, points: object, limit: float = math.inf) -> np.ndarray:
     """Door-to-door minutes (median over the window) from every origin to each new point.
 
@@ -585,6 +597,6 @@ def times_from_points(result: object, points: object, limit: float = math.inf) -
 __all__ = [
     "PT", "PTAnalysis", "PTCategory", "PTModel", "PTOptions", "PTQuery", "PTRun", "PTSettings",
     "Walker", "add_pairs", "analyse_pt", "default_query", "fmt_hhmm", "has_timetable",
-    "indicator_columns", "parse_hhmm", "prepare", "run_pt", "settings", "times_from_points",
-    "timetable_for",
+    "indicator_columns", "nearest_service", "parse_hhmm", "prepare", "run_pt", "settings",
+    "times_from_points", "timetable_for",
 ]
