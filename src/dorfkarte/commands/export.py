@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from dorfkarte.commands import subparser
-from dorfkarte.region import MODES, Region
+from dorfkarte.region import ALL_MODES, MODES, PT, Region
 from dorfkarte.snapshot import Snapshot
 from dorfkarte.workspace import open_snapshot
 
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = subparser(sub, "export-report",
                   "Abdeckungstabelle (CSV, XLSX) und Layer als GeoPackage für QGIS.")
     p.add_argument("outdir", type=Path, metavar="OUTDIR", help="Zielordner")
-    p.add_argument("--mode", default="walk", choices=MODES,
+    p.add_argument("--mode", default="walk", choices=ALL_MODES,
                    help="Verkehrsmittel für die Ortsteil-Spalten im GeoPackage (Standard: walk)")
     p.add_argument("--lang", default="de", choices=("de", "en"),
                    help="Sprache der Tabellen (de: Excel-CSV mit ';' und Dezimalkomma)")
@@ -46,7 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _map_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--category", default=None,
                    help="Kategorie-ID (z. B. lebensmittel); ohne: Übersicht aller Kategorien")
-    p.add_argument("--mode", default="walk", choices=MODES, help="Verkehrsmittel (Standard: walk)")
+    p.add_argument("--mode", default="walk", choices=ALL_MODES,
+                   help="Verkehrsmittel (Standard: walk; pt = Bus & Bahn nach Fahrplan)")
     p.add_argument("--lang", default="de", choices=("de", "en"), help="Sprache (Standard: de)")
     p.add_argument("--highlight", default=None, metavar="ORTSTEIL",
                    help="einen Ortsteil hervorheben")
@@ -63,14 +64,23 @@ def listing_destinations(region: Region, data_dir: Path) -> Any:
     return dest if dest is not None and len(dest) else None
 
 
-def load(ctx: Any, categories: list[str] | None = None) -> tuple[Region, Snapshot, Any, Any]:
-    """Region, snapshot, listings and the coverage result for an export."""
+def load(ctx: Any, categories: list[str] | None = None,
+         mode: str | None = None) -> tuple[Region, Snapshot, Any, Any]:
+    """Region, snapshot, listings and the coverage result for an export (with mode pt when
+    it is the one exported: the timetable imported, else the region's own)."""
     from dorfkarte import coverage
 
     region = ctx.region
     snap = open_snapshot(region, ctx.data_dir)
     extra = listing_destinations(region, Path(ctx.data_dir))
-    result = coverage.analyse(snap, region, categories=categories, extra_destinations=extra)
+    kw: dict[str, Any] = {}
+    if mode == PT:
+        from dorfkarte import pt
+
+        kw = {"modes": [*MODES, PT],
+              "pt_options": pt.PTOptions(timetable=pt.timetable_for(region, ctx.data_dir))}
+    result = coverage.analyse(snap, region, categories=categories, extra_destinations=extra,
+                              **kw)
     return region, snap, extra, result
 
 
@@ -80,7 +90,7 @@ def run_html(args: argparse.Namespace, ctx: Any) -> int:
     region = ctx.region
     if args.category is not None:
         region.category(args.category)
-    region, snap, extra, result = load(ctx)
+    region, snap, extra, result = load(ctx, mode=args.mode)
     info = export_html(snap, region, args.out, result, category=args.category, mode=args.mode,
                        offline=args.offline, lang=args.lang, extra_points=extra,
                        highlight=args.highlight)
@@ -92,7 +102,7 @@ def run_html(args: argparse.Namespace, ctx: Any) -> int:
 def run_report(args: argparse.Namespace, ctx: Any) -> int:
     from dorfkarte.report import export_report
 
-    region, snap, _extra, result = load(ctx)
+    region, snap, _extra, result = load(ctx, mode=args.mode)
     rep = export_report(snap, region, result, args.outdir, mode=args.mode,
                         lang=getattr(args, "lang", "de"))
     print(f"Abdeckungstabelle: {rep.csv} und {rep.xlsx} ({rep.rows} Zeilen)")
@@ -107,7 +117,7 @@ def run_png(args: argparse.Namespace, ctx: Any) -> int:
     region = ctx.region
     if args.category is not None:
         region.category(args.category)
-    region, snap, extra, result = load(ctx)
+    region, snap, extra, result = load(ctx, mode=args.mode)
     with tempfile.TemporaryDirectory(prefix="dorfkarte-png-") as tmp:
         page = Path(tmp) / "karte.html"
         export_html(snap, region, page, result, category=args.category, mode=args.mode,

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from dorfkarte.i18n import category_label, gap_label, mode_label, t
-from dorfkarte.region import MODES
+from dorfkarte.region import ALL_MODES
 from dorfkarte.ui.context import UIContext
 
 GAP_RANK = {"Lücke": 0, "knapp": 1, "ok": 2, "keine Daten": 3}
@@ -120,7 +120,7 @@ def render_overview(ctx: UIContext) -> None:
         key="dk_dl_ranking",
     )
     st.subheader(t("overview_matrix", lang, mode=mode_label(ctx.mode, lang)))
-    modes_here = [m for m in MODES if (result.indicators["mode"] == m).any()]
+    modes_here = [m for m in ALL_MODES if (result.indicators["mode"] == m).any()]
     if ctx.mode not in modes_here:
         return
     mat = gap_matrix(result, region, ctx.mode, lang)

@@ -18,7 +18,7 @@ import streamlit as st
 
 from dorfkarte.i18n import category_label, gap_label, mode_label, t
 from dorfkarte.maps import fmt_number, fmt_share, fmt_value
-from dorfkarte.region import MODES, TRANSIT
+from dorfkarte.region import ALL_MODES, TRANSIT
 from dorfkarte.snapshot import DISTRICTS
 from dorfkarte.ui import data as ui_data
 from dorfkarte.ui.context import UIContext
@@ -164,7 +164,7 @@ def missing_lines(ctx: UIContext, name: str) -> list[str]:
         if cur is None or str(cur["gap_class"]) not in ("Lücke", "knapp"):
             continue
         parts = []
-        for m in MODES:
+        for m in ALL_MODES:
             x = by_key.get((cid, m))
             if x is None:
                 continue
