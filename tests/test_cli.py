@@ -157,12 +157,13 @@ def test_info_on_test_snapshot_with_category_counts(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "amenities" in out and "edges_drive" in out
     assert "Noch kein OSM-Schnappschuss" not in out
-    counts = {ln.split("(")[-1].rstrip(")"): int(ln.split()[-2]) for ln in out.splitlines()
+    # columns: label, OSM, local listings, (id)
+    counts = {ln.split("(")[-1].rstrip(")"): int(ln.split()[-3]) for ln in out.splitlines()
               if ln.startswith("  ") and ln.rstrip().endswith(")")}
     assert counts["lebensmittel"] == 3 and counts["hausarzt"] == 2 and counts["zahnarzt"] == 0
     assert main(["info", "--category", "hausarzt", "--data-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "2 Einrichtungen" in out and "Praxis Ohne Fach" in out
+    assert "2 Einrichtungen (OSM), 0 lokale Angebote" in out and "Praxis Ohne Fach" in out
     assert "Augenpraxis" not in out
 
 

@@ -56,7 +56,7 @@ def test_report_csv_and_xlsx_are_formula_safe(hostile, region, tmp_path):
     result = analyse(hostile, region, categories=["lebensmittel"], modes=["walk"])
     rep = export_report(hostile, region, result, tmp_path / "out")
     text = rep.csv.read_bytes().decode("utf-8-sig")  # bytes: keep a CR inside a cell
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))  # German Excel CSV
     cells = [c for r in rows for c in r]
     for f in FORMULAS:
         assert "'" + f.replace("\r", "\n") in cells, f  # neutralised, text kept
@@ -78,7 +78,7 @@ def test_report_csv_and_xlsx_are_formula_safe(hostile, region, tmp_path):
 
 def _number(text: str) -> bool:
     try:
-        float(text)
+        float(text.replace(",", "."))  # decimal comma in the people's CSV
     except ValueError:
         return False
     return True

@@ -144,3 +144,39 @@ def test_cli_when_parsing() -> None:
     assert parse_when("Tu 10:30", today=dt.date(2026, 12, 1)) == TUE
     with pytest.raises(DataError, match="--when"):
         parse_when("irgendwann")
+
+
+@pytest.mark.parametrize(("text", "proposals"), [
+    ("alle 14 Tage Mi 9-10 Uhr", ["We[1,3] 09:00-10:00", "week 01-53/2 We 09:00-10:00",
+                                  "week 02-52/2 We 09:00-10:00"]),
+    ("14-tägig Di + Do 10-11", ["week 01-53/2 Tu,Th 10:00-11:00"]),
+    ("vormittags Fr", ["Fr 08:00-12:00"]),
+    ("Do ab 9.30", ["Th 09:30-11:30"]),
+])
+def test_ambiguous_hint_proposes_the_users_own_day_and_time(text: str,
+                                                             proposals: list[str]) -> None:
+    from dorfkarte.listings import read_schedule
+
+    with pytest.raises(ScheduleError) as err:
+        read_schedule(text)
+    msg = str(err.value)
+    for p in proposals:
+        assert f"'{p}'" in msg, msg
+        assert read_schedule(p)[0] == p  # every proposal is itself a valid schedule
+    if "Tu" not in proposals[0]:
+        assert "Tu 10:00-11:00" not in msg  # no canned Tuesday
+
+
+def test_form_coordinates_accept_decimal_comma() -> None:
+    from dorfkarte.errors import DataError
+    from dorfkarte.listings.validate import parse_coordinates
+
+    assert parse_coordinates("52,1386", "12,5843") == (52.1386, 12.5843)
+    assert parse_coordinates(" 52.1386 ", "12.5843") == (52.1386, 12.5843)
+    assert parse_coordinates("", "") is None
+    with pytest.raises(DataError, match="Länge fehlt"):
+        parse_coordinates("52,1", "")
+    with pytest.raises(DataError, match="Breite 'x' ist keine Zahl"):
+        parse_coordinates("x", "12,5")
+    with pytest.raises(DataError, match="keine gültige Koordinate"):
+        parse_coordinates("152,1", "12,5")

@@ -288,3 +288,20 @@ def test_change_log_reads_as_german_lines() -> None:
     assert h.iloc[2]["Änderung"] == "opening_hours: Tu 10:00-11:00 → We 10:00-11:00"
     assert h.iloc[1]["Änderung"] == "gelöscht: Laden"
     assert h.iloc[0]["nimmt zurück"] == "Vorgang 3"
+
+
+def test_change_log_times_in_local_time() -> None:
+    """Stored UTC, shown in the region's time zone (Berlin: UTC+1 in winter, +2 in summer)."""
+    from dorfkarte.timefmt import local_time
+    from dorfkarte.ui.listings import history_frame
+
+    assert local_time("2026-12-01T12:05:00+00:00") == "2026-12-01 13:05"
+    assert local_time("2026-07-01T12:05:00+00:00") == "2026-07-01 14:05"
+    assert local_time("2026-07-01T12:05:00") == "2026-07-01 14:05"  # no offset: UTC
+    assert local_time("kaputt") == "kaputt" and local_time(None) == ""
+    log = pd.DataFrame({"batch": [1], "at": ["2026-12-01T23:30:00+00:00"], "user": ["a"],
+                        "action": ["import"], "listing_id": ["A"], "op": ["insert"],
+                        "fields": [""], "old": [""], "new": [""], "undoes": [None]})
+    h = history_frame(log, "Europe/Berlin")
+    assert h.iloc[0]["Zeit"] == "2026-12-02 00:30:00"
+    assert "Zeit (UTC)" not in h.columns

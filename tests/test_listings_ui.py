@@ -109,6 +109,23 @@ def test_new_entry_at_map_click_is_validated_and_stored() -> None:
     assert "<script>" not in _texts(at)
 
 
+def test_new_entry_with_decimal_comma_coordinates() -> None:
+    """Issue 14 item 9: "52,2205" in the form is read like the import reads it."""
+    at = _run()
+    at.text_input(key="dk_new_name").input("Laden Komma")
+    at.multiselect(key="dk_new_category").select("lebensmittel")
+    at.text_input(key="dk_new_lat").input("52,2205")
+    at.text_input(key="dk_new_lon").input("12,5962")
+    at.text_input(key="dk_new_hours").input("Di 10:00-11:00")
+    next(b for b in at.button if b.key and b.key.startswith("FormSubmitter:")).click().run()
+    assert not at.exception
+    gdf = ListingStore(_data_dir()).read()
+    assert len(gdf) == 1
+    assert gdf.iloc[0]["lat"] == pytest.approx(52.2205)
+    assert gdf.iloc[0]["lon"] == pytest.approx(12.5962)
+    assert not at.warning or not any("Session State" in str(w.value) for w in at.warning)
+
+
 def test_new_entry_with_bad_schedule_is_refused() -> None:
     at = _run()
     at.session_state["dk_map_click"] = (52.2205, 12.5962)

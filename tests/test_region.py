@@ -173,3 +173,24 @@ def test_gap_class_limits_must_be_ordered(tmp_path):
     bad = MINIMAL + "[gap_classes]\nok_share = 0.4\nknapp_share = 0.6\n"
     with pytest.raises(RegionError, match="knapp_share <= ok_share"):
         load_region(_write(tmp_path, bad))
+
+
+def test_threshold_sources_name_the_factors_used(region) -> None:
+    """Issue 14 item 10: a source text that cites a detour factor or a walking speed cites
+    the ones the analysis uses, and its "rund N min" is what they give for its metres."""
+    import re
+
+    f = region.modes.detour_factor
+    for cat in region.categories.values():
+        for mode, th in cat.thresholds.items():
+            text = th.source
+            for found in re.findall(r"Umwegfaktor(?:\s+\w+)*?\s+(\d+,\d+)(?!\s*-)", text):
+                assert float(found.replace(",", ".")) == f, (cat.id, mode, text)
+            for kmh in re.findall(r"(\d+,\d+|\d+) km/h", text):
+                if mode == "walk":
+                    assert float(kmh.replace(",", ".")) == region.modes.walk_kmh, text
+            m = re.search(r"([\d.]+) m Luftlinie.*rund (\d+) min", text)
+            if m and mode == "walk":
+                metres = float(m.group(1).replace(".", ""))
+                minutes = metres * f / (region.modes.walk_kmh * 1000 / 60)
+                assert abs(minutes - int(m.group(2))) <= 0.5, (text, minutes)

@@ -184,6 +184,11 @@ def test_compare_who_gains_and_loses(base) -> None:
 
 def test_add_in_no_data_category(region: Region) -> None:
     snap = world(shops=())
+    # OSM was searched (the layer holds a pharmacy) and found no shop: "keine Daten", not
+    # "nur lokale Angebote" (that is for categories OSM was never asked about)
+    snap.add("amenities", _gdf({"osm_id": ["ph0"], "name": ["Apotheke"],
+                                "category": "apotheke", "source": "osm"},
+                               [shapely.Point(X0 + 100, Y0 + 100)]), source=SRC)
     res = analyse(snap, region, categories=[CAT], modes=["walk"])
     assert (res.indicators["gap_class"] == "keine Daten").all()
     wi = WhatIf(res)
@@ -293,7 +298,7 @@ def test_store_roundtrip_atomic_and_bad_file(tmp_path: Path, base) -> None:
     again = store.get("Laden Westdorf schließt")
     assert again.changes == sc.changes and again.note == "Test"
     assert store.names() == ["Laden Westdorf schließt"]
-    assert not list(tmp_path.glob(".scenarios-*"))
+    assert not list(tmp_path.glob(".scenarios*"))  # no temp file left beside the store
     gj = scenario_geojson(again, res)
     assert gj["features"][0]["geometry"] is not None  # removed shop located from result
     assert gj["features"][1]["geometry"]["coordinates"] == [12.6, 52.2]

@@ -146,3 +146,20 @@ def test_pmedian_falls_back_to_greedy_when_too_large() -> None:
     sol = siting.exact_pmedian(cost, None, 2, None, max_pairs=10)
     assert sol.method == "pmedian-greedy" and not sol.optimal
     assert "Zu groß" in sol.notes[0]
+
+
+def test_no_highs_banner_on_stdout() -> None:
+    """HiGHS prints its banner from C++; neither the CLI nor the server log shows it."""
+    import subprocess
+    import sys
+
+    code = ("import numpy as np\nfrom dorfkarte import siting\n"
+            "rng = np.random.default_rng(1)\n"
+            "cover = rng.random((40, 12)) < 0.2\n"
+            "r = siting.exact_mclp(cover, rng.random(40), 2)\n"
+            "p = siting.exact_pmedian(rng.random((40, 12)), rng.random(40), 2)\n"
+            "print('ok', r.solver, round(r.objective, 3))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert "Running HiGHS" not in out.stdout and "Running HiGHS" not in out.stderr
+    assert out.stdout.startswith("ok ")

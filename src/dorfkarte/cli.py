@@ -56,6 +56,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _category_ids(args: argparse.Namespace, ctx: Context) -> None:
+    """``--category Hausarzt`` (a label) becomes the id every command expects."""
+    value = getattr(args, "category", None)
+    if value is None:
+        return
+    region = ctx.region
+    if isinstance(value, list):
+        args.category = [region.category_id(v) for v in value]
+    else:
+        args.category = region.category_id(value)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -67,14 +79,48 @@ def main(argv: Sequence[str] | None = None) -> int:
         data_dir=Path(getattr(args, "data_dir", None) or default_data_dir()),
     )
     try:
-        return int(args.func(args, ctx) or 0)
+        _check_data_dir(ctx.data_dir)
+        _category_ids(args, ctx)
+        code = int(args.func(args, ctx) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at exit
+        return code
     except DorfkarteError as exc:
         msg = " ".join(str(exc).split())
         print(f"Fehler: {msg}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # ``dorfkarte info | head``: the reader left. Python would print a traceback now
+        # and again at exit (flushing stdout); point stdout at /dev/null instead.
+        _silence_stdout()
+        print("Fehler: Ausgabe abgebrochen (der lesende Befehl hat die Pipe geschlossen)",
+              file=sys.stderr)
+        return 2
+    except OSError as exc:
+        # disk full, read-only folder, no permission: the environment, not a bug
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"Fehler: Kann nicht lesen/schreiben{where}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("Abgebrochen.", file=sys.stderr)
         return 130
+
+
+def _check_data_dir(path: Path) -> None:
+    """``--data-dir`` must be a folder (or not exist yet)."""
+    if path.exists() and not path.is_dir():
+        raise DorfkarteError(f"Datenordner {path} ist eine Datei, kein Ordner "
+                             "(--data-dir / $DORFKARTE_DATA prüfen)")
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 __all__ = ["Context", "add_common", "build_parser", "main", "subcommand_parsers"]

@@ -53,7 +53,7 @@ PT_COLUMNS = ["pt_best_median", "pt_departures_per_day", "roundtrip_share", "tim
 EXTRA_COLUMNS = [*PT_COLUMNS, "central_place_source"]
 
 
-class UnknownModeError(DorfkarteError):
+class UnknownModeError(DorfkarteError, ValueError):
     """A mode name that is not walk/bike/drive/transit."""
 
 
@@ -160,7 +160,8 @@ class CoverageResult:
         remap = np.full(g.n, -1, dtype=np.int64)
         remap[codes] = np.arange(len(codes))
         sub = _Groups(codes=remap[g.codes[sel]], weights=g.weights[sel],
-                      districts=g.plain_districts().iloc[codes].reset_index(drop=True))
+                      districts=g.plain_districts().iloc[codes].reset_index(drop=True),
+                      local_only=g.local_only)
         return _pair_frame(sub, self.region, key, times[sel], nearest[sel], destinations,
                            self.methods[key], self.thresholds[key])
 
@@ -615,6 +616,27 @@ def _check_modes(modes: Iterable[str] | None) -> list[str]:
     return out
 
 
+def data_edge_notes(snapshot: Snapshot, districts: gpd.GeoDataFrame,
+                    region: Region) -> list[str]:
+    """Units within ``buffer_m`` of the part of region + buffer the extract does not cover.
+
+    Services up to ``buffer_m`` beyond the border count, so for these units the nearest
+    service may lie where the file has no data: their gaps may come from the data's edge,
+    not from the services (``data_gap`` layer, written by the import).
+    """
+    gap = snapshot.get("data_gap")
+    if gap is None or len(gap) == 0 or districts is None or len(districts) == 0:
+        return []
+    area = gap.to_crs(region.crs).union_all()
+    units = districts.to_crs(region.crs)
+    hit = districts[(units.distance(area) < region.buffer_m).to_numpy()]
+    if hit.empty:
+        return []
+    names = ", ".join(str(n) for n in hit["name"])
+    return [f"Am Datenrand (der OSM-Auszug deckt Region und Puffer nicht ganz ab): {names}; "
+            "Lücken dort können vom Ausschnitt kommen, nicht vom Angebot."]
+
+
 def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | None = None,
             modes: Iterable[str] | None = None,
             extra_destinations: gpd.GeoDataFrame | None = None,
@@ -635,6 +657,7 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
         extra_destinations = _validate_extra(extra_destinations)
     districts = districts_of(snapshot)
     origins, oxy, notes = build_origins(snapshot, region, districts)
+    notes.extend(data_edge_notes(snapshot, districts, region))
     pop = origins["population"].to_numpy(dtype=float)
     groups = _Groups(
         codes=pd.Index(districts["name"]).get_indexer(origins["district"]).astype(np.int64),

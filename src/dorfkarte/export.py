@@ -27,7 +27,7 @@ from dorfkarte.safe import html_escape
 from dorfkarte.snapshot import Snapshot
 
 
-class ExportError(DorfkarteError):
+class ExportError(DorfkarteError, RuntimeError):
     """An export cannot be written as asked (missing asset, unwritable target)."""
 
 
@@ -332,11 +332,18 @@ def listing_sources(extra_points: Any, lang: str = "de") -> list[Source]:
 
 
 def data_date(snapshot: Snapshot) -> str:
-    """Latest fetch date of the stored snapshot layers; empty with embedded data only.
+    """Date of the stored data itself (extract timestamp, Overpass ``osm_base``).
 
-    Embedded layers carry file dates of the installation, which are not a data date; their
-    sources are listed one by one in the sources box instead.
+    Empty when unknown (the import date is not the data's date: see :func:`import_date`)
+    and with embedded data only: embedded layers carry file dates of the installation,
+    which are not a data date; their sources are listed one by one in the sources box.
     """
+    dates = [i.data_date for i in snapshot.info.values() if i.data_date and not i.embedded]
+    return max(dates)[:10] if dates else ""
+
+
+def import_date(snapshot: Snapshot) -> str:
+    """When the stored layers were imported or fetched (ISO date); "" without a snapshot."""
     dates = [i.fetched_at for i in snapshot.info.values() if i.fetched_at and not i.embedded]
     return max(dates)[:10] if dates else ""
 
@@ -361,6 +368,8 @@ _TEXT = {
         "title": "Daseinsvorsorge in {region}",
         "cat": "{label}: Erreichbarkeit ({mode})",
         "stand": "Datenstand",
+        "imported": "Import",
+        "unknown": "unbekannt",
         "export": "Export",
         "sources": "Quellen",
         "threshold": "Schwellenwert",
@@ -375,6 +384,8 @@ _TEXT = {
         "title": "Basic services in {region}",
         "cat": "{label}: accessibility ({mode})",
         "stand": "Data as of",
+        "imported": "Imported",
+        "unknown": "unknown",
         "export": "Exported",
         "sources": "Sources",
         "threshold": "Threshold",
@@ -432,7 +443,11 @@ def info_panel(snapshot: Snapshot, region: Region, *, title: str, category: str 
     for f in flags or []:
         notes.append(f'<p class="dk-flag">{e(f[:1].upper() + f[1:])}.</p>')
     dates = f"{e(t['export'])}: {e(exported)}"
-    dates = f"{e(t['stand'])}: {e(stand or t['embedded'])} · " + dates
+    imported = import_date(snapshot)
+    if imported:
+        dates = f"{e(t['imported'])}: {e(imported)} · " + dates
+    shown = stand or (t["unknown"] if imported else t["embedded"])
+    dates = f"{e(t['stand'])}: {e(shown)} · " + dates
     flag_line = (f'<div class="dk-flag">{e("; ".join(flags))}</div>' if flags else "")
     return f"""
 <div id="dk-export-title" class="dk-panel">

@@ -140,6 +140,51 @@ def highway_kmh(value: Any, region: Region) -> float:
     return float(region.modes.rural_kmh if not table else table.get("road", 40.0))
 
 
+_NO = frozenset({"", "no", "false", "0", "none", "nan"})
+#: ``tunnel`` values a person walks through at street level (not underground).
+SURFACE_TUNNELS = frozenset({"building_passage", "avalanche_protector"})
+
+
+def _negative(value: Any) -> bool:
+    """A ``layer`` / ``level`` value below ground (any part of ``-1;0`` lists counts)."""
+    for part in _split_list(value):
+        try:
+            if float(part.replace(",", ".")) < 0:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def _present(value: Any) -> str | None:
+    parts = _split_list(value)
+    vals = [p.lower() for p in parts if p.lower() not in _NO]
+    return vals[0] if vals else None
+
+
+def underground(edges: pd.DataFrame) -> np.ndarray:
+    """Edges a person cannot step onto from the street (bool per edge).
+
+    Tunnels (``tunnel=yes``, not a building passage), ways below ground (``layer<0``,
+    ``level<0``) and indoor ways (``indoor=*``); service tunnels with restricted access are
+    tunnels too. Homes and services do not snap to nodes touched only by such edges:
+    a pharmacy 50 m from a street above a tunnel is reached from the street.
+    """
+    out = np.zeros(len(edges), dtype=bool)
+    tunnel = edges.get("tunnel")
+    if tunnel is not None:
+        out |= _map_unique(tunnel, lambda v: float(
+            (t := _present(v)) is not None and t not in SURFACE_TUNNELS)).astype(bool)
+    for name in ("layer", "level"):
+        c = edges.get(name)
+        if c is not None:
+            out |= _map_unique(c, lambda v: float(_negative(v))).astype(bool)
+    indoor = edges.get("indoor")
+    if indoor is not None:
+        out |= _map_unique(indoor, lambda v: float(_present(v) is not None)).astype(bool)
+    return out
+
+
 def _truthy_oneway(value: Any) -> int:
     """+1 one-way along u->v, -1 against it, 0 both ways."""
     if value is None:
@@ -294,6 +339,14 @@ def build_network(nodes: gpd.GeoDataFrame, edges: pd.DataFrame, mode: str, regio
         w = np.concatenate([minutes, minutes])
     graph = _min_csr(rows=dst, cols=src, w=w, n=len(xy))  # reverse: [v, u] = u -> v
     snap_nodes = None
+    # Nodes a person can step onto: touched by at least one street-level edge.
+    below = underground(edges)[ok]
+    if below.any():
+        street = np.zeros(len(xy), dtype=bool)
+        street[u[~below]] = True
+        street[v[~below]] = True
+        if street.any():
+            snap_nodes = np.flatnonzero(street)
     if directed:
         # One-way fragments (a car park exit, a street cut at the clip border) can be left
         # but not entered: snapping a home there would make everything "unreachable".
@@ -301,7 +354,11 @@ def build_network(nodes: gpd.GeoDataFrame, edges: pd.DataFrame, mode: str, regio
         n_comp, labels = connected_components(graph, directed=True, connection="strong")
         if n_comp > 1:
             main = np.argmax(np.bincount(labels))
-            snap_nodes = np.flatnonzero(labels == main)
+            in_main = np.flatnonzero(labels == main)
+            if snap_nodes is not None:
+                both = np.intersect1d(snap_nodes, in_main)
+                in_main = both if len(both) else in_main
+            snap_nodes = in_main
     tree = cKDTree(xy if snap_nodes is None else xy[snap_nodes])
     return Network(mode=mode, crs=region.crs, node_ids=ids.to_numpy(), xy=xy, graph=graph,
                    snap_kmh=mode_speed_kmh(mode, region), directed=directed, tree=tree,

@@ -6,11 +6,11 @@ exactly what the offline file shows and the render never waits for a network.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
+from dorfkarte.atomic import atomic_path
 from dorfkarte.errors import DorfkarteError
 
 CHROMIUM = "/usr/bin/chromium"
@@ -26,7 +26,7 @@ CHROMIUM_ARGS = [
 ]
 
 
-class PngError(DorfkarteError):
+class PngError(DorfkarteError, RuntimeError):
     """The screenshot cannot be taken (no Chromium, page does not load)."""
 
 
@@ -50,11 +50,8 @@ def screenshot_html(html_path: str | Path, out: str | Path, *, width: int = 1600
         raise PngError("PNG-Export braucht das Python-Paket 'playwright'") from None
     html_path = Path(html_path).resolve()
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".png", dir=out.parent)
-    os.close(fd)
     try:
-        with sync_playwright() as pw:
+        with atomic_path(out, suffix=".png") as tmp, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS, headless=True)
             try:
                 page = browser.new_page(viewport={"width": width, "height": height},
@@ -66,16 +63,12 @@ def screenshot_html(html_path: str | Path, out: str | Path, *, width: int = 1600
                 page.wait_for_selector(".leaflet-container", timeout=timeout_s * 1000)
                 # Let Leaflet finish drawing vector layers after the load event.
                 page.wait_for_timeout(300)
-                page.screenshot(path=tmp)
+                page.screenshot(path=str(tmp))
             finally:
                 browser.close()
-        os.replace(tmp, out)
     except PWError as exc:
         raise PngError(f"Chromium konnte {html_path.name} nicht darstellen: "
                        f"{str(exc).splitlines()[0]}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return out
 
 

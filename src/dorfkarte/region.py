@@ -152,6 +152,8 @@ class Region:
     gap_classes: GapClasses
     home_rules: tuple[TagRule, ...]
     categories: dict[str, Category]
+    #: IANA time zone of the region: stored times are UTC, people read local time.
+    timezone: str = "Europe/Berlin"
     #: Problems that do not stop loading (unknown keys), shown by the CLI and the app.
     warnings: tuple[str, ...] = ()
     #: ``[smart_village.categories]``: category name in the town's Smart Village App ->
@@ -166,6 +168,22 @@ class Region:
             raise UnknownCategoryError(
                 f"Unbekannte Kategorie {cid!r} (Region {self.id}); bekannt: {known}"
             ) from None
+
+    def category_id(self, text: str) -> str:
+        """The category id for an id or a label, German or English, any case.
+
+        ``--category Hausarzt`` works wherever ``--category hausarzt`` does; unknown text
+        raises :class:`UnknownCategoryError` naming the known ids and labels.
+        """
+        if text in self.categories:
+            return text
+        key = str(text).strip().casefold()
+        for cid, cat in self.categories.items():
+            if key in (cid.casefold(), cat.label.casefold(), cat.label_en.casefold()):
+                return cid
+        known = ", ".join(f"{c} ({cat.label})" for c, cat in self.categories.items())
+        raise UnknownCategoryError(
+            f"Unbekannte Kategorie {text!r} (Region {self.id}); bekannt: {known}")
 
     def threshold(self, cid: str, mode: str) -> Threshold:
         return self.category(cid).thresholds[mode]
@@ -364,6 +382,7 @@ def load_region(path: str | Path) -> Region:
         gap_classes=gaps,
         home_rules=tuple(parse_rule(r) for r in homes),
         categories=categories,
+        timezone=_timezone(reg.get("timezone", "Europe/Berlin")),
         warnings=tuple(warnings),
         smart_village_categories=sva,
     )
@@ -408,3 +427,15 @@ def _with_network_rules(modes: Modes, raw: dict[str, Any]) -> Modes:
         if table.get("exclude"):
             exc[mode] = tuple(parse_rule(r) for r in table["exclude"])
     return replace(modes, include=inc, exclude=exc)
+
+
+def _timezone(value: Any) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    text = str(value)
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RegionError(f"Regionsdatei: 'region.timezone' = {text!r} ist keine bekannte "
+                          "Zeitzone (z. B. \"Europe/Berlin\")") from None
+    return text

@@ -72,7 +72,7 @@ NETWORK_KEYS = {"include": RULES, "exclude": RULES}
 SCHEMA = Table({
     "region": Table({
         "id": TEXT, "name": TEXT, "crs": TEXT, "buffer_m": Num(min=0),
-        "grid_m": POS, "unit_label": TEXT,
+        "grid_m": POS, "unit_label": TEXT, "timezone": TEXT,
     }),
     "municipalities": Array(Table({"name": TEXT, "ags": TEXT})),
     "districts": Table({

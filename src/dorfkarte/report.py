@@ -6,7 +6,6 @@ failed export never leaves half a report (or destroys the previous one).
 
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ import pandas as pd
 import pyogrio
 
 from dorfkarte import provenance, sheets
+from dorfkarte.atomic import atomic_path
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.i18n import category_label, gap_label
 from dorfkarte.region import MODE_LABELS, Region
@@ -25,7 +25,7 @@ from dorfkarte.safe import xlsx_text_cells
 from dorfkarte.snapshot import DISTRICTS, STOPS, Snapshot
 
 
-class ReportError(DorfkarteError):
+class ReportError(DorfkarteError, RuntimeError):
     """The report cannot be written (no analysis result, unwritable folder)."""
 
 
@@ -47,14 +47,6 @@ class ReportExport:
     gpkg: Path
     layers: list[str] = field(default_factory=list)
     rows: int = 0
-
-
-def _tmp_beside(path: Path) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix,
-                                dir=path.parent)
-    os.close(fd)
-    os.unlink(name)
-    return Path(name)
 
 
 def indicator_table(result: Any) -> pd.DataFrame:
@@ -125,36 +117,31 @@ def write_xlsx(table: pd.DataFrame, sources: pd.DataFrame, path: Path, lang: str
     """
     from openpyxl.utils import get_column_letter
 
-    tmp = _tmp_beside(path)
     # formula-looking text stays visible as typed: xlsx_text_cells stores it as a string cell
     de = sheets.people_table(table, lang, example_categories=example_categories)
-    try:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-            de.to_excel(xw, sheet_name="Abdeckung", index=False)
-            sources.to_excel(xw, sheet_name="Quellen", index=False)
-            ws = xw.sheets["Abdeckung"]
-            xlsx_text_cells(ws)
-            xlsx_text_cells(xw.sheets["Quellen"])
-            ws.freeze_panes = "A2"
-            ws.auto_filter.ref = ws.dimensions
-            for j, col in enumerate(de.columns, start=1):
-                letter = get_column_letter(j)
-                width = max([len(str(col))] + [len(str(v)) for v in de[col].head(200)])
-                ws.column_dimensions[letter].width = min(max(width + 2, 8), 40)
-                if col in (sheets.header("share_within", lang),
-                           sheets.header("unreachable_share", lang)):
-                    for cell in ws[letter][1:]:
-                        cell.number_format = "0%"
-                elif col in [sheets.header(c, lang) for c in ("median", "p90", "max",
-                                                               "residents_within")]:
-                    for cell in ws[letter][1:]:
-                        cell.number_format = "0"
-            qs = xw.sheets["Quellen"]
-            for j, col in enumerate(sources.columns, start=1):
-                qs.column_dimensions[get_column_letter(j)].width = 30 if col != "Quelle" else 80
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(path, create=False) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+        de.to_excel(xw, sheet_name="Abdeckung", index=False)
+        sources.to_excel(xw, sheet_name="Quellen", index=False)
+        ws = xw.sheets["Abdeckung"]
+        xlsx_text_cells(ws)
+        xlsx_text_cells(xw.sheets["Quellen"])
+        ws.freeze_panes = "A2"
+        ws.auto_filter.ref = ws.dimensions
+        for j, col in enumerate(de.columns, start=1):
+            letter = get_column_letter(j)
+            width = max([len(str(col))] + [len(str(v)) for v in de[col].head(200)])
+            ws.column_dimensions[letter].width = min(max(width + 2, 8), 40)
+            if col in (sheets.header("share_within", lang),
+                       sheets.header("unreachable_share", lang)):
+                for cell in ws[letter][1:]:
+                    cell.number_format = "0%"
+            elif col in [sheets.header(c, lang) for c in ("median", "p90", "max",
+                                                           "residents_within")]:
+                for cell in ws[letter][1:]:
+                    cell.number_format = "0"
+        qs = xw.sheets["Quellen"]
+        for j, col in enumerate(sources.columns, start=1):
+            qs.column_dimensions[get_column_letter(j)].width = 30 if col != "Quelle" else 80
     return path
 
 
@@ -214,8 +201,7 @@ def _for_gpkg(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def write_gpkg(layers: dict[str, pd.DataFrame], path: Path) -> Path:
-    tmp = _tmp_beside(path)
-    try:
+    with atomic_path(path, create=False) as tmp:  # GDAL creates the file itself
         for name, df in layers.items():
             if isinstance(df, gpd.GeoDataFrame):
                 pyogrio.write_dataframe(_for_gpkg(df), tmp, layer=name, driver="GPKG",
@@ -223,9 +209,6 @@ def write_gpkg(layers: dict[str, pd.DataFrame], path: Path) -> Path:
             else:
                 pyogrio.write_dataframe(df, tmp, layer=name, driver="GPKG",
                                         append=tmp.exists())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
+import sys
 import time
 import warnings
 from collections.abc import Iterator
@@ -42,7 +44,7 @@ DEFAULT_TIME_LIMIT = 30.0
 PMEDIAN_MAX_PAIRS = 300_000
 
 
-class SitingError(DorfkarteError):
+class SitingError(DorfkarteError, ValueError):
     """A location model cannot be set up (k too large, no candidates, bad matrix)."""
 
 
@@ -80,6 +82,32 @@ def _quiet() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         yield
+
+
+@contextlib.contextmanager
+def _no_banner() -> Iterator[None]:
+    """Keep HiGHS's start banner off stdout (CLI output, the app's server log).
+
+    highspy prints "Running HiGHS ..." from C++ when a solver object is built, whatever
+    ``msg``/``output_flag`` say, so Python's ``redirect_stdout`` cannot catch it: file
+    descriptor 1 points at /dev/null for the solve and is restored afterwards.
+    """
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stdout (captured, embedded)
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), fd)
+            try:
+                yield
+            finally:
+                os.dup2(saved, fd)
+    finally:
+        os.close(saved)
 
 
 def coverage_matrix(cost: np.ndarray, threshold: float) -> sp.csr_matrix:
@@ -268,7 +296,8 @@ def _solve_mclp(MCLP: Any, FacilityModelBuilder: Any, c: sp.csr_matrix, w: np.nd
     FacilityModelBuilder.add_facility_constraint(mclp, k)
     mclp.aij = sub.toarray().astype(float)
     s = mip_solver or solver(time_limit)
-    status = model.solve(s)
+    with _no_banner():
+        status = model.solve(s)
     optimal = pulp.LpStatus.get(status) == "Optimal" and model.sol_status == \
         pulp.LpSolutionOptimal
     vals = np.array([v.value() or 0.0 for v in x])
@@ -441,7 +470,8 @@ def _solve_pmedian(PMedian: Any, FacilityModelBuilder: Any, c: np.ndarray,  # no
     FacilityModelBuilder.add_facility_constraint(pm, k)
     pm.cli_assgn_vars = assign
     s = mip_solver or solver(time_limit)
-    status = model.solve(s)
+    with _no_banner():
+        status = model.solve(s)
     optimal = pulp.LpStatus.get(status) == "Optimal" and model.sol_status == \
         pulp.LpSolutionOptimal
     vals = np.array([v.value() or 0.0 for v in y])

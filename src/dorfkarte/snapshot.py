@@ -7,8 +7,6 @@ never leaves a half-written snapshot. QGIS opens the file directly; the layer ta
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +15,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from dorfkarte.atomic import atomic_path
 from dorfkarte.errors import DataError
 from dorfkarte.settings import SNAPSHOT_DIRNAME
 
@@ -57,6 +56,9 @@ class LayerInfo:
     count: int = 0
     note: str = ""
     embedded: bool = False  # from the shipped data, not from the snapshot file
+    #: Date of the data itself (extract's replication timestamp or newest object, Overpass
+    #: ``osm_base``), ISO 8601; ``fetched_at`` is when it was imported. "" = unknown.
+    data_date: str = ""
     #: Amenities layer: the category ids whose tag rules were applied when it was built
     #: (None: not recorded, older snapshots; every category then counts as searched).
     categories: tuple[str, ...] | None = None
@@ -70,6 +72,9 @@ class Snapshot:
     layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     info: dict[str, LayerInfo] = field(default_factory=dict)
     path: Path | None = None
+    #: Import summary warnings (incomplete ways, missing networks, data edge); not stored
+    #: as such: they are in the layers' notes.
+    warnings: list[str] = field(default_factory=list)
 
     def get(self, name: str) -> gpd.GeoDataFrame | None:
         return self.layers.get(name)
@@ -107,6 +112,7 @@ class Snapshot:
         fetched_at: str | None = None,
         note: str = "",
         embedded: bool = False,
+        data_date: str = "",
         categories: tuple[str, ...] | None = None,
     ) -> None:
         if gdf.crs is None:
@@ -120,6 +126,7 @@ class Snapshot:
             count=len(gdf),
             note=note,
             embedded=embedded,
+            data_date=data_date,
             categories=tuple(categories) if categories is not None else None,
         )
 
@@ -138,45 +145,40 @@ def snapshot_path(data_dir: str | Path, region_id: str) -> Path:
 def write_snapshot(snap: Snapshot, path: str | Path) -> Path:
     """Write every non-embedded layer to ``path`` atomically (temp file, then rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.gpkg", dir=path.parent)
-    os.close(fd)
-    os.unlink(tmp_name)  # GDAL wants to create the file itself
-    tmp = Path(tmp_name)
     # No fsync per SQLite transaction (3-5x faster for many layers); the file is fsynced
     # once before the rename, which is what makes the write atomic and durable.
     sync_before = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
     pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "OFF"})
     try:
-        names = snap.stored_layers()
-        for name in names:
-            gdf = snap.layers[name]
-            pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG", append=tmp.exists())
-        meta = pd.DataFrame(
-            [
-                {
-                    "layer": i.name,
-                    "source": i.source,
-                    "licence": i.licence,
-                    "fetched_at": i.fetched_at,
-                    "count": i.count,
-                    "note": i.note,
-                    "region_id": snap.region_id,
-                    "categories": ";".join(i.categories) if i.categories is not None else "",
-                }
-                for i in (snap.info[n] for n in names)
-            ],
-            columns=["layer", "source", "licence", "fetched_at", "count", "note", "region_id",
-                     "categories"],
-        )
-        pyogrio.write_dataframe(meta, tmp, layer=META_LAYER, driver="GPKG", append=tmp.exists())
-        with tmp.open("rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        with atomic_path(path, create=False, fsync=True) as tmp:  # GDAL creates the file
+            names = snap.stored_layers()
+            for name in names:
+                gdf = snap.layers[name]
+                pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG",
+                                        append=tmp.exists())
+            meta = pd.DataFrame(
+                [
+                    {
+                        "layer": i.name,
+                        "source": i.source,
+                        "licence": i.licence,
+                        "fetched_at": i.fetched_at,
+                        "count": i.count,
+                        "note": i.note,
+                        "region_id": snap.region_id,
+                        "data_date": i.data_date,
+                        "categories": ";".join(i.categories) if i.categories is not None
+                        else "",
+                    }
+                    for i in (snap.info[n] for n in names)
+                ],
+                columns=["layer", "source", "licence", "fetched_at", "count", "note",
+                         "region_id", "data_date", "categories"],
+            )
+            pyogrio.write_dataframe(meta, tmp, layer=META_LAYER, driver="GPKG",
+                                    append=tmp.exists())
     finally:
         pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": sync_before})
-        if tmp.exists():
-            tmp.unlink()
     snap.path = path
     return path
 
@@ -204,6 +206,7 @@ def read_snapshot(path: str | Path) -> Snapshot:
             fetched_at=str(row.fetched_at or ""),
             count=len(gdf),
             note=str(row.note or ""),
+            data_date=str(getattr(row, "data_date", "") or ""),
             categories=tuple(c for c in cats.split(";") if c) if cats else None,
         )
     return snap

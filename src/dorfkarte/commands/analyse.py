@@ -8,8 +8,7 @@ and renamed, so an interrupted run never leaves half a file behind.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from dorfkarte.atomic import atomic_path
 from dorfkarte.commands import subparser
 from dorfkarte.coverage import CoverageResult, analyse
 from dorfkarte.errors import DataError
@@ -57,20 +57,9 @@ def coverage_table(result: CoverageResult) -> pd.DataFrame:
     return t.reset_index(drop=True)
 
 
-def _atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # keep the real extension last: GDAL checks it for GeoPackages
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}",
-                                    dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        tmp.unlink()
+def _atomic(path: Path, write: Callable[[Path], None]) -> None:
+    with atomic_path(path, create=False) as tmp:  # GDAL creates the file itself
         write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def write_csv(result: CoverageResult, path: Path) -> Path:

@@ -9,7 +9,7 @@ from pathlib import Path
 from dorfkarte.commands import subparser
 from dorfkarte.region import Region
 from dorfkarte.settings import default_data_dir, default_region_path
-from dorfkarte.snapshot import AMENITIES, snapshot_path
+from dorfkarte.snapshot import AMENITIES, STOPS, snapshot_path
 from dorfkarte.workspace import open_snapshot
 
 
@@ -32,6 +32,34 @@ def category_counts(snap, region) -> list[tuple[str, str, int]]:
     return out
 
 
+def listing_counts(region: Region, data_dir: Path) -> dict[str, tuple[int, int]]:
+    """Per category: (local listings, of which example data), as the analysis counts them."""
+    from dorfkarte.commands.export import listing_destinations
+
+    dest = listing_destinations(region, Path(data_dir))
+    out: dict[str, tuple[int, int]] = {}
+    if dest is None or not len(dest):
+        return out
+    ex = dest["example"].fillna(False).astype(bool) if "example" in dest else None
+    for cid, part in dest.groupby("category", sort=False):
+        n_ex = int(ex.loc[part.index].sum()) if ex is not None else 0
+        out[str(cid)] = (len(part), n_ex)
+    return out
+
+
+def served_stops(snap, region: Region) -> tuple[int, int]:
+    """(stops in the data, stops the analysis counts: weight >= transit.min_weight)."""
+    import pandas as pd
+
+    stops = snap.get(STOPS)
+    if stops is None or not len(stops):
+        return 0, 0
+    w = pd.to_numeric(stops.get("weight"), errors="coerce")
+    served = int((w >= region.transit.min_weight).sum()) if region.transit.min_weight > 0 \
+        else len(stops)
+    return len(stops), served
+
+
 def run(args: argparse.Namespace, ctx) -> int:
     region = ctx.region
     if args.category is not None:
@@ -44,6 +72,10 @@ def run(args: argparse.Namespace, ctx) -> int:
     print(f"Regionsdatei: {region.path}")
     print(f"Datenordner: {ctx.data_dir}")
     print(f"Schnappschuss: {path if path.exists() else 'keiner'}")
+    if path.exists():
+        from dorfkarte.export import data_date, import_date
+
+        print(f"Datenstand: {data_date(snap) or 'unbekannt'} (Import {import_date(snap)})")
     print()
     print(f"{'Layer':<16} {'Anzahl':>8}  {'Stand':<25} Quelle")
     for name, info in snap.info.items():
@@ -52,12 +84,33 @@ def run(args: argparse.Namespace, ctx) -> int:
             src += " [eingebettet]"
         if info.note and info.note != "eingebettete Daten":
             src += f" [{info.note}]"
-        print(f"{name:<16} {info.count:>8}  {info.fetched_at:<25} {src}")
-    if snap.has(AMENITIES):
+        stand = info.data_date or info.fetched_at
+        if info.data_date and info.fetched_at:
+            src += f" [importiert {info.fetched_at}]"
+        print(f"{name:<16} {info.count:>8}  {stand:<25} {src}")
+    listed = listing_counts(region, ctx.data_dir)
+    if snap.has(AMENITIES) or listed:
         print()
-        print("Einrichtungen je Kategorie (OSM):")
+        print("Einrichtungen je Kategorie (wie in der Analyse gezählt):")
+        print(f"  {'Kategorie':<22} {'OSM':>6} {'lokal':>6}")
         for cid, label, n in category_counts(snap, region):
-            print(f"  {label:<22} {n:>6}   ({cid})")
+            n_l, n_ex = listed.get(cid, (0, 0))
+            osm = str(n) if snap.searched_osm(cid) else "–"
+            notes = []
+            if n_ex:
+                notes.append(f"davon {n_ex} Beispieldaten")
+            if n_l and not snap.searched_osm(cid):
+                notes.append("nur lokale Angebote, OSM fehlt")
+            extra = f"   [{'; '.join(notes)}]" if notes else ""
+            print(f"  {label:<22} {osm:>6} {n_l:>6}   ({cid}){extra}")
+    n_stops, n_served = served_stops(snap, region)
+    if n_stops:
+        print()
+        msg = f"Haltestellen: {n_stops}"
+        if n_served != n_stops:
+            msg += (f", davon {n_served} mit mindestens {region.transit.min_weight:g} "
+                    "Abfahrten: nur diese zählen in der Analyse (ÖPNV-Nähe)")
+        print(msg)
     if not snap.has_osm:
         print()
         print(no_osm_hint(region.id, region, ctx.data_dir))
@@ -65,17 +118,30 @@ def run(args: argparse.Namespace, ctx) -> int:
 
 
 def _list_category(snap, region, cid: str, data_dir: Path) -> int:
+    from dorfkarte.commands.export import listing_destinations
+
     cat = region.category(cid)
     am = snap.get(AMENITIES)
-    if am is None or not len(am):
+    dest = listing_destinations(region, Path(data_dir))
+    local = dest[dest["category"] == cid] if dest is not None else None
+    if (am is None or not len(am)) and (local is None or not len(local)):
         print(f"{cat.label}: keine Einrichtungen im Datenstand.")
         print(no_osm_hint(region.id, region, data_dir))
         return 0
-    rows = am[am["category"].fillna("").str.split(";").map(lambda c: cid in c)]
-    print(f"{cat.label} ({cid}): {len(rows)} Einrichtungen")
-    for r in rows.itertuples():
+    rows = am[am["category"].fillna("").str.split(";").map(lambda c: cid in c)] \
+        if am is not None and len(am) else am
+    n_osm = len(rows) if rows is not None else 0
+    n_loc = len(local) if local is not None else 0
+    print(f"{cat.label} ({cid}): {n_osm} Einrichtungen (OSM), {n_loc} lokale Angebote")
+    for r in (rows.itertuples() if rows is not None else []):
         name = r.name or "(ohne Namen)"
         print(f"  {name:<40} {r.geometry.y:9.5f} {r.geometry.x:9.5f}  {r.osm_id}")
+    for r in (local.itertuples() if local is not None else []):
+        name = r.name or "(ohne Namen)"
+        flag = "  [Beispieldaten]" if bool(getattr(r, "example", False)) else ""
+        print(f"  {name:<40} {r.geometry.y:9.5f} {r.geometry.x:9.5f}  lokal {r.ref}{flag}")
+    if not snap.searched_osm(cid) and n_loc:
+        print("Hinweis: nur lokale Angebote, OSM fehlt für diese Kategorie.")
     return 0
 
 

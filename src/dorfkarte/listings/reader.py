@@ -102,15 +102,28 @@ def table_from_frame(df: pd.DataFrame, *, row_word: str = "Zeile", first_row: in
 
 # -- formats -------------------------------------------------------------------------------
 
+#: The limit is documented in MB of 1024 x 1024 bytes (``MAX_FILE_BYTES`` = 20 MB).
+MB = 1024 * 1024
+
+
 def _check_size(size: int, name: str, max_bytes: int) -> None:
     if size > max_bytes:
         raise DataError(
-            f"{name}: Datei ist {size / 1e6:.1f} MB groß; Angebotslisten dürfen höchstens "
-            f"{max_bytes / 1e6:.0f} MB haben (bitte nur die Angebotstabelle speichern)"
+            f"{name}: Datei ist {size / MB:.1f} MB groß; Angebotslisten dürfen höchstens "
+            f"{max_bytes / MB:.0f} MB haben (bitte nur die Angebotstabelle speichern)"
         )
 
 
 def _decode(data: bytes, name: str) -> str:
+    """Text of a CSV: UTF-8 (BOM or not), UTF-16 with BOM (Excel "Unicode-Text"), or
+    Windows-1252 (German Excel "CSV"). A file mixing UTF-8 and Windows-1252 lines is
+    refused naming the first line in the other encoding: guessing would store garbled names.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{name}: ungültiges UTF-16 an Byte {exc.start}") from None
     if b"\x00" in data[:65536]:
         raise DataError(f"{name}: keine Textdatei (CSV), sondern Binärdaten")
     if data.startswith(b"\xef\xbb\xbf"):
@@ -122,10 +135,30 @@ def _decode(data: bytes, name: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    _refuse_mixed(data, name)
     try:
         return data.decode("cp1252")  # what German Excel writes as "CSV (Trennzeichen-getrennt)"
     except UnicodeDecodeError:
         return data.decode("latin-1")
+
+
+def _refuse_mixed(data: bytes, name: str) -> None:
+    """Lines with UTF-8 umlauts next to lines that are not UTF-8: the file was put
+    together from two sources; no single decoding reads both right."""
+    utf8_line = legacy_line = None
+    for i, line in enumerate(data.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            utf8_line = utf8_line or i
+        except UnicodeDecodeError:
+            legacy_line = legacy_line or i
+        if utf8_line and legacy_line:
+            raise DataError(
+                f"{name}, Zeile {legacy_line}: andere Zeichenkodierung (Windows-1252) als "
+                f"Zeile {utf8_line} (UTF-8); Umlaute würden verfälscht. Bitte die Datei "
+                "einheitlich speichern (Excel: 'CSV UTF-8')")
 
 
 def _read_csv(data: bytes, name: str) -> RawTable:
@@ -197,6 +230,9 @@ def _read_geojson(data: bytes, name: str) -> RawTable:
         obj = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DataError(f"{name}: kein gültiges GeoJSON ({exc})") from None
+    except RecursionError:
+        raise DataError(f"{name}: kein verwertbares GeoJSON (unsinnig tief verschachtelt)"
+                        ) from None
     if isinstance(obj, dict) and obj.get("type") == "Feature":
         feats = [obj]
     elif isinstance(obj, dict) and obj.get("type") == "FeatureCollection":
@@ -210,13 +246,21 @@ def _read_geojson(data: bytes, name: str) -> RawTable:
     issues: list[Issue] = []
     dicts: list[dict[str, str]] = []
     for n, feat in enumerate(feats, start=1):
-        props = feat.get("properties") if isinstance(feat, dict) else None
+        if not isinstance(feat, dict):
+            raise DataError(f"{name}, Objekt {n}: kein GeoJSON-Feature (ist {_json_kind(feat)})")
+        props = feat.get("properties")
+        if props is not None and not isinstance(props, dict):
+            raise DataError(f"{name}, Objekt {n}: 'properties' muss ein Objekt "
+                            f"{{\"name\": ...}} sein (ist {_json_kind(props)})")
         rec = {str(k): ("" if _blank(v) else _cell(v))
                for k, v in (props or {}).items() if not isinstance(v, dict | list)}
         geom = feat.get("geometry") if isinstance(feat, dict) else None
         if geom:
             try:
                 shp = shapely.geometry.shape(geom)
+            except RecursionError:
+                raise DataError(f"{name}, Objekt {n}: Geometrie unsinnig tief verschachtelt"
+                                ) from None
             except Exception:
                 issues.append(Issue(n, "geometry", "Geometrie ist nicht lesbar", "error",
                                     "Objekt"))
@@ -239,6 +283,11 @@ def _read_geojson(data: bytes, name: str) -> RawTable:
 
 
 # -- helpers ------------------------------------------------------------------------------
+
+def _json_kind(v: object) -> str:
+    return {list: "eine Liste", str: "ein Text", int: "eine Zahl", float: "eine Zahl",
+            bool: "ein Wahrheitswert", type(None): "leer"}.get(type(v), type(v).__name__)
+
 
 def _blank(v: object) -> bool:
     if v is None:

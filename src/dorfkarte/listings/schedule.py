@@ -17,6 +17,8 @@ from typing import Literal
 
 import opening_hours
 
+from dorfkarte.errors import DorfkarteError
+
 #: How ``when`` is given: None = ignore schedules, a datetime, or "weekly".
 When = None | dt.datetime | Literal["weekly"]
 
@@ -31,8 +33,11 @@ _DE_WORD_RE = re.compile(r"\s*\b(Uhr|täglich|geschlossen)\b")
 WEEKDAYS_DE = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
 
 
-class ScheduleError(ValueError):
-    """The text is not an OSM opening_hours expression; the message is German, one line."""
+class ScheduleError(DorfkarteError, ValueError):
+    """The text is not an OSM opening_hours expression; the message is German, one line.
+
+    A :class:`DorfkarteError` (one line in the CLI and app) and, as before, a ``ValueError``.
+    """
 
 
 def normalise_schedule(text: str) -> str:
@@ -135,14 +140,17 @@ _SELECTOR = re.compile(r"\b(Mo|Tu|We|Th|Fr|Sa|Su|PH|SH|week|Jan|Feb|Mar|Apr|May|
 _RANGE = re.compile(r"(?<![\d:\[])(\d{1,2})(?:[:.](\d\d))?\s*-\s*(\d{1,2})(?:[:.](\d\d))?"
                     r"(?![\d\]])")
 _ALONE = re.compile(r"(?<![\d:\[-])(\d{1,2})(?:[:.](\d\d))?(?![\d:\]-]|\.\d)")
-#: Free text with more than one reading: (pattern, why, suggestion).
+#: Free text with more than one reading: (pattern, why, suggestion). The suggestion is
+#: filled with the user's own days and times (``{days}``, ``{times}``, ``{start}``,
+#: ``{nth}``) read from the rest of the text, so "alle 14 Tage Mi 9-10 Uhr" is answered
+#: with "We[1,3] 09:00-10:00", not a canned Tuesday.
 _AMBIGUOUS: tuple[tuple[re.Pattern[str], str, str], ...] = (
     (re.compile(r"14[- ]?tägig|vierzehntägig|zweiwöchentlich|2-wöchentlich|"
                 r"alle\s+(?:14\s+tage|zwei\s+wochen|2\s+wochen)|jede\s+(?:zweite|2\.)\s+woche",
                 re.IGNORECASE),
      "'alle zwei Wochen' sagt nicht, welche Wochen",
-     "'week 01-53/2 Tu 10:00-11:00' (ungerade Kalenderwochen), 'week 02-52/2 Tu 10:00-11:00' "
-     "(gerade) oder 'Tu[1,3] 10:00-11:00' (1. und 3. Dienstag im Monat)"),
+     "'week 01-53/2 {days} {times}' (ungerade Kalenderwochen), 'week 02-52/2 {days} {times}' "
+     "(gerade){nth}"),
     (re.compile(r"nach\s+vereinbarung|\bn\.\s?v\.|auf\s+anfrage|nach\s+absprache|"
                 r"nach\s+terminvereinbarung", re.IGNORECASE),
      "keine festen Zeiten",
@@ -150,11 +158,35 @@ _AMBIGUOUS: tuple[tuple[re.Pattern[str], str, str], ...] = (
     (re.compile(r"\b(?:vormittags?|nachmittags?|morgens|abends|mittags|ganztags|ganztägig)\b",
                 re.IGNORECASE),
      "Tageszeit ohne Uhrzeit",
-     "Uhrzeiten angeben, z. B. 'Tu 08:00-12:00'"),
+     "Uhrzeiten angeben, z. B. '{days} 08:00-12:00'"),
     (re.compile(r"\bab\s+\d", re.IGNORECASE),
      "nur ein Beginn, kein Ende",
-     "Beginn und Ende angeben, z. B. 'Tu 10:00-12:00'"),
+     "Beginn und Ende angeben, z. B. '{days} {start}'"),
 )
+
+
+def _own_hint(hint: str, s: str, m: re.Match[str]) -> str:
+    """``hint`` filled with the days and times the user wrote around the ambiguous part."""
+    rest = (s[:m.start()] + " " + s[m.end():]).strip(" ,;")
+    if m.group(0).lower().startswith("ab"):  # "ab 10 Uhr": the start is not a time span
+        rest = re.sub(r"\bab\s+\d{1,2}(?:[:.]\d\d)?\s*(?:uhr|h)?(?!\w)", " ", s,
+                      flags=re.IGNORECASE).strip(" ,;")
+    try:
+        read = _lenient(rest)[0] if rest else ""
+    except ScheduleError:
+        read = ""
+    found = re.search(rf"{_CODE}(?:\s*[-,]\s*{_CODE})*", read)
+    days = re.sub(r"\s+", "", found.group(0)) if found else "Tu"
+    times = ",".join(re.findall(r"\d\d:\d\d-\d\d:\d\d", read)) or "10:00-11:00"
+    nth = ""
+    if re.fullmatch(r"Mo|Tu|We|Th|Fr|Sa|Su", days):
+        name = WEEKDAYS_DE[_OSM_DAYS.index(days)]
+        nth = f" oder '{days}[1,3] {times}' (1. und 3. {name} im Monat)"
+    sm = re.search(r"\bab\s+(\d{1,2})(?:[:.](\d\d))?", s, re.IGNORECASE)
+    h0, m0 = (int(sm.group(1)), int(sm.group(2) or 0)) if sm else (10, 0)
+    h0 = min(h0, 22)
+    start = f"{h0:02d}:{m0:02d}-{h0 + 2:02d}:{m0:02d}"
+    return hint.format(days=days, times=times, nth=nth, start=start)
 
 
 def _lenient(text: str) -> tuple[str, list[str]]:
@@ -163,9 +195,10 @@ def _lenient(text: str) -> tuple[str, list[str]]:
     s = unicodedata.normalize("NFKC", text)
     s = re.sub(r"[\u2010-\u2015\u2212]", "-", s).strip().rstrip(".")
     for pat, why, hint in _AMBIGUOUS:
-        if pat.search(s):
+        found = pat.search(s)
+        if found:
             raise ScheduleError(f"'{text}' ist nicht eindeutig ({why}; OSM-opening_hours-Format "
-                                f"nötig): {hint}")
+                                f"nötig): {_own_hint(hint, s, found)}")
     week = ""
     m = re.search(r"\b(?:in\s+)?(un)?gerade(?:n)?\s+(?:kalender)?wochen\b|"
                   r"\b(un)?gerade(?:n)?\s+kw\b", s, re.IGNORECASE)

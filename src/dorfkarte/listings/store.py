@@ -12,8 +12,6 @@ from __future__ import annotations
 import contextlib
 import getpass
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,6 +22,7 @@ import pandas as pd
 import pyogrio
 from filelock import FileLock, Timeout
 
+from dorfkarte.atomic import atomic_path
 from dorfkarte.errors import DataError, DorfkarteError
 from dorfkarte.listings.schema import FIELDS, STORE_FIELDS
 from dorfkarte.snapshot import now_iso
@@ -38,11 +37,11 @@ COMPARED = (*FIELDS, "location_source")
 _FLOATS = ("lat", "lon")
 
 
-class StoreBusyError(DorfkarteError):
+class StoreBusyError(DorfkarteError, TimeoutError):
     """Another process is writing the listing store right now."""
 
 
-class StoreChangedError(DorfkarteError):
+class StoreChangedError(DorfkarteError, RuntimeError):
     """The store changed since the caller read it (another user saved in between)."""
 
 
@@ -267,19 +266,10 @@ class ListingStore:
         return summary
 
     def _write(self, listings: gpd.GeoDataFrame, log: pd.DataFrame) -> None:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".tmp.gpkg",
-                                        dir=self.path.parent)
-        os.close(fd)
-        os.unlink(tmp_name)  # GDAL wants to create the file itself
-        tmp = Path(tmp_name)
-        try:
+        with atomic_path(self.path, create=False) as tmp:  # GDAL creates the file itself
             pyogrio.write_dataframe(listings, tmp, layer=LAYER, driver="GPKG",
                                     geometry_type="Point")
             pyogrio.write_dataframe(log, tmp, layer=LOG_LAYER, driver="GPKG", append=True)
-            os.replace(tmp, self.path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
 
 
 # -- frame helpers ---------------------------------------------------------------------------

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from pathlib import Path
 
+from dorfkarte.atomic import write_bytes_atomic
 from dorfkarte.errors import DataError, DorfkarteError
 from dorfkarte.listings.schema import COLUMNS, EXAMPLE_NOTE, FIELDS, KIND_LABELS
 from dorfkarte.listings.validate import ValidationContext
@@ -245,7 +244,7 @@ def write_template(path: str | Path, region: Region | None = None, *,
         data = xlsx_bytes(rows, region, data_dir)
     else:
         raise DataError(f"Vorlage {path.name}: Endung .csv oder .xlsx angeben")
-    _atomic_write(path, data)
+    write_bytes_atomic(path, data)  # the umask's permissions: a template is for sharing
     return path
 
 
@@ -254,14 +253,3 @@ def _safe(v: str) -> str:
     return cell_safe(str(v))
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a template is for sharing
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -509,6 +509,27 @@ def _check_columns(table: RawTable) -> list[Issue]:
     return out
 
 
+def parse_coordinates(lat: object, lon: object) -> tuple[float, float] | None:
+    """Latitude and longitude as typed into a form: decimal comma or point (52,1386).
+
+    None when both are empty; :class:`DataError` naming the field when one is missing,
+    not a number or out of range (the same reading as the listings import).
+    """
+    lat_s, lon_s = ("" if v is None else str(v).strip() for v in (lat, lon))
+    if not lat_s and not lon_s:
+        return None
+    if not (lat_s and lon_s):
+        raise DataError(f"{'Länge' if lat_s else 'Breite'} fehlt: Breite und Länge gehören "
+                        "zusammen")
+    la, lo = _number(lat_s), _number(lon_s)
+    if la is None or lo is None:
+        bad, text = ("Breite", lat_s) if la is None else ("Länge", lon_s)
+        raise DataError(f"{bad} '{_show(text)}' ist keine Zahl (z. B. 52,1386 oder 52.1386)")
+    if not (-90 <= la <= 90 and -180 <= lo <= 180):
+        raise DataError(f"keine gültige Koordinate (Breite {_show(lat_s)}, Länge {_show(lon_s)})")
+    return la, lo
+
+
 def _number(s: str) -> float | None:
     t = s.replace(" ", "").replace("\u00a0", "")
     if "," in t and "." in t:

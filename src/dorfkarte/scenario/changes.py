@@ -29,7 +29,7 @@ SCENARIO_FILE = "scenarios.json"
 ACTIONS = ("add", "remove", "schedule")
 
 
-class ScenarioError(DorfkarteError):
+class ScenarioError(DorfkarteError, ValueError):
     """A scenario change or file cannot be applied or read (names the change/field)."""
 
 
@@ -201,7 +201,7 @@ class ScenarioStore:
     def _write(self, items: dict[str, Scenario]) -> None:
         doc = {"format": "dorfkarte-scenarios", "version": 1,
                "scenarios": [items[k].to_dict() for k in sorted(items)]}
-        write_text_atomic(self.path, json.dumps(doc, ensure_ascii=False, indent=1))
+        write_text_atomic(self.path, json.dumps(doc, ensure_ascii=False, indent=1), fsync=True)
 
 
 def scenario_geojson(scenario: Scenario, result: CoverageResult | None = None) -> dict[str, Any]:

@@ -88,7 +88,8 @@ def _run(desc: str, path: Path, fn: Callable[[], None]) -> None:
         fn()
     except DataError:
         raise
-    except (RuntimeError, ValueError, OSError) as exc:
+    except (RuntimeError, ValueError, OSError, osmium.InvalidLocationError) as exc:
+        # e.g. a node with lat="999": libosmium refuses the coordinate
         msg = " ".join(str(exc).split()) or type(exc).__name__
         raise DataError(f"OSM-Auszug {path.name} ist beschädigt oder nicht lesbar ({desc}): "
                         f"{msg}") from None
@@ -165,9 +166,12 @@ def relation_polygons(path: Path, members: dict[int, list[tuple[int, str]]]
     for rid, ways in members.items():
         lines = []
         for wid, _role in ways:
-            pts = [coords[n] for n in way_nodes.get(wid, []) if n in coords]
-            if len(pts) >= 2:
-                lines.append(LineString(pts))
+            refs = way_nodes.get(wid)
+            if refs is None or any(n not in coords for n in refs):
+                lines = []  # outline cut by the extract: not a polygon we can trust
+                break
+            if len(refs) >= 2:
+                lines.append(LineString([coords[n] for n in refs]))
         if not lines:
             continue
         area = shapely.build_area(shapely.union_all(lines))
@@ -191,6 +195,24 @@ def find_municipalities(path: str | Path, region: Region) -> gpd.GeoDataFrame:
                      "geometry": polys[rid]})
     return gpd.GeoDataFrame(rows, columns=["name", "ags", "osm_id", "geometry"],
                             geometry="geometry", crs="EPSG:4326")
+
+
+def node_bbox(path: Path) -> tuple[float, float, float, float] | None:
+    """Extent of all nodes of the file (for files without a header bounding box)."""
+    ext = [180.0, 90.0, -180.0, -90.0]
+
+    def body() -> None:
+        for n in osmium.FileProcessor(str(path), osmium.osm.NODE):
+            loc = n.location
+            if loc.valid():
+                x, y = loc.lon, loc.lat
+                ext[0], ext[1] = min(ext[0], x), min(ext[1], y)
+                ext[2], ext[3] = max(ext[2], x), max(ext[3], y)
+
+    _run("Ausdehnung", path, body)
+    if ext[0] > ext[2]:
+        return None
+    return (ext[0], ext[1], ext[2], ext[3])
 
 
 def _in_box(lon: float, lat: float, box: tuple[float, float, float, float]) -> bool:

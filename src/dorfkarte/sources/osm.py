@@ -17,6 +17,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import osmium
+import shapely
 
 from dorfkarte.errors import DataError, DorfkarteError
 from dorfkarte.region import Region
@@ -36,7 +37,9 @@ from dorfkarte.sources.osm_build import (
     _noop,
     build_snapshot,
     centres_clip,
+    cleanup_stale,
     clip_area,
+    temp_prefix,
 )
 from dorfkarte.sources.overpass import RetryPolicy
 
@@ -51,17 +54,27 @@ def _check_complete(snap: Snapshot, what: str) -> None:
         )
 
 
-def _file_date(path: Path) -> str:
-    """Data date of an extract: the pbf header's replication timestamp, else the file time."""
+def _header(path: Path) -> tuple[str, tuple[float, float, float, float] | None]:
+    """The extract header's replication timestamp ("" if none) and bounding box."""
     try:
-        ts = osmium.io.Reader(str(path), osmium.osm.NOTHING).header().get(
-            "osmosis_replication_timestamp")
+        header = osmium.io.Reader(str(path), osmium.osm.NOTHING).header()
     except Exception:  # noqa: BLE001 - header is optional
-        ts = ""
-    if ts:
-        return f"Datenstand {ts}"
+        return "", None
+    ts = header.get("osmosis_replication_timestamp") or header.get("timestamp") or ""
+    box = header.box()
+    bbox = None
+    if box.valid():
+        bbox = (box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat)
+    return ts, bbox
+
+
+def _file_date(path: Path, data_date: str) -> str:
+    """Note on the data date: the header's, else the newest object's (file time only as
+    a last hint, marked as such: it is when the file was copied, not the data's date)."""
+    if data_date:
+        return f"Datenstand {data_date[:10]}"
     mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(microsecond=0)
-    return f"Dateidatum {mtime.isoformat()}"
+    return f"Datenstand unbekannt (Dateidatum {mtime.date().isoformat()})"
 
 
 def import_osm(path: str | Path, region: Region, data_dir: str | Path, *,
@@ -76,41 +89,47 @@ def import_osm(path: str | Path, region: Region, data_dir: str | Path, *,
     progress = progress or _noop
     n = len(IMPORT_STEPS)
     path = extract.check_extract_path(path)
+    data_dir = Path(data_dir)
+    cleanup_stale(data_dir)
     progress(IMPORT_STEPS[0], 0, n)
     scan = extract.scan_relations(path, region)
     polys = extract.relation_polygons(
         path, {rid: scan.member_ways[rid] for rid in scan.municipalities.values()})
-    rows, missing = [], []
+    rows, missing, cut = [], [], []
     for m in region.municipalities:
         rid = scan.municipalities.get(m.name)
-        if rid is None or rid not in polys:
-            missing.append(m.name + (f" (AGS {m.ags})" if m.ags else ""))
+        label = m.name + (f" (AGS {m.ags})" if m.ags else "")
+        if rid is None:
+            missing.append(label)
+            continue
+        if rid not in polys:
+            cut.append(label)
             continue
         rows.append({"name": m.name, "ags": m.ags or "", "osm_id": f"relation/{rid}",
                      "admin_level": 8, "geometry": polys[rid]})
     note = ""
+    if cut:
+        raise DataError(
+            f"OSM-Auszug {path.name}: Gemeinde {cut[0]} gefunden, aber ihre Grenze ist im "
+            "Auszug unvollständig (am Rand abgeschnitten): einen größeren Auszug nehmen"
+        )
     if missing and rows:
         raise DataError(
-            f"OSM-Auszug {path.name}: Gemeinde {missing[0]} fehlt oder ist unvollständig "
-            "(Name/AGS in der Regionsdatei prüfen oder einen größeren Auszug nehmen)"
+            f"OSM-Auszug {path.name}: Gemeinde {missing[0]} nicht gefunden "
+            "(Name/AGS in der Regionsdatei prüfen oder einen Auszug nehmen, der sie enthält)"
         )
+    municipalities = None
     if missing:
-        if region.districts.centres_file is None:
-            raise DataError(
-                f"OSM-Auszug {path.name}: keine Gemeinde der Region gefunden "
-                f"({', '.join(missing)}) und keine Ortsmittelpunkte als Ersatz"
-            )
-        municipalities = None
-        clip = centres_clip(region)
-        note = ("Gemeindegrenzen fehlen im Auszug: Gebiet = Hülle der Ortsmittelpunkte "
-                f"+ {region.buffer_m:.0f} m")
+        clip, note = _fallback_clip(region, path, missing)
         log.warning(note)
     else:
         municipalities = gpd.GeoDataFrame(rows, geometry="geometry", crs=L.WGS84)
         clip = clip_area(municipalities, region)
-    data_dir = Path(data_dir)
+    header_ts, header_box = _header(path)
+    if header_box is None and path.stat().st_size <= NODE_BBOX_MAX_BYTES:
+        header_box = extract.node_bbox(path)
     data_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".import-", dir=data_dir) as tmp:
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("import"), dir=data_dir) as tmp:
         work = Path(tmp)
         progress(IMPORT_STEPS[1], 1, n)
         box = tuple(clip.bounds)
@@ -119,8 +138,8 @@ def import_osm(path: str | Path, region: Region, data_dir: str | Path, *,
             snap = build_snapshot(
                 small, region, clip, municipalities,
                 source=f"OpenStreetMap, Auszug {path.name}", fetched_at=now_iso(),
-                note="; ".join(x for x in (_file_date(path), note) if x),
-                workdir=work, progress=progress, step0=2, nsteps=n,
+                note=note, workdir=work, progress=progress, step0=2, nsteps=n,
+                data_date=header_ts, data_box=header_box,
             )
         except DorfkarteError:
             raise
@@ -128,9 +147,43 @@ def import_osm(path: str | Path, region: Region, data_dir: str | Path, *,
             log.debug("import failed", exc_info=True)
             raise DataError(f"OSM-Auszug {path.name} nicht verwertbar: "
                             f"{type(exc).__name__}: {exc}") from None
+        if not any(i.data_date for i in snap.info.values()):
+            stamp = _file_date(path, "")
+            for info in snap.info.values():
+                info.note = "; ".join(x for x in (stamp, info.note) if x)
         _check_complete(snap, f"OSM-Auszug {path.name}")
         progress(IMPORT_STEPS[-1], n - 1, n)
-        return write_snapshot(snap, snapshot_path(data_dir, region.id))
+        out = write_snapshot(snap, snapshot_path(data_dir, region.id))
+    for w in snap.warnings:
+        log.warning(w)
+    return out
+
+
+#: Without a bounding box in the header, files up to this size are scanned for their
+#: nodes' extent (state-sized files from download sites carry a header box).
+NODE_BBOX_MAX_BYTES = 50_000_000
+
+
+def _fallback_clip(region: Region, path: Path, missing: list[str]
+                   ) -> tuple[shapely.Geometry, str]:
+    """Area when the extract has none of the municipalities: the districts file's
+    outline (``districts.source = "file"``), else the hull of the centres, plus buffer."""
+    if region.districts.source == "file" and region.districts.file is not None:
+        from dorfkarte.districts import from_file
+
+        units = from_file(region)
+        return (clip_area(units, region),
+                "Gemeindegrenzen fehlen im Auszug: Gebiet = Fläche der Bezirksdatei "
+                f"+ {region.buffer_m:.0f} m")
+    if region.districts.centres_file is None:
+        raise DataError(
+            f"OSM-Auszug {path.name}: keine Gemeinde der Region gefunden "
+            f"({', '.join(missing)}) und keine Ortsmittelpunkte als Ersatz"
+        )
+    return (centres_clip(region),
+            "Gemeindegrenzen fehlen im Auszug: Gebiet = Hülle der Ortsmittelpunkte "
+            f"+ {region.buffer_m:.0f} m")
+
 
 
 def fetch_snapshot(region: Region, data_dir: str | Path, *, overpass_url: str | None = None,

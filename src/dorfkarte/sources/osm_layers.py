@@ -80,9 +80,32 @@ def network_predicate(mode: str) -> Callable[[dict[str, str]], bool]:
     return pred
 
 
-def write_network_xml(src: Path, out: Path, mode: str) -> int:
+def network_filter(mode: str, region: Region | None) -> Callable[[dict[str, str]], bool]:
+    """osmnx's filter for ``mode`` plus the region file's ``include`` / ``exclude`` rules.
+
+    E.g. shared foot/cycle paths (``highway=cycleway`` + ``foot=designated``), which
+    osmnx's walk filter drops, join the walk network with
+    ``[modes.walk] include = ["highway=cycleway&foot=designated"]``.
+    """
+    base = network_predicate(mode)
+    if region is None:
+        return base
+    inc = region.modes.include.get(mode, ())
+    exc = region.modes.exclude.get(mode, ())
+    if not inc and not exc:
+        return base
+
+    def pred(tags: dict[str, str]) -> bool:
+        if any(r.matches(tags) for r in exc):
+            return False
+        return base(tags) or any(r.matches(tags) for r in inc)
+
+    return pred
+
+
+def write_network_xml(src: Path, out: Path, mode: str, region: Region | None = None) -> int:
     """Write the ways of ``mode``'s network (plus their nodes) from ``src`` to ``out``."""
-    pred = network_predicate(mode)
+    pred = network_filter(mode, region)
     n = 0
     if out.exists():
         out.unlink()
@@ -108,20 +131,42 @@ def _join(value: Any) -> Any:
     return value
 
 
+#: Way tags kept on network edges besides osmnx's defaults: what tells underground and
+#: indoor ways apart (``dorfkarte.network`` does not snap homes and services to those).
+LEVEL_TAGS = ("tunnel", "layer", "indoor", "level", "covered")
+MODE_WORDS = {"walk": "Fußwegenetz", "bike": "Radnetz", "drive": "Straßennetz (Auto)"}
+
+
 def network_layers(xml: Path, mode: str, region: Region, clip: shapely.Geometry,
-                   workdir: Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame] | None:
-    """Nodes and edges of one mode, truncated to ``clip`` (EPSG:4326), with travel times."""
+                   workdir: Path, warnings: list[str] | None = None
+                   ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame] | None:
+    """Nodes and edges of one mode, truncated to ``clip`` (EPSG:4326), with travel times.
+
+    None when the mode has no network in the data; the reason is appended to ``warnings``
+    (the import summary), never swallowed.
+    """
+    warnings = warnings if warnings is not None else []
+    word = MODE_WORDS.get(mode, mode)
     sub = workdir / f"net_{mode}.osm"
-    if write_network_xml(xml, sub, mode) == 0:
+    if write_network_xml(xml, sub, mode, region) == 0:
+        warnings.append(f"{word}: keine passenden Wege im Auszug (Analyse dort nur Luftlinie)")
         return None
+    useful = list(ox.settings.useful_tags_way)
+    ox.settings.useful_tags_way = list(dict.fromkeys([*useful, *LEVEL_TAGS]))
     try:
         G = ox.graph_from_xml(sub, bidirectional=mode in ox.settings.bidirectional_network_types,
                               simplify=True, retain_all=False)
         G = ox.truncate.truncate_graph_polygon(G, clip, truncate_by_edge=True)
         G = ox.truncate.largest_component(G, strongly=False)
-    except (ox._errors.InsufficientResponseError, ValueError, nx.NetworkXException):  # noqa: SLF001
+    except (ox._errors.InsufficientResponseError, ValueError, nx.NetworkXException) as exc:  # noqa: SLF001
+        log.debug("network %s failed", mode, exc_info=True)
+        warnings.append(f"{word} nicht gebaut: {' '.join(str(exc).split())[:200]} "
+                        "(Analyse dort nur Luftlinie)")
         return None
+    finally:
+        ox.settings.useful_tags_way = useful
     if len(G.edges) == 0:
+        warnings.append(f"{word}: keine Wege im Gebiet der Region (Analyse dort nur Luftlinie)")
         return None
     if mode != "drive":
         # walk and bike networks are undirected: store each street once
@@ -131,12 +176,12 @@ def network_layers(xml: Path, mode: str, region: Region, clip: shapely.Geometry,
     nodes["osmid"] = nodes["osmid"].astype("int64")
     edges = edges.reset_index()
     cols = ["u", "v", "key", "osmid", "length", "highway", "maxspeed", "oneway", "name",
-            "ref", "access", "service", "geometry"]
+            "ref", "access", "service", *LEVEL_TAGS, "geometry"]
     for c in cols:
         if c not in edges:
             edges[c] = None
     edges = edges[cols].copy()
-    for c in ("osmid", "highway", "maxspeed", "name", "ref", "access", "service"):
+    for c in ("osmid", "highway", "maxspeed", "name", "ref", "access", "service", *LEVEL_TAGS):
         edges[c] = edges[c].map(_join).astype(object)
         edges.loc[edges[c].isna(), c] = None
         edges[c] = edges[c].map(lambda v: None if v is None else str(v))
@@ -225,6 +270,27 @@ def _address_columns(tags: list[dict[str, str]], idx: list[int]) -> dict[str, li
     return {f"addr_{k}": [tags[i].get(f"addr:{k}", "") for i in idx] for k in ADDRESS_KEYS}
 
 
+#: Tags that make an address point a business, station entrance etc., not a home.
+NOT_HOME_KEYS = ("shop", "amenity", "office", "tourism", "craft", "healthcare", "leisure",
+                 "railway", "public_transport", "entrance", "emergency", "man_made")
+
+
+def is_home_address(t: dict[str, str], region: Region) -> bool:
+    """An address point (no building) that stands for residents.
+
+    It follows ``[homes].rules``: a rule matching it makes it a home (e.g.
+    ``"tourism=guest_house"``); otherwise it is a home only when it carries no business
+    or facility tag (shop, amenity, office, tourism, ...) and matches no service category.
+    """
+    if "addr:housenumber" not in t or "building" in t:
+        return False
+    if _matches_any(region.home_rules, t):
+        return True
+    if any(k in t for k in NOT_HOME_KEYS):
+        return False
+    return not classify(t, region)
+
+
 def homes_layer(feats: gpd.GeoDataFrame, tags: list[dict[str, str]], region: Region,
                 clip: shapely.Geometry) -> gpd.GeoDataFrame:
     """Where people live: residential buildings, plus address points outside them."""
@@ -234,8 +300,7 @@ def homes_layer(feats: gpd.GeoDataFrame, tags: list[dict[str, str]], region: Reg
         areal = geom_types[i] in ("Polygon", "MultiPolygon")
         if areal and "building" in t and _matches_any(region.home_rules, t):
             b_idx.append(i)
-        elif (geom_types[i] == "Point" and "addr:housenumber" in t and "building" not in t
-              and not classify(t, region)):
+        elif geom_types[i] == "Point" and is_home_address(t, region):
             a_idx.append(i)
     addr = [f"addr_{k}" for k in ADDRESS_KEYS]
     cols = ["osm_id", "kind", "building", *addr, "geometry"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -26,11 +25,18 @@ import osmnx as ox
 import requests
 import shapely
 
+from dorfkarte.atomic import write_text_atomic
 from dorfkarte.errors import DorfkarteError, FetchError
 from dorfkarte.region import Region
 from dorfkarte.snapshot import now_iso, snapshot_path, write_snapshot
 from dorfkarte.sources import osm_layers as L
-from dorfkarte.sources.osm_build import IMPORT_STEPS, build_snapshot, clip_area
+from dorfkarte.sources.osm_build import (
+    IMPORT_STEPS,
+    build_snapshot,
+    cleanup_stale,
+    clip_area,
+    temp_prefix,
+)
 from dorfkarte.tags import overpass_tags
 
 CACHE_MAX_AGE_S = 24 * 3600
@@ -129,7 +135,7 @@ class OverpassClient:
             self.attempts.append((label, "ok"))
             self._note_base(data)
             if cache is not None:
-                _atomic_write(cache, json.dumps(data, ensure_ascii=False))
+                write_text_atomic(cache, json.dumps(data, ensure_ascii=False))
             return data
         n = self.retry.retries + 1
         raise FetchError(
@@ -172,18 +178,6 @@ class OverpassClient:
         if "runtime error" in remark:
             raise _Retryable(f"Serverfehler: {' '.join(remark.split())[:160]}")
         return data
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 # --- queries ---------------------------------------------------------------------------------
@@ -295,7 +289,8 @@ def fetch(region: Region, data_dir: Path, client: OverpassClient,
     """Download everything, then build and write the snapshot (only if all succeeded)."""
     n = len(FETCH_STEPS) + 5
     data_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".fetch-", dir=data_dir) as tmp:
+    cleanup_stale(data_dir)
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("fetch"), dir=data_dir) as tmp:
         work = Path(tmp)
         progress(FETCH_STEPS[0], 0, n)
         answer = client.query(municipalities_query(region, client.timeout_s), FETCH_STEPS[0])
@@ -327,6 +322,7 @@ def fetch(region: Region, data_dir: Path, client: OverpassClient,
                 source=f"OpenStreetMap, Overpass API ({client.url})", fetched_at=now_iso(),
                 note=f"Datenstand {client.osm_base}" if client.osm_base else "",
                 workdir=work, progress=progress, step0=len(FETCH_STEPS), nsteps=n,
+                data_date=client.osm_base,
             )
         except DorfkarteError:
             raise

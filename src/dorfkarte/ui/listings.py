@@ -43,6 +43,7 @@ from dorfkarte.listings.schedule import When
 from dorfkarte.listings.schema import COLUMNS, MAX_FILE_BYTES
 from dorfkarte.listings.store import action_label, describe_change
 from dorfkarte.listings.template import csv_bytes, example_rows, template_rows, xlsx_bytes
+from dorfkarte.timefmt import local_time
 from dorfkarte.ui.context import UIContext
 
 #: Session key the app's map sets on click: ``(lat, lon)`` in WGS84.
@@ -208,9 +209,8 @@ def _render_new_entry(ctx: UIContext, store: ListingStore) -> None:
     if click and st.session_state.get(_LAST_CLICK) != tuple(click):
         # a new click moves the form's coordinates (widget state wins over value=)
         st.session_state[_LAST_CLICK] = tuple(click)
-        st.session_state["dk_new_lat"] = float(click[0])
-        st.session_state["dk_new_lon"] = float(click[1])
-    coord_default = {} if "dk_new_lat" in st.session_state else {"value": None}
+        st.session_state["dk_new_lat"] = f"{float(click[0]):.6f}"
+        st.session_state["dk_new_lon"] = f"{float(click[1]):.6f}"
     with st.form("dk_listings_new", clear_on_submit=False):
         name = st.text_input("Name", key="dk_new_name")
         cats = st.multiselect(
@@ -219,10 +219,11 @@ def _render_new_entry(ctx: UIContext, store: ListingStore) -> None:
                                    else ctx.region.categories[c].label))
         kind = st.selectbox(_t(ctx, "Art", "Kind"), list(KINDS), key="dk_new_kind")
         c1, c2 = st.columns(2)
-        lat = c1.number_input(_t(ctx, "Breite", "Latitude"), format="%.6f", key="dk_new_lat",
-                              **coord_default)
-        lon = c2.number_input(_t(ctx, "Länge", "Longitude"), format="%.6f", key="dk_new_lon",
-                              **coord_default)
+        # text, not number fields: "52,1386" (decimal comma) is read like the import does
+        lat = c1.text_input(_t(ctx, "Breite", "Latitude"), key="dk_new_lat",
+                            placeholder="52,1386")
+        lon = c2.text_input(_t(ctx, "Länge", "Longitude"), key="dk_new_lon",
+                            placeholder="12,5843")
         stop = st.text_input(_t(ctx, "oder Haltestelle", "or bus stop"), key="dk_new_stop")
         hours = st.text_input(_t(ctx, "Zeiten (z. B. Tu 10:00-11:00)",
                                  "Schedule (e.g. Tu 10:00-11:00)"), key="dk_new_hours")
@@ -236,8 +237,7 @@ def _render_new_entry(ctx: UIContext, store: ListingStore) -> None:
         row.update(name=name, category=",".join(cats), kind=kind, stop=stop,
                    opening_hours=hours, provider=provider, note=note,
                    example="ja" if example else "nein",
-                   lat="" if lat is None else repr(float(lat)),
-                   lon="" if lon is None else repr(float(lon)))
+                   lat=(lat or "").strip(), lon=(lon or "").strip())
         add_entry(ctx, store, row)
 
 
@@ -343,8 +343,9 @@ def _render_history(ctx: UIContext, store: ListingStore) -> None:
     if last is None:
         st.caption(_t(ctx, "Noch nichts rückgängig zu machen.", "Nothing to undo yet."))
     else:
+        at = local_time(last["at"], ctx.region.timezone)
         st.caption(md_escape(f"Letzte Änderung: {action_label(last['action'])} von "
-                             f"{last['user']} am {last['at']} ({last['count']} Einträge)"))
+                             f"{last['user']} am {at} ({last['count']} Einträge)"))
         if st.button(_t(ctx, "Letzte Änderung rückgängig machen", "Undo last change"),
                      key="dk_listings_undo"):
             summary = store.undo(user=_user())
@@ -352,14 +353,17 @@ def _render_history(ctx: UIContext, store: ListingStore) -> None:
                 _done(summary.message())
     log = store.history()
     if len(log):
-        st.dataframe(history_frame(log), hide_index=True)
+        st.dataframe(history_frame(log, ctx.region.timezone), hide_index=True)
 
 
-def history_frame(log: pd.DataFrame) -> pd.DataFrame:
-    """The change log as planners read it (German headers, one line per change)."""
+def history_frame(log: pd.DataFrame, timezone: str = "Europe/Berlin") -> pd.DataFrame:
+    """The change log as planners read it (German headers, one line per change).
+
+    Times in the region's local time (stored as UTC).
+    """
     return pd.DataFrame({
         "Vorgang": log["batch"],
-        "Zeit (UTC)": log["at"].str.replace("T", " ").str.replace("+00:00", "", regex=False),
+        "Zeit": log["at"].map(lambda a: local_time(a, timezone, seconds=True)),
         "Wer": log["user"],
         "Art": log["action"].map(action_label),
         "Kennung": log["listing_id"],

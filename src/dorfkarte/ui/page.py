@@ -172,7 +172,11 @@ def main() -> None:
     shown = data.apply_thresholds(result, base_key, thresholds) if result is not None else None
     points = sidebar.choose_points(region, category, lang)
     basemap = sidebar.choose_basemap(lang)
-    demo = st.sidebar.toggle(t("demo_mode", lang), value=_demo_requested(), key=KEY_DEMO)
+    # default through the Session State API only (keep_widget_state writes the key back
+    # on every run; a value= as well makes Streamlit warn in the server log)
+    if KEY_DEMO not in st.session_state:
+        st.session_state[KEY_DEMO] = _demo_requested()
+    demo = st.sidebar.toggle(t("demo_mode", lang), key=KEY_DEMO)
 
     ctx = UIContext(
         region=region, data_dir=Path(data_dir), snapshot=snapshot, lang=lang,
@@ -190,7 +194,7 @@ def main() -> None:
     if not st.get_option("server.enableStaticServing"):
         st.error(
             "Die Karte braucht die statischen Dateien der App (Leaflet): bitte im Projektordner "
-            "mit `streamlit run app.py` starten (liest `.streamlit/config.toml`) oder "
+            "mit `python3 -m streamlit run app.py` starten (liest `.streamlit/config.toml`) oder "
             "`--server.enableStaticServing true` angeben."
         )
     if not snapshot.has_osm:

@@ -228,11 +228,21 @@ def _render_add(ctx: UIContext, wi: WhatIf, cat: str) -> None:
                        "Click on the scenario map below (or in the 'Map' tab), then add it "
                        "here."))
     elif src == "coords":
+        from dorfkarte.listings.validate import parse_coordinates
+
         c1, c2 = st.columns(2)
-        lat = c1.number_input(_t(ctx, "Breite", "Latitude"), value=52.14, format="%.5f",
-                              min_value=-90.0, max_value=90.0, key="dk_scn_lat")
-        lon = c2.number_input(_t(ctx, "Länge", "Longitude"), value=12.59, format="%.5f",
-                              min_value=-180.0, max_value=180.0, key="dk_scn_lon")
+        # text fields: a decimal comma (52,1386) is read like the listings import does
+        lat_s = c1.text_input(_t(ctx, "Breite", "Latitude"), key="dk_scn_lat",
+                              placeholder="52,1386")
+        lon_s = c2.text_input(_t(ctx, "Länge", "Longitude"), key="dk_scn_lon",
+                              placeholder="12,5843")
+        try:
+            pos = parse_coordinates(lat_s, lon_s)
+        except DorfkarteError as exc:
+            st.error(str(exc))
+            pos = None
+        if pos is not None:
+            lat, lon = pos
     else:
         cands = candidates(ctx)
         pick = cands[cands["kind"] == src].reset_index(drop=True)

@@ -246,7 +246,9 @@ def choose_listings_when(lang: str) -> Any:
         c1, c2 = st.sidebar.columns(2)
         day = c1.selectbox("Tag" if lang == "de" else "Day", range(7), key=KEY_WHEN_DAY,
                            format_func=lambda d: days[d])
-        time = c2.time_input("Uhrzeit" if lang == "de" else "Time", value=dt.time(10, 0),
+        if KEY_WHEN_TIME not in st.session_state:  # default via state only: no warning
+            st.session_state[KEY_WHEN_TIME] = dt.time(10, 0)
+        time = c2.time_input("Uhrzeit" if lang == "de" else "Time",
                              key=KEY_WHEN_TIME, step=dt.timedelta(minutes=30))
         return next_weekday_time(int(day), time)
     return None
