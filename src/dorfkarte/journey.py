@@ -116,6 +116,28 @@ class Planner:
         return Journey(depart, best2, legs)
 
 
+def place_at(planner: Planner, label: str, lon: float, lat: float) -> Place:
+    """A point (WGS84) as journey end: the stops within the access walk."""
+    xy = transform_xy(np.array([lon]), np.array([lat]), "EPSG:4326", planner.region.crs)[0]
+    return Place(label, planner.near(xy), xy)
+
+
+def unit_place(planner: Planner, name: str, area_lonlat: object) -> Place:
+    """An analysis unit as journey end: its centre from the centres file, else a point of
+    its area (OSM units need not be in the centres file)."""
+    from dorfkarte.districts import read_centres
+
+    try:
+        c = read_centres(planner.region)
+        row = c[c["name"].astype(str) == name]
+    except DorfkarteError:
+        row = None
+    if row is not None and len(row):
+        return place_at(planner, name, float(row["lon"].iloc[0]), float(row["lat"].iloc[0]))
+    p = area_lonlat.representative_point()  # type: ignore[attr-defined]
+    return place_at(planner, name, float(p.x), float(p.y))
+
+
 def resolve_place(text: str, tt: Timetable, region: Region, planner: Planner) -> Place:
     """``lat,lon``, a stop name (exact, then unique part), or an Ortsteil of the region."""
     m = _LATLON.match(text)
@@ -243,4 +265,5 @@ def centre_places(region: Region, unit: str) -> list[str]:
 
 
 __all__ = ["Journey", "Place", "PlaceError", "Planner", "centre_places", "connection_rows",
-           "describe", "next_connections", "resolve_place", "summary_line"]
+           "describe", "next_connections", "place_at", "resolve_place", "summary_line",
+           "unit_place"]

@@ -234,13 +234,20 @@ def _connections(ctx: UIContext, name: str) -> None:
     if run is None or getattr(run, "timetable", None) is None:
         return
     from dorfkarte import journey, pt
+    from dorfkarte.errors import DorfkarteError
 
     lang = ctx.lang
     q = run.query
     planner = _planner(ctx, run)
-    places = journey.centre_places(ctx.region, name)
-    if not places:
+    try:
+        places = journey.centre_places(ctx.region, name)
+    except DorfkarteError:
+        places = []
+    districts = ctx.snapshot.get(DISTRICTS)
+    hit = districts[districts["name"].astype(str) == name]
+    if not places or hit.empty:
         return
+    home = journey.unit_place(planner, name, hit.to_crs("EPSG:4326").geometry.iloc[0])
     st.markdown("**" + t("pt_next", lang, caption=run.caption,
                          day=q.day.strftime("%d.%m.%Y")) + "**")
     back_from = pt.parse_hhmm(run.settings.roundtrip_arrive_by) + 60 * \
@@ -249,8 +256,10 @@ def _connections(ctx: UIContext, name: str) -> None:
             "minutes": t("pt_minutes", lang), "transfers": t("pt_transfers", lang),
             "lines": t("pt_lines", lang)}
     for target in places[:2]:
-        home = journey.resolve_place(name, planner.tt, ctx.region, planner)
-        there = journey.resolve_place(target, planner.tt, ctx.region, planner)
+        try:
+            there = journey.resolve_place(target, planner.tt, ctx.region, planner)
+        except DorfkarteError:
+            continue
         c1, c2 = st.columns(2)
         for col, label, a, b, t0 in ((c1, t("pt_to", lang, place=target), home, there,
                                       q.start_s),
