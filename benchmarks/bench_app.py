@@ -23,6 +23,9 @@ the floor that Streamlit and the browser set on this machine at this moment; the
 figures are also printed as ratios of it. Timings are printed, never asserted (the machine
 is shared).
 
+Last line (machine-readable): ``app_first_map_s=<s> slider_s=<s> category_s=<s>
+baseline_rerun_s=<s>``.
+
 Run: ``python benchmarks/bench_app.py [--repeat 5] [--settle 0] [--app app.py]``
 """
 
@@ -336,6 +339,21 @@ def main(argv: list[str] | None = None) -> None:
     row("  category switch (median)", _med(app["category"]), floor)
     print(f"    labels drawn: {app['n_labels']}; slider: {allv(app['slider'])}; "
           f"category: {allv(app['category'])}")
+    print(summary_line({"app_first_map_s": app["cold_labels"],
+                        "slider_s": _med(app["slider"]),
+                        "category_s": _med(app["category"]),
+                        "baseline_rerun_s": floor}))
+
+
+def summary_line(figures: dict[str, float]) -> str:
+    """The machine-readable last line: ``key=value`` pairs, seconds with 3 decimals.
+
+    ``app_first_map_s``: first page view right after the server answers its health check
+    until the map shows its 29 unit labels; ``slider_s`` / ``category_s``: medians of the
+    response in the browser; ``baseline_rerun_s``: the trivial page's rerun round trip in
+    the same run (nan with ``--no-baseline``).
+    """
+    return " ".join(f"{k}={v:.3f}" for k, v in figures.items())
 
 
 if __name__ == "__main__":

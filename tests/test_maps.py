@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,8 +16,6 @@ from dorfkarte.coverage import analyse
 from dorfkarte.region import Region
 from dorfkarte.snapshot import AMENITIES, DISTRICTS, LANDUSE, ROADS, Snapshot
 from dorfkarte.workspace import open_snapshot
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 EVIL = '<img src=x onerror=alert(1)></script><script>alert("x")</script>'
 
@@ -193,7 +190,7 @@ def test_bad_arguments(embedded: Snapshot, region: Region):
 def test_formatting_and_scales():
     assert maps.fmt_value(7.25, "min") == "7,2 min" or maps.fmt_value(7.25, "min") == "7,3 min"
     assert maps.fmt_value(np.inf, "min") == "nicht erreichbar"
-    assert maps.fmt_value(1234.0, "m") == "1\u2009230 m"
+    assert maps.fmt_value(1234.0, "m") == "1.230 m"  # German thousands: dorfkarte.fmt
     assert maps.fmt_share(0.5) == "50 %"
     scale = maps.legend_scale("median", 15.0, "min")
     assert scale[1][1] == "7,5 min–15 min" and len(scale) == 6

@@ -19,12 +19,11 @@ from shapely.geometry import Point
 
 from dorfkarte import coverage, provenance
 from dorfkarte.cli import main
-from dorfkarte.commands.export import listing_destinations
 from dorfkarte.enums import GapClass
 from dorfkarte.listings import ListingStore
 from dorfkarte.region import Region
 from dorfkarte.report import export_report
-from dorfkarte.workspace import open_snapshot
+from dorfkarte.workspace import Workspace, open_snapshot
 
 LOCAL_TEXT = "unbekannt – nur lokale Angebote erfasst"
 
@@ -42,7 +41,7 @@ def example_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def analysed(example_dir: Path, region: Region):
     snap = open_snapshot(region, example_dir)
-    extra = listing_destinations(region, example_dir)
+    extra = Workspace(region, example_dir).listing_points()
     return snap, extra, coverage.analyse(snap, region, extra_destinations=extra)
 
 
@@ -113,3 +112,27 @@ def test_analyse_out_writes_machine_and_people_csv(tmp_path: Path, example_dir: 
     merged = machine.assign(p=people["Anteil erreichbar"].to_numpy())
     assert merged["share_within"].fillna(-1).to_numpy() == pytest.approx(
         merged["p"].fillna(-1).to_numpy(), abs=1e-9)
+
+
+def test_slide_page_for_png(analysed, region: Region) -> None:
+    """Issue 14 item 8: the page a PNG is taken of hides the buttons, shows the whole
+    legend (approximation note included), the sources open, the highlight explained."""
+    from dorfkarte.export import build_export_html
+
+    snap, extra, result = analysed
+    doc, _, _ = build_export_html(snap, region, result, category="lebensmittel",
+                                  offline=True, extra_points=extra, highlight="Lütte",
+                                  slide=True)
+    assert ".leaflet-control-zoom, .leaflet-control-layers { display: none !important; }" in doc
+    assert ".dk-legend { max-height: none !important" in doc
+    assert '<details open id="dk-export-sources"' in doc
+    def has(text: str, page: str) -> bool:  # the legend travels as JSON in a script
+        return text in page or json.dumps(text)[1:-1] in page
+
+    assert has("Ausgewählter Ortsteil: Lütte", doc)
+    assert has("Ortsteilflächen sind Näherungen", doc)
+    assert "L.control.scale" in doc and "Export:" in doc
+    plain, _, _ = build_export_html(snap, region, result, category="lebensmittel",
+                                    offline=True, extra_points=extra)
+    assert "display: none !important" not in plain
+    assert not has("Ausgewählter Ortsteil", plain)

@@ -17,21 +17,34 @@ from dorfkarte.commands import register_all
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.region import Region, load_region
 from dorfkarte.settings import default_data_dir, default_region_path
+from dorfkarte.workspace import Workspace
 
 
 @dataclass
 class Context:
-    """What every command gets: the region and the data folder it reads and writes."""
+    """What every command gets: the region and the data folder it reads and writes.
+
+    Commands open data through :attr:`workspace` (one loading path for CLI and app).
+    """
 
     region_path: Path
     data_dir: Path
     _region: Region | None = None
+    _workspace: Workspace | None = None
 
     @property
     def region(self) -> Region:
         if self._region is None:
             self._region = load_region(self.region_path)
+            for w in self._region.warnings:  # unknown keys: loaded, but said
+                print(f"Warnung: {w}", file=sys.stderr)
         return self._region
+
+    @property
+    def workspace(self) -> Workspace:
+        if self._workspace is None:
+            self._workspace = Workspace(self.region, self.data_dir)
+        return self._workspace
 
 
 def _ensure_common(parser: argparse.ArgumentParser) -> None:

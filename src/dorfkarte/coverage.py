@@ -25,7 +25,7 @@ import pandas as pd
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
-from dorfkarte.enums import GapClass, Mode
+from dorfkarte.enums import GapClass, Mode, Source
 from dorfkarte.errors import DataError, DorfkarteError
 from dorfkarte.network import Network, network_for, point_xy, straight_line_kmh
 from dorfkarte.origins import build_origins, districts_of
@@ -101,6 +101,8 @@ class CoverageResult:
     modes: list[str]
     notes: list[str] = field(default_factory=list)
     _groups: _Groups | None = field(default=None, repr=False)
+    #: Whose residents weigh the indicators: ``all``, ``65plus`` or ``under18``.
+    group: str = "all"
     #: mode ``pt``: the timetable analysis (``dorfkarte.pt.PTAnalysis``) or None
     pt: Any = None
 
@@ -204,6 +206,10 @@ class CoverageResult:
                                           for x in share]
         return replace(self, thresholds=thr, indicators=ind)
 
+    def for_group(self, group: str) -> CoverageResult:
+        """Indicators for residents 65+ / under 18 / all (see :func:`for_group`)."""
+        return for_group(self, group)
+
     def table(self) -> pd.DataFrame:
         """Indicators without internal columns (what exports write)."""
         extra = [c for c in EXTRA_COLUMNS if c in self.indicators]  # pt / central places
@@ -247,11 +253,11 @@ def destinations_for(snapshot: Snapshot, region: Region, category: str,
     """
     cat = region.category(category)
     frames: list[gpd.GeoDataFrame] = []
-    if cat.source == "places":  # central places named in the region file
+    if cat.source == Source.PLACES:  # central places named in the region file
         from dorfkarte import central
 
         frames.append(central.destinations(region, category))
-    elif cat.source == "transit":
+    elif cat.source == Source.TRANSIT:
         stops = snapshot.get(STOPS)
         if stops is not None and len(stops):
             w = pd.to_numeric(stops.get("weight"), errors="coerce").to_numpy(dtype=float)
@@ -261,7 +267,7 @@ def destinations_for(snapshot: Snapshot, region: Region, category: str,
             frames.append(gpd.GeoDataFrame({
                 "name": s["name"].astype(str).to_numpy(),
                 "category": category,
-                "source": "transit",
+                "source": Source.TRANSIT,
                 "ref": s["stop_id"].astype(str).to_numpy() if "stop_id" in s else "",
                 "weight": w[served],
             }, geometry=_point_geoms(s, "EPSG:4326"), crs="EPSG:4326"))
@@ -275,8 +281,8 @@ def destinations_for(snapshot: Snapshot, region: Region, category: str,
                 frames.append(gpd.GeoDataFrame({
                     "name": a["name"].fillna("").astype(str).to_numpy() if "name" in a else "",
                     "category": category,
-                    "source": a["source"].fillna("osm").astype(str).to_numpy()
-                    if "source" in a else "osm",
+                    "source": a["source"].fillna(Source.OSM).astype(str).to_numpy()
+                    if "source" in a else Source.OSM,
                     "ref": a["osm_id"].astype(str).to_numpy() if "osm_id" in a else "",
                     "weight": np.nan,
                 }, geometry=_point_geoms(a, "EPSG:4326"), crs="EPSG:4326"))
@@ -289,8 +295,8 @@ def destinations_for(snapshot: Snapshot, region: Region, category: str,
                 **more,
                 "name": e["name"].fillna("").astype(str).to_numpy(),
                 "category": category,
-                "source": e["source"].fillna("listing").astype(str).to_numpy()
-                if "source" in e else "listing",
+                "source": e["source"].fillna(Source.LISTING).astype(str).to_numpy()
+                if "source" in e else Source.LISTING,
                 "ref": e["ref"].fillna("").astype(str).to_numpy() if "ref" in e else "",
                 "weight": pd.to_numeric(e["weight"], errors="coerce").to_numpy(dtype=float)
                 if "weight" in e else np.nan,
@@ -392,7 +398,7 @@ def travel_matrix(mg: ModeGraph, xy: np.ndarray) -> np.ndarray | None:
 
 def _mode_graph(snapshot: Snapshot, region: Region, mode: str,
                 origin_xy: np.ndarray) -> ModeGraph:
-    net_mode = "walk" if mode in (TRANSIT, Mode.PT) else mode
+    net_mode = Mode.WALK.value if mode in (TRANSIT, Mode.PT) else mode
     net = network_for(snapshot, net_mode, region)
     unit = "m" if mode == TRANSIT else "min"
     if net is None:
@@ -488,6 +494,53 @@ class _Groups:
         hit = np.bincount(self.codes, weights=self.weights * (t <= thr), minlength=self.n)
         with np.errstate(invalid="ignore", divide="ignore"):
             return hit / total
+
+
+def _make_groups(districts: gpd.GeoDataFrame, origins: gpd.GeoDataFrame,
+                 pop: np.ndarray) -> _Groups:
+    """Origins grouped by district, weighted by ``pop`` (residents of the group).
+
+    A district whose origins carry no residents at all (unknown population) counts each
+    origin once; inside a known district an origin with 0 residents (a home in no populated
+    census cell) weighs nothing.
+    """
+    codes = pd.Index(districts["name"]).get_indexer(origins["district"]).astype(np.int64)
+    p = np.where(np.isfinite(pop) & (pop > 0), pop, 0.0)
+    total = np.bincount(codes, weights=p, minlength=len(districts))
+    return _Groups(codes=codes, weights=np.where(total[codes] > 0, p, 1.0),
+                   districts=districts)
+
+
+#: Resident groups an indicator can be asked for: all, 65+ (GP, pharmacy, care),
+#: under 18 (school, Kita). Values are origin columns with the group's residents.
+GROUPS: dict[str, str] = {"all": "population", "65plus": "pop_65plus",
+                          "under18": "pop_under18"}
+
+
+def for_group(result: CoverageResult, group: str) -> CoverageResult:
+    """Indicators weighted by one resident group, without a new shortest-path run.
+
+    ``population`` and ``residents_within`` then count that group only (e.g. residents
+    65+). Origins without age weights (no census grid) cannot answer: an error says so.
+    """
+    if group not in GROUPS:
+        raise DorfkarteError(f"Unbekannte Gruppe {group!r}; erlaubt: {', '.join(GROUPS)}")
+    col = GROUPS[group]
+    if col not in result.origins:
+        raise DataError("Altersgruppen brauchen ein Einwohnergitter mit Altersanteilen "
+                        "(Regionsdatei [population])")
+    pop = result.origins[col].to_numpy(dtype=float)
+    d = result.districts.copy()
+    codes = pd.Index(d["name"]).get_indexer(result.origins["district"]).astype(np.int64)
+    sums = np.bincount(codes, weights=np.nan_to_num(pop), minlength=len(d))
+    base = d["population"].to_numpy(dtype=float)
+    d["population"] = np.where(np.isfinite(base), sums, np.nan)
+    g = _make_groups(d, result.origins, pop)
+    if result._groups is not None:
+        g.local_only = result._groups.local_only
+    ind = _indicators(g, result.region, result.times, result.nearest, result.destinations,
+                      result.methods, result.thresholds)
+    return replace(result, indicators=ind, _groups=g, group=group)
 
 
 def _quantiles(t: np.ndarray, g: _Groups, qs: Sequence[float]) -> tuple[list[np.ndarray],
@@ -590,6 +643,64 @@ def _indicators(g: _Groups, region: Region, times: dict[Pair, np.ndarray],
     return df
 
 
+# ---- distances for the profile ----------------------------------------------------------
+
+def origin_distances(result: CoverageResult, category: str, mode: str) -> np.ndarray:
+    """Straight-line metres from every origin to the service it reaches first in ``mode``.
+
+    The same origins and the same service as ``result.times[(category, mode)]``, so a
+    distance shown beside a time is measured between the same two places (not from a
+    unit's centroid to whatever point is geometrically closest). NaN where no service is
+    reached (or the category has no data).
+    """
+    key = (category, mode)
+    if key not in result.nearest:
+        raise DorfkarteError(f"Keine Ergebnisse für Kategorie/Modus {key!r}")
+    j = result.nearest[key]
+    out = np.full(len(j), np.nan)
+    dest = result.destinations.get(category)
+    if dest is None or not len(dest):
+        return out
+    dxy = point_xy(dest, result.region.crs)
+    ok = j >= 0
+    d = dxy[j[ok]] - result.origin_xy[ok]
+    out[ok] = np.hypot(d[:, 0], d[:, 1])
+    return out
+
+
+def unit_distances(result: CoverageResult, category: str, mode: str) -> pd.DataFrame:
+    """Per unit: the service most residents reach first and how far away it is.
+
+    Columns ``district, nearest_name, nearest_source, km`` (straight line): ``nearest_*``
+    is the indicator table's provider (the one reached first by the largest weighted share
+    of the unit's origins); ``km`` is the residents-weighted median of the distance from
+    each of those origins to that provider. NaN km where none of them reaches it.
+    """
+    if result._groups is None:
+        raise DorfkarteError("Ergebnis ohne Ortsteil-Zuordnung")
+    g = result._groups
+    key = (category, mode)
+    ind = result.indicators
+    rows = ind[(ind["category"] == category) & (ind["mode"] == mode)]
+    by_name = rows.set_index("district")
+    j = result.nearest[key]
+    dest = result.destinations.get(category)
+    names = dest["name"].astype(str).to_numpy() if dest is not None and len(dest) else \
+        np.array([], dtype=object)
+    dist = origin_distances(result, category, mode)
+    out = []
+    for code, name in enumerate(g.districts["name"].astype(str)):
+        near = str(by_name["nearest_name"].get(name, "")) if name in by_name.index else ""
+        src = str(by_name["nearest_source"].get(name, "")) if name in by_name.index else ""
+        mine = (g.codes == code) & (j >= 0)
+        if near and mine.any():
+            mine &= names[np.maximum(j, 0)] == near
+        km = (weighted_quantile(dist[mine], g.weights[mine], 0.5) / 1000.0
+              if near and mine.any() else math.nan)
+        out.append({"district": name, "nearest_name": near, "nearest_source": src, "km": km})
+    return pd.DataFrame(out, columns=["district", "nearest_name", "nearest_source", "km"])
+
+
 # ---- entry point ---------------------------------------------------------------------
 
 def threshold_value(th: Threshold, mode: str, region: Region) -> float:
@@ -658,18 +769,14 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
     districts = districts_of(snapshot)
     origins, oxy, notes = build_origins(snapshot, region, districts)
     notes.extend(data_edge_notes(snapshot, districts, region))
-    pop = origins["population"].to_numpy(dtype=float)
-    groups = _Groups(
-        codes=pd.Index(districts["name"]).get_indexer(origins["district"]).astype(np.int64),
-        # unknown (or zero) population: every origin of that district counts once
-        weights=np.where(np.isfinite(pop) & (pop > 0), pop, 1.0), districts=districts)
+    groups = _make_groups(districts, origins, origins["population"].to_numpy(dtype=float))
 
     graphs = {m: _mode_graph(snapshot, region, m, oxy) for m in mode_list}
     dests = {c: destinations_for(snapshot, region, c, extra_destinations) for c in cats}
     # not searched in OSM: whatever points there are (listings, planned sites) are a lower
     # bound, so units they do not serve are unknown (a what-if adding a site keeps this)
     groups.local_only = frozenset(
-        c for c in cats if region.category(c).source == "osm" and not snapshot.searched_osm(c))
+        c for c in cats if region.category(c).source == Source.OSM and not snapshot.searched_osm(c))
     times: dict[Pair, np.ndarray] = {}
     nearest: dict[Pair, np.ndarray] = {}
     methods: dict[Pair, str] = {}
@@ -679,7 +786,7 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
         cat = region.category(c)
         dxy = _xy(dests[c], region.crs)
         for m in mode_list:
-            if (m == TRANSIT and cat.source != "transit") or m == Mode.PT:
+            if (m == TRANSIT and cat.source != Source.TRANSIT) or m == Mode.PT:
                 continue  # pt: all categories at once below
             key = (c, m)
             mg = graphs[m]
@@ -690,11 +797,11 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
                 times[key] = np.full(n_o, np.nan)
                 nearest[key] = np.full(n_o, -1, dtype=np.int64)
                 continue
-            if (m == TRANSIT and (c, "walk") in times and mg.method == "network"
-                    and graphs["walk"].network is mg.network):
+            if (m == TRANSIT and (c, Mode.WALK) in times and mg.method == "network"
+                    and graphs[Mode.WALK].network is mg.network):
                 # same search as the walk run; only the unit differs
-                times[key] = times[(c, "walk")] * mg.metres_per_minute
-                nearest[key] = nearest[(c, "walk")]
+                times[key] = times[(c, Mode.WALK)] * mg.metres_per_minute
+                nearest[key] = nearest[(c, Mode.WALK)]
                 continue
             times[key], nearest[key] = nearest_service(mg, oxy, dxy)
 
@@ -738,7 +845,8 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
 
 
 __all__ = [
-    "GAP_CLASSES", "INDICATOR_COLUMNS", "LOCAL_ONLY", "NETWORK_MODES", "NO_DATA",
-    "CoverageResult", "ModeGraph", "analyse", "destinations_for", "nearest_service",
-    "threshold_value", "times_from_points", "travel_matrix", "weighted_quantile",
+    "GAP_CLASSES", "GROUPS", "INDICATOR_COLUMNS", "LOCAL_ONLY", "NETWORK_MODES", "NO_DATA",
+    "CoverageResult", "ModeGraph", "analyse", "destinations_for", "for_group",
+    "nearest_service", "origin_distances", "threshold_value", "times_from_points",
+    "travel_matrix", "unit_distances", "weighted_quantile",
 ]

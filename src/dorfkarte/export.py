@@ -20,9 +20,12 @@ from typing import Any
 from dorfkarte import assets, provenance
 from dorfkarte.atomic import write_text_atomic
 from dorfkarte.basemap import generalise
+from dorfkarte.coverage import CoverageResult
+from dorfkarte.enums import GapClass
 from dorfkarte.errors import DorfkarteError
+from dorfkarte.i18n import category_label, has_key, mode_label, t
 from dorfkarte.maps import build_map
-from dorfkarte.region import MODE_LABELS, MODE_LABELS_EN, Region
+from dorfkarte.region import Region
 from dorfkarte.safe import html_escape
 from dorfkarte.snapshot import Snapshot
 
@@ -271,25 +274,12 @@ class Source:
     date: str = ""
 
 
-LAYER_LABELS: dict[str, tuple[str, str]] = {
-    "municipalities": ("Gemeinden", "Municipalities"),
-    "boundaries": ("Grenzen", "Boundaries"),
-    "districts": ("Ortsteile", "Districts"),
-    "amenities": ("Einrichtungen", "Services"),
-    "homes": ("Wohngebäude", "Homes"),
-    "stops": ("Haltestellen", "Stops"),
-    "landuse": ("Landnutzung", "Land use"),
-    "water": ("Gewässer", "Water"),
-    "roads": ("Straßen", "Roads"),
-    "listings": ("Lokale Angebote", "Local listings"),
-}
-
-
 def layer_label(name: str, lang: str = "de") -> str:
+    """Snapshot layer name for the sources box (``i18n`` key ``src_<layer>``)."""
     if name.startswith(("nodes_", "edges_")):
-        return "Straßennetz" if lang != "en" else "Street network"
-    de, en = LAYER_LABELS.get(name, (name, name))
-    return en if lang == "en" else de
+        return t("src_network", lang)
+    key = f"src_{name}"
+    return t(key, lang) if has_key(key) else name
 
 
 def collect_sources(snapshot: Snapshot, region: Region, category: str | None,
@@ -324,7 +314,7 @@ def listing_sources(extra_points: Any, lang: str = "de") -> list[Source]:
         names = [] if provs is None else sorted(
             {str(p) for p, s in zip(provs, extra_points["listing_source"], strict=True)
              if str(s) == src and str(p)})
-        label = "Datenanbieter" if lang != "en" else "data providers"
+        label = t("export_data_providers", lang)
         text = src + (f" ({label}: {', '.join(names[:8])}{' …' if len(names) > 8 else ''})"
                       if names else "")
         out.append(Source(what, text))
@@ -348,7 +338,7 @@ def import_date(snapshot: Snapshot) -> str:
     return max(dates)[:10] if dates else ""
 
 
-def default_category(region: Region, result: Any) -> str:
+def default_category(region: Region, result: CoverageResult) -> str:
     """The category a map without an explicit choice shows: the first one with data.
 
     Without an OSM snapshot only the stops have data; a map of "Lebensmittel: keine Daten"
@@ -356,57 +346,19 @@ def default_category(region: Region, result: Any) -> str:
     """
     ind = getattr(result, "indicators", None)
     if ind is not None and len(ind) and "gap_class" in ind:
-        with_data = set(ind.loc[ind["gap_class"] != "keine Daten", "category"])
+        with_data = set(ind.loc[ind["gap_class"] != GapClass.NO_DATA, "category"])
         for cid in region.categories:
             if cid in with_data:
                 return cid
     return next(iter(region.categories))
 
 
-_TEXT = {
-    "de": {
-        "title": "Daseinsvorsorge in {region}",
-        "cat": "{label}: Erreichbarkeit ({mode})",
-        "stand": "Datenstand",
-        "imported": "Import",
-        "unknown": "unbekannt",
-        "export": "Export",
-        "sources": "Quellen",
-        "threshold": "Schwellenwert",
-        "approx": "Ortsteilflächen sind eine Näherung (Voronoi-Zellen der Ortsmittelpunkte), "
-                  "kein amtlicher Grenzverlauf.",
-        "offline": "Offline-Karte: Hintergrund aus den eigenen Daten, ohne Internet nutzbar.",
-        "made": "Erstellt mit dorfkarte",
-        "embedded": "mitgelieferte Daten (ohne OSM-Schnappschuss)",
-        "osm": "Kartendaten © OpenStreetMap-Mitwirkende (ODbL)",
-    },
-    "en": {
-        "title": "Basic services in {region}",
-        "cat": "{label}: accessibility ({mode})",
-        "stand": "Data as of",
-        "imported": "Imported",
-        "unknown": "unknown",
-        "export": "Exported",
-        "sources": "Sources",
-        "threshold": "Threshold",
-        "approx": "District areas are approximate (Voronoi cells of village centres), "
-                  "not official boundaries.",
-        "offline": "Offline map: background drawn from our own data, works without internet.",
-        "made": "Made with dorfkarte",
-        "embedded": "shipped data (no OSM snapshot)",
-        "osm": "Map data © OpenStreetMap contributors (ODbL)",
-    },
-}
-
-
 def map_title(region: Region, category: str | None, mode: str, lang: str = "de") -> str:
-    t = _TEXT.get(lang, _TEXT["de"])
-    title = t["title"].format(region=region.name)
+    title = t("export_title", lang, region=region.name)
     if category is not None and category in region.categories:
-        cat = region.categories[category]
-        label = cat.label_en if lang == "en" else cat.label
-        mode_label = (MODE_LABELS_EN if lang == "en" else MODE_LABELS).get(mode, mode)
-        title = t["cat"].format(label=label, mode=mode_label) + " – " + region.name
+        label = category_label(region.categories[category], lang)
+        title = t("export_cat", lang, label=label, mode=mode_label(mode, lang)) + " – " \
+            + region.name
     return title
 
 
@@ -420,14 +372,13 @@ def info_panel(snapshot: Snapshot, region: Region, *, title: str, category: str 
     ``flags`` ("enthält Beispieldaten", "nur lokale Angebote, OSM fehlt") are said under the
     title and in the sources box. ``slide`` (PNG): no buttons, the whole legend.
     """
-    t = _TEXT.get(lang, _TEXT["de"])
     e = html_escape
     exported = exported or datetime.now(UTC).strftime("%Y-%m-%d")
     stand = data_date(snapshot)
     items = []
     for s in [*collect_sources(snapshot, region, category, mode, lang),
               *listing_sources(extra_points, lang)]:
-        what = t["threshold"] if s.what == "threshold" else s.what
+        what = t("export_threshold", lang) if s.what == "threshold" else s.what
         bits = [f"<b>{e(what)}</b>: {e(s.source)}"]
         if s.licence:
             bits.append(f"({e(s.licence)})")
@@ -437,17 +388,17 @@ def info_panel(snapshot: Snapshot, region: Region, *, title: str, category: str 
     notes = []
     dist = snapshot.get("districts")
     if dist is not None and "approx" in dist and bool(dist["approx"].astype(bool).any()):
-        notes.append(f"<p>{e(t['approx'])}</p>")
+        notes.append(f"<p>{e(t('export_approx', lang))}</p>")
     if offline:
-        notes.append(f"<p>{e(t['offline'])}</p>")
+        notes.append(f"<p>{e(t('export_offline', lang))}</p>")
     for f in flags or []:
         notes.append(f'<p class="dk-flag">{e(f[:1].upper() + f[1:])}.</p>')
-    dates = f"{e(t['export'])}: {e(exported)}"
+    dates = f"{e(t('export_export', lang))}: {e(exported)}"
     imported = import_date(snapshot)
     if imported:
-        dates = f"{e(t['imported'])}: {e(imported)} · " + dates
-    shown = stand or (t["unknown"] if imported else t["embedded"])
-    dates = f"{e(t['stand'])}: {e(shown)} · " + dates
+        dates = f"{e(t('export_imported', lang))}: {e(imported)} · " + dates
+    shown = stand or (t("export_unknown", lang) if imported else t("export_embedded", lang))
+    dates = f"{e(t('export_stand', lang))}: {e(shown)} · " + dates
     flag_line = (f'<div class="dk-flag">{e("; ".join(flags))}</div>' if flags else "")
     return f"""
 <div id="dk-export-title" class="dk-panel">
@@ -456,10 +407,10 @@ def info_panel(snapshot: Snapshot, region: Region, *, title: str, category: str 
   <div class="dk-dates">{dates}</div>
 </div>
 <details id="dk-export-sources" class="dk-panel">
-  <summary>{e(t['sources'])}</summary>
+  <summary>{e(t('export_sources', lang))}</summary>
   <ul>{''.join(items)}</ul>
   {''.join(notes)}
-  <p>{e(t['osm'])} · {e(t['made'])}</p>
+  <p>{e(t('export_osm', lang))} · {e(t('export_made', lang))}</p>
 </details>
 <style>
   .dk-panel {{ position: absolute; z-index: 1000; background: rgba(255,255,255,.92);
@@ -525,7 +476,7 @@ def render_map_html(fmap: Any, *, title: str, lang: str, offline: bool, panel: s
 
 
 
-def build_export_html(snapshot: Snapshot, region: Region, result: Any = None, *,
+def build_export_html(snapshot: Snapshot, region: Region, result: CoverageResult | None = None, *,
                       category: str | None = None, mode: str = "walk", offline: bool = False,
                       lang: str = "de", extra_points: Any = None, highlight: str | None = None,
                       indicator: str = "share_within", large: bool = False,
@@ -549,20 +500,22 @@ def build_export_html(snapshot: Snapshot, region: Region, result: Any = None, *,
     )
     flags = provenance.flags(result, extra_points, category, lang)
     title = map_title(region, category, mode, lang)
-    if flags:
-        title = f"{title} ({'; '.join(flags)})"
+    # the page title (tab, file list) carries the flags; the title bar says them on its
+    # own line below the title
+    doc_title = f"{title} ({'; '.join(flags)})" if flags else title
     panel = info_panel(snapshot, region, title=title, category=category, mode=mode,
                        offline=offline, lang=lang, large=large, flags=flags, slide=slide,
                        extra_points=extra_points)
     if slide:
         panel = panel.replace('<details id="dk-export-sources"',
                               '<details open id="dk-export-sources"', 1)
-    return render_map_html(fmap, title=title, lang=lang, offline=offline, panel=panel,
+    return render_map_html(fmap, title=doc_title, lang=lang, offline=offline, panel=panel,
                            resolve=resolve)
 
 
-def export_html(snapshot: Snapshot, region: Region, out: str | Path, result: Any = None, *,
-                category: str | None = None, mode: str = "walk", offline: bool = False,
+def export_html(snapshot: Snapshot, region: Region, out: str | Path,
+                result: CoverageResult | None = None, *, category: str | None = None,
+                mode: str = "walk", offline: bool = False,
                 lang: str = "de", extra_points: Any = None, highlight: str | None = None,
                 indicator: str = "share_within", slide: bool = False) -> HtmlExport:
     """Write the map as one HTML file; ``offline`` means no network access at all."""

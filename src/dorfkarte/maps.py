@@ -26,10 +26,11 @@ import shapely
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
-from dorfkarte import assets, provenance
+from dorfkarte import assets, fmt, provenance
 from dorfkarte.basemap import light_base
+from dorfkarte.coverage import CoverageResult
 from dorfkarte.districts import read_centres
-from dorfkarte.enums import GapClass
+from dorfkarte.enums import GapClass, PopulationSource
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.i18n import (
     category_label,
@@ -43,10 +44,12 @@ from dorfkarte.region import TRANSIT, Region
 from dorfkarte.safe import html_escape
 from dorfkarte.snapshot import (
     AMENITIES,
+    CENSUS,
     DISTRICTS,
     LANDUSE,
     MUNICIPALITIES,
     ROADS,
+    ROUTES,
     STOPS,
     WATER,
     Snapshot,
@@ -60,7 +63,8 @@ OSM_TILES_ATTR = (
     '<a href="https://www.openstreetmap.org/copyright">Kartenkacheln: OpenStreetMap</a>'
 )
 
-GAP_COLOURS: dict[str, str] = {"ok": "#1a9850", "knapp": "#fee08b", "Lücke": "#d73027"}
+GAP_COLOURS: dict[str, str] = {GapClass.OK: "#1a9850", GapClass.TIGHT: "#fee08b",
+                               GapClass.GAP: "#d73027"}
 NO_DATA_COLOUR = "#bdbdbd"
 #: "unbekannt – nur lokale Angebote erfasst": neutral like no data, lighter, never red
 LOCAL_ONLY_COLOUR = "#dadaeb"
@@ -68,9 +72,9 @@ UNREACHABLE_COLOUR = "#7f0000"
 _GOOD_TO_BAD = ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027"]
 _RESIDENTS = ["#f7f7f7", "#fddbc7", "#f4a582", "#d6604d", "#b2182b"]
 _OUTLINE = {
-    "Lücke": {"color": "#a50f15", "weight": 3.5},
-    "knapp": {"color": "#d95f0e", "weight": 2.5},
-    "ok": {"color": "#4d4d4d", "weight": 1.2},
+    GapClass.GAP: {"color": "#a50f15", "weight": 3.5},
+    GapClass.TIGHT: {"color": "#d95f0e", "weight": 2.5},
+    GapClass.OK: {"color": "#4d4d4d", "weight": 1.2},
 }
 _BASE_STYLE: dict[str, dict[str, Any]] = {
     "forest": {"fillColor": "#b7d7a8", "color": "#b7d7a8"},
@@ -95,33 +99,23 @@ def _css_id(value: str) -> str:
 
 
 def fmt_number(value: float, decimals: int = 0, lang: str = "de") -> str:
-    s = f"{value:,.{decimals}f}"
-    if lang == "de":
-        s = s.replace(",", "\u2009").replace(".", ",")
-    return s
+    """See :func:`dorfkarte.fmt.number` (one formatter for app, maps and exports)."""
+    return fmt.number(value, decimals, lang)
 
 
 def fmt_value(value: float | None, unit: str, lang: str = "de") -> str:
-    """Travel time (``min``) or distance (``m``) for people, ``inf`` as "not reachable"."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return t("no_data", lang)
-    if math.isinf(value):
-        return t("unreachable", lang)
-    if unit == "m":
-        return f"{fmt_number(round(value, -1), 0, lang)} m"
-    return f"{fmt_number(value, 1 if value < 10 else 0, lang)} min"
+    """Travel time (``min``) or distance (``m``) for people: :func:`dorfkarte.fmt.value`."""
+    return fmt.value(value, unit, lang)
 
 
 def fmt_share(value: float | None, lang: str = "de") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return t("no_data", lang)
-    return f"{fmt_number(100 * value, 0, lang)} %"
+    return fmt.share(value, lang)
 
 
 # --------------------------------------------------------------------------- indicators
 
 
-def indicator_table(result: Any, category: str, mode: str) -> pd.DataFrame:
+def indicator_table(result: CoverageResult, category: str, mode: str) -> pd.DataFrame:
     """Rows of ``result.indicators`` for one category and mode, plus ``residents_outside``.
 
     Empty (with the contract's columns) when there is no result for that pair.
@@ -173,7 +167,8 @@ def legend_scale(indicator: str, threshold: float | None, unit: str,
                  lang: str = "de") -> list[tuple[str, str]]:
     """``(colour, label)`` pairs explaining the fill colours of ``indicator``."""
     if indicator == "gap_class":
-        return [(GAP_COLOURS[g], gap_label(g, lang)) for g in ("ok", "knapp", "Lücke")]
+        return [(GAP_COLOURS[g], gap_label(g, lang))
+                for g in (GapClass.OK, GapClass.TIGHT, GapClass.GAP)]
     if indicator == "share_within":
         labels = ["< 25 %", "25–50 %", "50–75 %", "75–90 %", "≥ 90 %"]
         return list(zip(_GOOD_TO_BAD[::-1], labels, strict=True))
@@ -399,7 +394,7 @@ _MAP_CSS = """
 # --------------------------------------------------------------------------- points
 
 
-def _points_for(category: str, snapshot: Snapshot, result: Any,
+def _points_for(category: str, snapshot: Snapshot, result: CoverageResult,
                 extra_points: gpd.GeoDataFrame | None,
                 added_only: bool = False) -> gpd.GeoDataFrame:
     """Service points of one category: the analysed destinations, else the snapshot's
@@ -505,7 +500,7 @@ def _districts(snapshot: Snapshot) -> gpd.GeoDataFrame:
     return districts.to_crs("EPSG:4326").reset_index(drop=True)
 
 
-def _indicator_info(snapshot: Snapshot, region: Region, result: Any, category: str,
+def _indicator_info(snapshot: Snapshot, region: Region, result: CoverageResult, category: str,
                     mode: str) -> dict[str, Any]:
     """The indicator rows of one category and mode and what the legend says about them."""
     table = indicator_table(result, category, mode)
@@ -549,7 +544,7 @@ class _LegendPart(MacroElement):
 def indicator_group(
     snapshot: Snapshot,
     region: Region,
-    result: Any = None,
+    result: CoverageResult | None = None,
     *,
     category: str | None = None,
     mode: str = "walk",
@@ -608,7 +603,8 @@ def indicator_group(
                                       class_name="dk-pop") if popups else None,
             pane="dk-units",
         ).add_to(group)
-    gaps = districts[[p["gap"] == "Lücke" for p in unit_props]] if len(districts) else districts
+    gaps = districts[[p["gap"] == GapClass.GAP for p in unit_props]] if len(districts) \
+        else districts
     if len(gaps):
         folium.GeoJson(
             feature_collection(gaps, [{"name": str(n)} for n in gaps["name"]], simplify=0.0001),
@@ -655,7 +651,7 @@ def label_points(districts: gpd.GeoDataFrame, region: Region) -> gpd.GeoSeries:
 def build_map(
     snapshot: Snapshot,
     region: Region,
-    result: Any = None,
+    result: CoverageResult | None = None,
     *,
     category: str | None = None,
     mode: str = "walk",
@@ -752,6 +748,9 @@ def build_map(
     if not dynamic_indicator:
         indicator_group(snapshot, region, result, category=category, mode=mode,
                         indicator=indicator, lang=lang, popups=popups).add_to(m)
+
+    _add_census(m, snapshot, lang)
+    _add_routes(m, snapshot, lang)
 
     munis = _municipality_outlines(snapshot, districts)
     if len(munis):
@@ -859,6 +858,13 @@ def build_map(
     attributions = [osm_attribution(lang)]
     if region.transit.attribution:
         attributions.append(region.transit.attribution)
+    # embedded official data: say whose it is wherever it is drawn
+    for layer, text in ((MUNICIPALITIES, region.outlines.attribution),
+                        (CENSUS, region.population.attribution),
+                        (ROUTES, region.route_lines_attribution)):
+        info_l = snapshot.info.get(layer)
+        if text and snapshot.has(layer) and info_l is not None and info_l.embedded:
+            attributions.append(text)
     run = getattr(result, "pt", None)  # mode pt: the timetable, labelled as out of date
     if mode == "pt" and run is not None and getattr(run, "timetable", None) is not None:
         info = run.timetable.info
@@ -943,7 +949,9 @@ def _unit_tip(d: dict[str, Any], row: dict[str, Any] | None, indicator: str, mod
     parts = [f"<b>{esc(d['name'])}</b> ({esc(kind)}, {esc(d.get('municipality', ''))})"]
     pop = d.get("population")
     if pop is not None and not (isinstance(pop, float) and math.isnan(pop)):
-        parts.append(f"{esc(t('population', lang))}: {fmt_number(float(pop), 0, lang)}")
+        est = (f" ({esc(t('population_census', lang))})"
+               if str(d.get("population_source", "")) == PopulationSource.CENSUS else "")
+        parts.append(f"{esc(t('population', lang))}: {fmt_number(float(pop), 0, lang)}{est}")
     if row is not None:
         unit = str(row.get("unit", "min"))
         parts.append(f"{esc(cat_label)} · {esc(mode_label(mode, lang))}: "
@@ -959,7 +967,7 @@ def _unit_tip(d: dict[str, Any], row: dict[str, Any] | None, indicator: str, mod
     return "<br>".join(parts)
 
 
-def _unit_popups(districts: gpd.GeoDataFrame, result: Any, mode: str, region: Region,
+def _unit_popups(districts: gpd.GeoDataFrame, result: CoverageResult, mode: str, region: Region,
                  lang: str) -> dict[str, str]:
     """Each unit's profile in short (every category for the chosen mode), by unit name."""
     mode_txt = t("profile_popup_head", lang, mode=mode_label(mode, lang))
@@ -1073,6 +1081,51 @@ class _RoadLayers(MacroElement):
         self.classes_json = _dumps({k: list(v) for k, v in _ROAD_CLASSES.items()})
 
 
+#: Residents per km² -> fill opacity of the census layer (light: the units stay readable).
+_CENSUS_BINS: tuple[tuple[float, float], ...] = ((25, 0.10), (100, 0.20), (400, 0.32),
+                                                  (1000, 0.45), (math.inf, 0.58))
+
+
+def _add_census(m: folium.Map, snapshot: Snapshot, lang: str) -> None:
+    """The census cells as a light, toggleable "Einwohner je km²" layer."""
+    cells = snapshot.get(CENSUS)
+    if cells is None or not len(cells) or "residents" not in cells:
+        return
+    cells = cells.to_crs("EPSG:4326")
+    dens = (pd.to_numeric(cells["density"], errors="coerce") if "density" in cells
+            else pd.Series(np.nan, index=cells.index)).to_numpy(dtype=float)
+    props = []
+    for d in dens:
+        op = next(o for lim, o in _CENSUS_BINS if not d >= lim) if np.isfinite(d) else 0.1
+        props.append({"o": op})
+    folium.map.CustomPane("dk-census", z_index=356, pointer_events=False).add_to(m)
+    fg = folium.FeatureGroup(name=t("layer_census", lang), show=True)
+    folium.GeoJson(
+        feature_collection(cells, props),
+        style_function=lambda f: {"fillColor": "#3f51b5", "fillOpacity": f["properties"]["o"],
+                                  "color": "#3f51b5", "weight": 0.3, "opacity": 0.35},
+        interactive=False, pane="dk-census",
+    ).add_to(fg)
+    fg.add_to(m)
+
+
+def _add_routes(m: folium.Map, snapshot: Snapshot, lang: str) -> None:
+    """Bus and rail alignments (GTFS shapes): the real roads before any OSM data."""
+    routes = snapshot.get(ROUTES)
+    if routes is None or not len(routes):
+        return
+    routes = routes.to_crs("EPSG:4326")
+    lines = routes[routes.geom_type.isin(["LineString", "MultiLineString"])]
+    if lines.empty:
+        return
+    folium.map.CustomPane("dk-routes", z_index=357, pointer_events=False).add_to(m)
+    fg = folium.FeatureGroup(name=t("layer_routes", lang), show=True)
+    folium.GeoJson(feature_collection(lines, [{} for _ in range(len(lines))]),
+                   style_function=_const({"color": "#5e35b1", "weight": 2, "opacity": 0.75}),
+                   interactive=False, pane="dk-routes", smooth_factor=1.0).add_to(fg)
+    fg.add_to(m)
+
+
 def _const(style: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
     return lambda f: style
 
@@ -1119,7 +1172,7 @@ def _legend_indicator_html(region: Region, category: str, mode: str, indicator: 
         out.append(f'<div class="dk-note">{esc(t("legend_no_result", lang))}</div>')
         return "".join(out)
     out.append(f'<div class="dk-note">{esc(indicator_label(indicator, mode, lang))}'
-               + (f" ({esc(t('col_threshold', lang))}: {esc(fmt_value(threshold, unit, lang))})"
+               + (f" ({esc(t('col_threshold', lang))}: {esc(fmt.threshold(threshold, unit, lang))})"
                   if threshold else "") + "</div>")
     for colour, label in legend_scale(indicator, threshold, unit, lang):
         out.append(f'<div class="dk-row"><span class="dk-sw" style="background:{colour}">'
@@ -1136,7 +1189,7 @@ def _legend_indicator_html(region: Region, category: str, mode: str, indicator: 
     out.append(f'<div class="dk-row"><span class="dk-sw dk-hatch"></span>'
                f"{esc(t('legend_gap', lang))}</div>")
     out.append(f'<div class="dk-row"><span class="dk-sw" style="border:2px solid '
-               f'{_OUTLINE["knapp"]["color"]};background:#fff"></span>'
+               f'{_OUTLINE[GapClass.TIGHT]["color"]};background:#fff"></span>'
                f"{esc(t('legend_knapp', lang))}</div>")
     if info["straight"]:
         out.append(f'<div class="dk-note">{esc(t("legend_straight", lang))}</div>')

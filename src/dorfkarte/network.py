@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import re
 import weakref
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -31,6 +30,7 @@ from pyproj import Transformer
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from dorfkarte.enums import Mode
 from dorfkarte.region import NETWORK_MODES, Region
 from dorfkarte.snapshot import Snapshot, edges_layer, nodes_layer
 
@@ -207,11 +207,11 @@ def mode_speed_kmh(mode: str, region: Region) -> float:
     A car's first and last metres (farm drives, yards, parking) are slow: the region's
     ``service`` road speed (default 20 km/h) is used for the snapping distance.
     """
-    if mode == "walk":
+    if mode == Mode.WALK:
         return region.modes.walk_kmh
-    if mode == "bike":
+    if mode == Mode.BIKE:
         return region.modes.bike_kmh
-    if mode == "drive":
+    if mode == Mode.DRIVE:
         return float(region.modes.highway_kmh.get("service", 20.0))
     raise ValueError(f"kein Netzmodus: {mode!r}")
 
@@ -222,7 +222,7 @@ def straight_line_kmh(mode: str, region: Region) -> float:
     For the car, the region's urban speed (50 km/h): door-to-door average on village roads
     with access and parking, deliberately not the rural limit.
     """
-    if mode == "drive":
+    if mode == Mode.DRIVE:
         return region.modes.urban_kmh
     return mode_speed_kmh(mode, region)
 
@@ -242,7 +242,7 @@ def _map_unique(values: pd.Series, fn: Any) -> np.ndarray:
 def edge_speeds_kmh(edges: pd.DataFrame, mode: str, region: Region) -> np.ndarray:
     """Per-edge km/h: constant for walk/bike; car from maxspeed, else road class."""
     n = len(edges)
-    if mode in ("walk", "bike"):
+    if mode in (Mode.WALK, Mode.BIKE):
         return np.full(n, mode_speed_kmh(mode, region))
     urban, rural = region.modes.urban_kmh, region.modes.rural_kmh
     ms = edges["maxspeed"] if "maxspeed" in edges else pd.Series([None] * n, index=edges.index)
@@ -324,7 +324,7 @@ def build_network(nodes: gpd.GeoDataFrame, edges: pd.DataFrame, mode: str, regio
     straight = np.hypot(*(xy[u] - xy[v]).T)
     length = np.where(np.isfinite(length) & (length >= 0), length, straight)
     minutes = np.maximum(length / (speed * 1000.0 / 60.0), MIN_WEIGHT)
-    directed = mode == "drive"
+    directed = mode == Mode.DRIVE
     if directed:
         ow = _map_unique(edges["oneway"], _truthy_oneway)[ok].astype(int) \
             if "oneway" in edges else np.zeros(len(u), dtype=int)
@@ -413,7 +413,3 @@ def available_modes(snapshot: Snapshot) -> list[str]:
     """Network modes whose node and edge layers are in the snapshot."""
     return [m for m in NETWORK_MODES if snapshot.has(edges_layer(m)) and snapshot.has(
         nodes_layer(m))]
-
-
-def iter_modes(modes: Iterable[str] | None) -> list[str]:
-    return list(NETWORK_MODES if modes is None else modes)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from dorfkarte.coverage import CoverageResult
 from dorfkarte.i18n import t
 
 
@@ -28,7 +29,7 @@ def _flagged(frame: Any, category: str | None) -> bool:
     return bool(flags.any())
 
 
-def example_categories(result: Any = None, extra_points: Any = None) -> set[str]:
+def example_categories(result: CoverageResult | None = None, extra_points: Any = None) -> set[str]:
     """Category ids with at least one service point flagged as example data."""
     out: set[str] = set()
     for cid, dest in (getattr(result, "destinations", None) or {}).items():
@@ -41,7 +42,7 @@ def example_categories(result: Any = None, extra_points: Any = None) -> set[str]
     return out
 
 
-def uses_example(result: Any = None, extra_points: Any = None,
+def uses_example(result: CoverageResult | None = None, extra_points: Any = None,
                  categories: Iterable[str] | None = None) -> bool:
     """Whether the shown categories (default: any) contain example data."""
     found = example_categories(result, extra_points)
@@ -50,13 +51,13 @@ def uses_example(result: Any = None, extra_points: Any = None,
     return bool(found & set(categories))
 
 
-def local_only(result: Any) -> frozenset[str]:
+def local_only(result: CoverageResult | None) -> frozenset[str]:
     """Categories known from local listings only (no OSM search), see coverage."""
     return frozenset(getattr(result, "local_only", frozenset()) or frozenset())
 
 
-def flags(result: Any = None, extra_points: Any = None, category: str | None = None,
-          lang: str = "de") -> list[str]:
+def flags(result: CoverageResult | None = None, extra_points: Any = None,
+          category: str | None = None, lang: str = "de") -> list[str]:
     """Short warnings for a title or caption: example data, listings only."""
     cats = None if category is None else [category]
     out = []
@@ -68,7 +69,7 @@ def flags(result: Any = None, extra_points: Any = None, category: str | None = N
     return out
 
 
-def with_flags(title: str, result: Any = None, extra_points: Any = None,
+def with_flags(title: str, result: CoverageResult | None = None, extra_points: Any = None,
                category: str | None = None, lang: str = "de") -> str:
     """``title`` plus its flags in brackets, e.g. "Hausarzt (enthält Beispieldaten)"."""
     f = flags(result, extra_points, category, lang)

@@ -7,9 +7,9 @@ failed export never leaves half a report (or destroys the previous one).
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -18,6 +18,7 @@ import pyogrio
 
 from dorfkarte import provenance, sheets
 from dorfkarte.atomic import atomic_path
+from dorfkarte.coverage import CoverageResult
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.i18n import category_label, gap_label
 from dorfkarte.region import MODE_LABELS, Region
@@ -49,7 +50,7 @@ class ReportExport:
     rows: int = 0
 
 
-def indicator_table(result: Any) -> pd.DataFrame:
+def indicator_table(result: CoverageResult | None) -> pd.DataFrame:
     """The coverage indicators with the contract's columns first, in contract order."""
     if result is None or getattr(result, "indicators", None) is None:
         raise ReportError("Kein Analyseergebnis: zuerst die Erreichbarkeit berechnen")
@@ -60,7 +61,7 @@ def indicator_table(result: Any) -> pd.DataFrame:
 
 
 def write_csv(table: pd.DataFrame, path: Path, lang: str = "de", *,
-              example_categories: Any = ()) -> Path:
+              example_categories: Iterable[str] = ()) -> Path:
     """The table for people (German Excel: ``;``, decimal comma, UTF-8 with BOM).
 
     Headers and values in words (:func:`dorfkarte.sheets.people_table`), with the column
@@ -70,7 +71,8 @@ def write_csv(table: pd.DataFrame, path: Path, lang: str = "de", *,
     return sheets.write_csv(people, path, lang)
 
 
-def sources_table(snapshot: Snapshot, region: Region, result: Any = None) -> pd.DataFrame:
+def sources_table(snapshot: Snapshot, region: Region,
+                  result: CoverageResult | None = None) -> pd.DataFrame:
     """Data sources and every threshold with its source: the report's second sheet.
 
     With a result: a line naming categories that hold example data, and one naming
@@ -110,7 +112,7 @@ def sources_table(snapshot: Snapshot, region: Region, result: Any = None) -> pd.
 
 
 def write_xlsx(table: pd.DataFrame, sources: pd.DataFrame, path: Path, lang: str = "de", *,
-               example_categories: Any = ()) -> Path:
+               example_categories: Iterable[str] = ()) -> Path:
     """German headers and values, shares as percent, frozen header row and filters.
 
     Excel has no infinity: an unreachable time is written as words ("nicht erreichbar").
@@ -161,7 +163,7 @@ def district_layer(snapshot: Snapshot, table: pd.DataFrame, mode: str) -> gpd.Ge
     return out
 
 
-def origin_layer(result: Any, mode: str) -> gpd.GeoDataFrame | None:
+def origin_layer(result: CoverageResult, mode: str) -> gpd.GeoDataFrame | None:
     """Wohnorte with the time (or metres) to the nearest service per category for ``mode``."""
     origins = getattr(result, "origins", None)
     times = getattr(result, "times", {}) or {}
@@ -176,7 +178,7 @@ def origin_layer(result: Any, mode: str) -> gpd.GeoDataFrame | None:
     return out
 
 
-def destination_layer(result: Any) -> gpd.GeoDataFrame | None:
+def destination_layer(result: CoverageResult) -> gpd.GeoDataFrame | None:
     """All destinations of all categories (OSM, listings, stops) in one point layer."""
     dests = getattr(result, "destinations", {}) or {}
     frames = [g for g in dests.values() if g is not None and len(g)]
@@ -212,8 +214,8 @@ def write_gpkg(layers: dict[str, pd.DataFrame], path: Path) -> Path:
     return path
 
 
-def export_report(snapshot: Snapshot, region: Region, result: Any, outdir: str | Path, *,
-                  mode: str = "walk", lang: str = "de") -> ReportExport:
+def export_report(snapshot: Snapshot, region: Region, result: CoverageResult,
+                  outdir: str | Path, *, mode: str = "walk", lang: str = "de") -> ReportExport:
     """Write ``abdeckung.csv``, ``abdeckung.xlsx`` and ``dorfkarte_<region>.gpkg`` to ``outdir``.
 
     The GeoPackage holds ``ortsteile`` (wide indicators for ``mode``), ``abdeckung`` (the
@@ -262,7 +264,7 @@ def export_report(snapshot: Snapshot, region: Region, result: Any, outdir: str |
     return ReportExport(csv=csv, xlsx=xlsx, gpkg=gpkg, layers=list(layers), rows=len(table))
 
 
-def report_bytes(snapshot: Snapshot, region: Region, result: Any, *,
+def report_bytes(snapshot: Snapshot, region: Region, result: CoverageResult, *,
                  mode: str = "walk", lang: str = "de") -> dict[str, bytes]:
     """The three report files as bytes (``csv``, ``xlsx``, ``gpkg``) for download buttons."""
     with tempfile.TemporaryDirectory(prefix="dorfkarte-report-") as tmp:

@@ -11,7 +11,8 @@ import importlib
 from dorfkarte.cliargs import add_common
 
 #: Command modules, in the order they appear in ``--help``.
-MODULES = ("info", "osm", "analyse", "listings", "export", "scenario", "transit")
+MODULES = ("info", "osm", "imports", "population", "analyse", "listings", "export",
+           "scenario", "transit")
 
 
 def register_all(sub: argparse._SubParsersAction) -> None:

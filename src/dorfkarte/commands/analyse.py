@@ -18,11 +18,11 @@ import pyogrio
 
 from dorfkarte.atomic import atomic_path
 from dorfkarte.commands import subparser
-from dorfkarte.coverage import CoverageResult, analyse
+from dorfkarte.coverage import CoverageResult
 from dorfkarte.errors import DataError
 from dorfkarte.region import ALL_MODES, MODES, PT
 from dorfkarte.safe import frame_safe
-from dorfkarte.workspace import open_snapshot
+from dorfkarte.snapshot import MUNICIPALITIES
 
 CSV_NAME = "coverage.csv"
 PEOPLE_CSV_NAME = "abdeckung.csv"  # same table for people (German Excel)
@@ -87,15 +87,18 @@ def _key(cat: str, mode: str) -> str:
     return f"{cat}__{mode}"
 
 
-def write_gpkg(result: CoverageResult, path: Path) -> Path:
-    """Districts with indicators (long and wide) and origins with their times."""
+def write_gpkg(result: CoverageResult, path: Path,
+               municipalities: gpd.GeoDataFrame | None = None) -> Path:
+    """Districts with indicators (long and wide), origins with their times and residents
+    (age weights where a census grid is there), and the municipality outlines used."""
     d = result.districts
     geom = dict(zip(d["name"], d.geometry, strict=True))
     table = coverage_table(result)
     long = gpd.GeoDataFrame(table, geometry=[geom[n] for n in table["district"]],
                             crs=d.crs)
-    wide = gpd.GeoDataFrame(d[["name", "municipality", "kind", "population", "approx"]],
-                            geometry=d.geometry.to_numpy(), crs=d.crs)
+    cols = ["name", "municipality", "kind", "population", "approx"] + [
+        c for c in ("population_source", "census_population") if c in d]
+    wide = gpd.GeoDataFrame(d[cols], geometry=d.geometry.to_numpy(), crs=d.crs)
     ind = result.indicators
     for key in result.times:
         sel = ind[(ind["category"] == key[0]) & (ind["mode"] == key[1])].set_index("district")
@@ -111,18 +114,26 @@ def write_gpkg(result: CoverageResult, path: Path) -> Path:
         pyogrio.write_dataframe(long, tmp, layer="coverage", driver="GPKG")
         pyogrio.write_dataframe(wide, tmp, layer="districts", driver="GPKG", append=True)
         pyogrio.write_dataframe(origins, tmp, layer="origins", driver="GPKG", append=True)
+        if municipalities is not None and len(municipalities):
+            pyogrio.write_dataframe(municipalities, tmp, layer="municipalities",
+                                    driver="GPKG", append=True)
 
     _atomic(path, _write)
     return path
 
 
-def _listings(region, data_dir: Path) -> gpd.GeoDataFrame | None:
-    """Local listings as extra destinations, as the app and exports use them."""
-    try:
-        from dorfkarte.commands.export import listing_destinations
-    except ImportError:  # listings/export not installed in this build
+def _municipalities(snap) -> gpd.GeoDataFrame | None:
+    """The outlines the analysis used, with the layer's source (VG250 file or OSM)."""
+    m = snap.get(MUNICIPALITIES)
+    if m is None or not len(m):
         return None
-    return listing_destinations(region, data_dir)
+    keep = [c for c in ("name", "ags", "admin_level") if c in m]
+    out = gpd.GeoDataFrame(m[keep].copy(), geometry=m.geometry.to_numpy(), crs=m.crs)
+    if "ags" in out:
+        out["ags"] = out["ags"].astype(str)
+    out["source"] = snap.info[MUNICIPALITIES].source
+    out["licence"] = snap.info[MUNICIPALITIES].licence
+    return out
 
 
 def _pt_modes(args: argparse.Namespace, region, data_dir: Path):
@@ -141,9 +152,9 @@ def _pt_modes(args: argparse.Namespace, region, data_dir: Path):
         if "-" not in window:
             raise DataError(f"--window {window!r}: erwartet HH:MM-HH:MM, z. B. 07:00-09:00")
         start, end = window.split("-", 1)
-    return modes, pt.PTOptions(timetable=pt.timetable_for(region, data_dir),
-                               day=parse_date(getattr(args, "date", None)),
-                               start=start, end=end)
+    day = parse_date(getattr(args, "date", None))
+    pt.timetable_for(region, data_dir)  # no timetable: one clear error now
+    return modes, (day.isoformat() if day else None, start, end)
 
 
 def run(args: argparse.Namespace, ctx) -> int:
@@ -151,14 +162,13 @@ def run(args: argparse.Namespace, ctx) -> int:
     out: Path = args.out
     if out.exists() and not out.is_dir():
         raise DataError(f"--out {out}: ist eine Datei, kein Ordner")
-    snap = open_snapshot(region, ctx.data_dir)
-    extra = _listings(region, Path(ctx.data_dir)) if getattr(args, "listings", True) else None
-    modes, pt_options = _pt_modes(args, region, Path(ctx.data_dir))
-    result = analyse(snap, region, categories=args.category, modes=modes,
-                     extra_destinations=extra, pt_options=pt_options)
+    # local listings count as the app and exports count them, unless --ohne-angebote
+    modes, pt_choice = _pt_modes(args, region, Path(ctx.data_dir))
+    result = ctx.workspace.result(categories=args.category, modes=modes,
+                                  listings=getattr(args, "listings", True), pt=pt_choice)
     csv_path = write_csv(result, out / CSV_NAME)
     people_path = write_people_csv(result, out / PEOPLE_CSV_NAME)
-    gpkg_path = write_gpkg(result, out / GPKG_NAME)
+    gpkg_path = write_gpkg(result, out / GPKG_NAME, _municipalities(ctx.workspace.snapshot))
     t = result.indicators
     counts = t["gap_class"].value_counts()
     print(f"{region.name}: {len(result.origins)} Ausgangspunkte, "

@@ -11,10 +11,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
+
 from dorfkarte.commands import subparser
+from dorfkarte.coverage import CoverageResult
+from dorfkarte.export import export_html
+from dorfkarte.png import screenshot_html
 from dorfkarte.region import ALL_MODES, MODES, PT, Region
+from dorfkarte.report import export_report
 from dorfkarte.snapshot import Snapshot
-from dorfkarte.workspace import open_snapshot
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -53,40 +58,19 @@ def _map_options(p: argparse.ArgumentParser) -> None:
                    help="einen Ortsteil hervorheben")
 
 
-def listing_destinations(region: Region, data_dir: Path) -> Any:
-    """Local listings as extra destinations, or None when there is no listings store."""
-    from dorfkarte.listings import ListingStore, destinations
-
-    store = ListingStore(data_dir)
-    if not store.exists():
-        return None
-    dest = destinations(store, region)
-    return dest if dest is not None and len(dest) else None
-
-
-def load(ctx: Any, categories: list[str] | None = None,
-         mode: str | None = None) -> tuple[Region, Snapshot, Any, Any]:
-    """Region, snapshot, listings and the coverage result for an export (with mode pt when
-    it is the one exported: the timetable imported, else the region's own)."""
-    from dorfkarte import coverage
-
-    region = ctx.region
-    snap = open_snapshot(region, ctx.data_dir)
-    extra = listing_destinations(region, Path(ctx.data_dir))
-    kw: dict[str, Any] = {}
+def load(ctx: Any, categories: list[str] | None = None, mode: str | None = None
+         ) -> tuple[Region, Snapshot, gpd.GeoDataFrame | None, CoverageResult]:
+    """Region, snapshot, listings and the coverage result for an export (``ctx.workspace``);
+    with mode pt when it is the one exported (imported timetable, else the region's)."""
+    ws = ctx.workspace
     if mode == PT:
-        from dorfkarte import pt
-
-        kw = {"modes": [*MODES, PT],
-              "pt_options": pt.PTOptions(timetable=pt.timetable_for(region, ctx.data_dir))}
-    result = coverage.analyse(snap, region, categories=categories, extra_destinations=extra,
-                              **kw)
-    return region, snap, extra, result
+        result = ws.result(categories=categories, modes=[*MODES, PT], pt=(None, None, None))
+    else:
+        result = ws.result(categories=categories)
+    return ws.region, ws.snapshot, ws.listing_points(), result
 
 
 def run_html(args: argparse.Namespace, ctx: Any) -> int:
-    from dorfkarte.export import export_html
-
     region = ctx.region
     if args.category is not None:
         region.category(args.category)
@@ -100,8 +84,6 @@ def run_html(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def run_report(args: argparse.Namespace, ctx: Any) -> int:
-    from dorfkarte.report import export_report
-
     region, snap, _extra, result = load(ctx, mode=args.mode)
     rep = export_report(snap, region, result, args.outdir, mode=args.mode,
                         lang=getattr(args, "lang", "de"))
@@ -111,9 +93,6 @@ def run_report(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def run_png(args: argparse.Namespace, ctx: Any) -> int:
-    from dorfkarte.export import export_html
-    from dorfkarte.png import screenshot_html
-
     region = ctx.region
     if args.category is not None:
         region.category(args.category)

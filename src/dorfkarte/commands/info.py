@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import shlex
-from pathlib import Path
+
+import pandas as pd
 
 from dorfkarte.commands import subparser
+from dorfkarte.export import data_date, import_date
 from dorfkarte.region import Region
-from dorfkarte.settings import default_data_dir, default_region_path
-from dorfkarte.snapshot import AMENITIES, STOPS, snapshot_path
-from dorfkarte.workspace import open_snapshot
+from dorfkarte.snapshot import AMENITIES, STOPS, Snapshot
+from dorfkarte.workspace import Workspace, no_osm_hint, transit_source_label
+
+__all__ = ["category_counts", "listing_counts", "no_osm_hint", "register", "run",
+           "served_stops", "transit_source_label"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def category_counts(snap, region) -> list[tuple[str, str, int]]:
+def category_counts(snap: Snapshot, region: Region) -> list[tuple[str, str, int]]:
     """(id, label, number of OSM service points) for every OSM category of the region."""
     am = snap.get(AMENITIES)
     out = []
@@ -32,11 +35,9 @@ def category_counts(snap, region) -> list[tuple[str, str, int]]:
     return out
 
 
-def listing_counts(region: Region, data_dir: Path) -> dict[str, tuple[int, int]]:
+def listing_counts(ws: Workspace) -> dict[str, tuple[int, int]]:
     """Per category: (local listings, of which example data), as the analysis counts them."""
-    from dorfkarte.commands.export import listing_destinations
-
-    dest = listing_destinations(region, Path(data_dir))
+    dest = ws.listing_points()
     out: dict[str, tuple[int, int]] = {}
     if dest is None or not len(dest):
         return out
@@ -47,10 +48,8 @@ def listing_counts(region: Region, data_dir: Path) -> dict[str, tuple[int, int]]
     return out
 
 
-def served_stops(snap, region: Region) -> tuple[int, int]:
+def served_stops(snap: Snapshot, region: Region) -> tuple[int, int]:
     """(stops in the data, stops the analysis counts: weight >= transit.min_weight)."""
-    import pandas as pd
-
     stops = snap.get(STOPS)
     if stops is None or not len(stops):
         return 0, 0
@@ -61,20 +60,19 @@ def served_stops(snap, region: Region) -> tuple[int, int]:
 
 
 def run(args: argparse.Namespace, ctx) -> int:
-    region = ctx.region
+    ws: Workspace = ctx.workspace
+    region = ws.region
     if args.category is not None:
         region.category(args.category)  # unknown id -> one-line error naming the known ones
-    snap = open_snapshot(region, ctx.data_dir)
-    path = snapshot_path(ctx.data_dir, region.id)
+    snap = ws.snapshot
+    path = ws.snapshot_path
     if args.category is not None:
-        return _list_category(snap, region, args.category, ctx.data_dir)
+        return _list_category(ws, args.category)
     print(f"Region: {region.name} ({region.id}), {region.unit_label}")
     print(f"Regionsdatei: {region.path}")
     print(f"Datenordner: {ctx.data_dir}")
     print(f"Schnappschuss: {path if path.exists() else 'keiner'}")
     if path.exists():
-        from dorfkarte.export import data_date, import_date
-
         print(f"Datenstand: {data_date(snap) or 'unbekannt'} (Import {import_date(snap)})")
     print()
     print(f"{'Layer':<16} {'Anzahl':>8}  {'Stand':<25} Quelle")
@@ -88,7 +86,7 @@ def run(args: argparse.Namespace, ctx) -> int:
         if info.data_date and info.fetched_at:
             src += f" [importiert {info.fetched_at}]"
         print(f"{name:<16} {info.count:>8}  {stand:<25} {src}")
-    listed = listing_counts(region, ctx.data_dir)
+    listed = listing_counts(ws)
     if snap.has(AMENITIES) or listed:
         print()
         print("Einrichtungen je Kategorie (wie in der Analyse gezählt):")
@@ -113,20 +111,19 @@ def run(args: argparse.Namespace, ctx) -> int:
         print(msg)
     if not snap.has_osm:
         print()
-        print(no_osm_hint(region.id, region, ctx.data_dir))
+        print(ws.no_osm_hint())
     return 0
 
 
-def _list_category(snap, region, cid: str, data_dir: Path) -> int:
-    from dorfkarte.commands.export import listing_destinations
-
+def _list_category(ws: Workspace, cid: str) -> int:
+    snap, region = ws.snapshot, ws.region
     cat = region.category(cid)
     am = snap.get(AMENITIES)
-    dest = listing_destinations(region, Path(data_dir))
+    dest = ws.listing_points()
     local = dest[dest["category"] == cid] if dest is not None else None
     if (am is None or not len(am)) and (local is None or not len(local)):
         print(f"{cat.label}: keine Einrichtungen im Datenstand.")
-        print(no_osm_hint(region.id, region, data_dir))
+        print(ws.no_osm_hint())
         return 0
     rows = am[am["category"].fillna("").str.split(";").map(lambda c: cid in c)] \
         if am is not None and len(am) else am
@@ -143,63 +140,3 @@ def _list_category(snap, region, cid: str, data_dir: Path) -> int:
     if not snap.searched_osm(cid) and n_loc:
         print("Hinweis: nur lokale Angebote, OSM fehlt für diese Kategorie.")
     return 0
-
-
-def transit_source_label(region: Region | None, lang: str = "de") -> str:
-    """"ÖPNV (VBB Verkehrsverbund ...)": the region's timetable source, not a fixed name."""
-    if lang == "en":
-        cited = (region.transit.source if region is not None else "").split(",")[0].strip()
-        return f"public transport stops ({cited})" if cited else "public transport stops"
-    from dorfkarte.listings import source_label  # lazy: the CLI's info needs no listings
-
-    return source_label("transit", region)
-
-
-def no_osm_hint(region_id: str, region: Region | None = None,
-                data_dir: str | Path | None = None, lang: str = "de") -> str:
-    """The hint shown wherever OSM data is missing (CLI and app), German or English.
-
-    Given the region (and data folder), the commands carry ``--region`` / ``--data-dir``
-    where these are not the defaults, so following the hint fills *this* region's
-    snapshot, and the last line says what works without it for this region (naming its
-    own transit source). First line: the headline; last line: what works; in between:
-    the commands.
-    """
-    en = lang == "en"
-    opts = ""
-    if region is not None and region.path != default_region_path().resolve():
-        opts += f" --region {shlex.quote(str(region.path))}"
-    if data_dir is not None and Path(data_dir).resolve() != default_data_dir().resolve():
-        opts += f" --data-dir {shlex.quote(str(data_dir))}"
-    if region is None:
-        parts = (["districts (approximate)", "public transport stops"] if en
-                 else ["Ortsteile (Näherung)", "Haltestellen"])
-    else:
-        parts = []
-        if region.districts.source == "file":
-            parts.append("districts (from the district file)" if en
-                         else "Ortsteile (aus der Bezirksdatei)")
-        elif "centres" in (region.districts.source, region.districts.fallback):
-            parts.append("districts (approximate)" if en else "Ortsteile (Näherung)")
-        if region.transit.stops_file is not None:
-            parts.append(transit_source_label(region, lang))
-    works = (" and " if en else " und ").join(parts)
-    if en:
-        last = (f"Without a snapshot, {works} still work." if works
-                else "Without a snapshot no analysis is possible.")
-        return (
-            "No OSM snapshot yet: services, homes and street networks are missing.\n"
-            f"  Online:  dorfkarte fetch{opts}\n"
-            "  Offline: download an extract (e.g. brandenburg-latest.osm.pbf from Geofabrik),\n"
-            f"           then: dorfkarte import-osm FILE.osm.pbf{opts}\n"
-            f"{last}"
-        )
-    last = (f"Ohne Schnappschuss arbeiten {works} trotzdem." if works
-            else "Ohne Schnappschuss ist keine Auswertung möglich.")
-    return (
-        "Noch kein OSM-Schnappschuss: Einrichtungen, Wohngebäude und Straßennetze fehlen.\n"
-        f"  Online:  dorfkarte fetch{opts}\n"
-        "  Offline: Auszug herunterladen (z. B. brandenburg-latest.osm.pbf von Geofabrik),\n"
-        f"           dann: dorfkarte import-osm DATEI.osm.pbf{opts}\n"
-        f"{last}"
-    )

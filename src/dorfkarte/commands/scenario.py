@@ -14,10 +14,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
-
 from dorfkarte.atomic import write_text_atomic
 from dorfkarte.commands import subparser
+from dorfkarte.coverage import CoverageResult
 from dorfkarte.errors import DataError
 from dorfkarte.region import MODES
 from dorfkarte.safe import frame_safe
@@ -28,13 +27,12 @@ from dorfkarte.scenario import (
     ScenarioError,
     ScenarioStore,
     WhatIf,
-    candidate_sites,
     compare,
     mobile_stops,
     scenario_geojson,
     suggest,
 )
-from dorfkarte.workspace import open_snapshot
+from dorfkarte.snapshot import Snapshot
 
 KINDS = ("stop", "centre", "anchor")
 
@@ -96,23 +94,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _result(ctx: Any, args: argparse.Namespace, categories: list[str] | None = None,
-            modes: list[str] | None = None) -> tuple[Any, Any]:
-    from dorfkarte.coverage import analyse
-
-    region = ctx.region
+            modes: list[str] | None = None) -> tuple[CoverageResult, Snapshot]:
+    ws = ctx.workspace
     for c in categories or []:
-        region.category(c)
-    snap = open_snapshot(region, ctx.data_dir)
-    extra = None
-    if getattr(args, "listings", True):
-        try:
-            from dorfkarte.commands.export import listing_destinations
-        except ImportError:
-            listing_destinations = None
-        if listing_destinations is not None:
-            extra = listing_destinations(region, Path(ctx.data_dir))
-    return analyse(snap, region, categories=categories, modes=modes,
-                   extra_destinations=extra), snap
+        ws.region.category(c)
+    return ws.result(categories=categories, modes=modes,
+                     listings=getattr(args, "listings", True)), ws.snapshot
 
 
 def _fmt(v: float) -> str:
@@ -135,13 +122,13 @@ def run_suggest(args: argparse.Namespace, ctx: Any) -> int:
         wi = WhatIf(result)
         wi.apply_all(ScenarioStore(ctx.data_dir).get(args.scenario).changes)
         state = wi.result
-    cands = candidate_sites(snap, ctx.region, data_dir=ctx.data_dir, include=include)
+    cands = ctx.workspace.candidates(include)
     sg = suggest(state, args.category, args.mode, args.k, method=args.method,
                  candidates=cands, time_limit=args.time_limit)
     cat = ctx.region.category(args.category)
     unit = "m" if args.mode == "transit" else "min"
     print(f"{cat.label} · {args.mode}: Schwelle {sg.threshold:g} {unit}; "
-          f"{_fmt(sg.uncovered_before)} von {_fmt(sg.demand_total)} Einwohnern bisher "
+          f"{_fmt(sg.uncovered_before)} von {_fmt(sg.demand_total)} {sg.demand} bisher "
           f"außerhalb; {len(cands)} Kandidaten")
     sol = sg.solution
     how = {"exact": "exakt (MCLP)", "greedy": "schrittweise (Greedy)",
@@ -236,7 +223,7 @@ def run_scenario(args: argparse.Namespace, ctx: Any) -> int:
             return 0
         modes = None if args.mode is None else [args.mode]
         result, _ = _result(ctx, args, cats, modes)
-        wi = WhatIf(result, listings=_store(ctx))
+        wi = ctx.workspace.what_if(result)
         for eff in wi.apply_all(sc.changes):
             if eff.note:
                 print(f"Hinweis: {eff.note}")
@@ -264,7 +251,7 @@ def run_scenario(args: argparse.Namespace, ctx: Any) -> int:
         if args.mode == "transit":
             modes = ["walk", "transit"] + (["drive"] if args.travel else [])
         result, snap = _result(ctx, args, [args.category], modes)
-        cands = candidate_sites(snap, ctx.region, data_dir=ctx.data_dir)
+        cands = ctx.workspace.candidates()
         df = mobile_stops(result, args.category, cands, budget_min=args.budget,
                           stop_min=args.stop_minutes, mode=args.mode, travel=args.travel)
         print(f"Mobiles Angebot {ctx.region.category(args.category).label}: Budget "
@@ -280,12 +267,3 @@ def run_scenario(args: argparse.Namespace, ctx: Any) -> int:
             print("Fahrzeiten: ab nächstgelegenem gewähltem Halt (Näherung, keine Tourenplanung).")
         return 0
     raise DataError(f"Unbekannte Aktion {cmd!r}")
-
-
-def _store(ctx: Any) -> gpd.GeoDataFrame | None:
-    try:
-        from dorfkarte.listings.store import ListingStore
-    except ImportError:
-        return None
-    s = ListingStore(ctx.data_dir)
-    return s.read() if s.exists() else None

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from dorfkarte.enums import Source
 from dorfkarte.listings.schedule import When, available
 from dorfkarte.listings.store import ListingStore
 from dorfkarte.region import Region
@@ -31,7 +32,8 @@ MERGE_NAME_RATIO = 0.6
 
 #: Source names shown to users. The transit operator differs by region: see
 #: :func:`source_label`; "ÖPNV" is the neutral fallback.
-SOURCE_LABELS = {"osm": "OSM", "listing": "Angebotsliste", "transit": "ÖPNV"}
+SOURCE_LABELS = {Source.OSM: "OSM", Source.LISTING: "Angebotsliste",
+                 Source.TRANSIT: "ÖPNV"}
 BOTH_LABEL = "OSM + Angebotsliste"
 
 
@@ -41,9 +43,9 @@ def source_label(source: str, region: Region | None = None) -> str:
     The region file's ``transit.source`` is a full citation ("VBB Verkehrsverbund
     Berlin-Brandenburg GmbH, GTFS (...)"); its first part names the operator.
     """
-    if source == "transit":
+    if source == Source.TRANSIT:
         cited = (region.transit.source if region is not None else "").split(",")[0].strip()
-        return f"ÖPNV ({cited})" if cited else SOURCE_LABELS["transit"]
+        return f"ÖPNV ({cited})" if cited else SOURCE_LABELS[Source.TRANSIT]
     return SOURCE_LABELS.get(source, source)
 
 
@@ -73,7 +75,8 @@ def destinations(store_or_gdf: ListingStore | gpd.GeoDataFrame, region: Region,
             for cat in [c.strip() for c in _s(rec.get("category")).split(",") if c.strip()]:
                 if cat not in region.categories:
                     continue
-                rows.append({"name": _s(rec.get("name")), "category": cat, "source": "listing",
+                rows.append({"name": _s(rec.get("name")), "category": cat,
+                             "source": Source.LISTING,
                              "ref": _s(rec.get("id")), "kind": _s(rec.get("kind")) or "fixed",
                              "example": bool(rec.get("example") or False),
                              "opening_hours": sched,
@@ -116,7 +119,7 @@ def merge_with_osm(listing_points: gpd.GeoDataFrame, amenities: gpd.GeoDataFrame
     out: list[dict] = []
     for j, a in am.iterrows():
         osm_id = _s(a.get("osm_id", a.get("ref", "")))
-        src = "transit" if _s(a.get("source")) == "transit" else "osm"
+        src = Source.TRANSIT if _s(a.get("source")) == Source.TRANSIT else Source.OSM
         base = {"name": _s(a.get("name")), "category": _s(a.get("category")), "source": src,
                 "ref": osm_id, "kind": "fixed", "example": False, "opening_hours": "",
                 "sources": source_label(src, region), "osm_id": osm_id, "listing_id": "",
@@ -128,7 +131,7 @@ def merge_with_osm(listing_points: gpd.GeoDataFrame, amenities: gpd.GeoDataFrame
                         kind=_s(lrow.get("kind")) or "fixed",
                         example=bool(lrow.get("example") or False),
                         opening_hours=_s(lrow.get("opening_hours")),
-                        sources=(BOTH_LABEL if src == "osm" else
+                        sources=(BOTH_LABEL if src == Source.OSM else
                                  f"{source_label(src, region)} + {SOURCE_LABELS['listing']}"),
                         listing_id=_s(lrow.get("ref", lrow.get("id", ""))))
         out.append(base)
@@ -136,11 +139,11 @@ def merge_with_osm(listing_points: gpd.GeoDataFrame, amenities: gpd.GeoDataFrame
         if i in used_l:
             continue
         out.append({"name": _s(lrow.get("name")), "category": _s(lrow.get("category")),
-                    "source": "listing", "ref": _s(lrow.get("ref", lrow.get("id", ""))),
+                    "source": Source.LISTING, "ref": _s(lrow.get("ref", lrow.get("id", ""))),
                     "kind": _s(lrow.get("kind")) or "fixed",
                     "example": bool(lrow.get("example") or False),
                     "opening_hours": _s(lrow.get("opening_hours")),
-                    "sources": SOURCE_LABELS["listing"], "osm_id": "",
+                    "sources": SOURCE_LABELS[Source.LISTING], "osm_id": "",
                     "listing_id": _s(lrow.get("ref", lrow.get("id", ""))), "osm_name": "",
                     "geometry": lrow.geometry})
     cols = ["name", "category", "source", "ref", "kind", "example", "opening_hours", "sources",

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -93,7 +94,7 @@ _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::\d{2})?$")
 Progress = Callable[[str, int, int], None]
 
 
-class ScheduleText(ValueError):  # noqa: N818 - one-line German reason, caught per entry
+class ScheduleText(DataError):  # noqa: N818 - one-line German reason, caught per entry
     """An app schedule that has no single OSM ``opening_hours`` reading."""
 
 
@@ -406,11 +407,18 @@ def import_smart_village(region: Region, data_dir: str | Path, *, url: str | Non
                          user: str | None = None, timeout_s: float = 30.0,
                          retries: int = 2, backoff_s: float = 2.0,
                          progress: Progress | None = None,
+                         cancel: threading.Event | None = None,
                          today: dt.date | None = None
                          ) -> tuple[SmartVillageImport, ChangeSummary]:
-    """Query (``url``) or read (``file``) and import; what the CLI and the app call."""
-    progress = progress or (lambda *_: None)
-    if (url is None) == (file is None) and file is None:
+    """Query (``url``) or read (``file``) and import; what the app's job calls.
+
+    ``cancel`` stops before the next step (never during the store write).
+    """
+    from dorfkarte.jobs import guarded
+
+    done = progress
+    progress = guarded(progress, cancel, "Smart-Village-Import")
+    if url is None and file is None:
         raise DataError("Smart Village App: Adresse (--url) oder gespeicherte Antwort "
                         "(--file) angeben")
     progress("Antwort holen", 0, 3)
@@ -428,7 +436,8 @@ def import_smart_village(region: Region, data_dir: str | Path, *, url: str | Non
     checked = check_answer(data, region, data_dir, source=src, store=store)
     progress("Speichern", 2, 3)
     summary = import_answer(checked, store, user=user, today=today)
-    progress("fertig", 3, 3)
+    if done is not None:
+        done("fertig", 3, 3)  # written: a late cancel no longer applies
     return checked, summary
 
 

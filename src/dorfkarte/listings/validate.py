@@ -23,6 +23,7 @@ from pyproj import Transformer
 from shapely.prepared import prep
 
 from dorfkarte.districts import norm_name, read_centres
+from dorfkarte.embedded import open_snapshot
 from dorfkarte.errors import DataError
 from dorfkarte.listings.reader import RawTable
 from dorfkarte.listings.schedule import (
@@ -43,7 +44,7 @@ from dorfkarte.listings.schema import (
     Issue,
 )
 from dorfkarte.region import Region
-from dorfkarte.snapshot import DISTRICTS, HOMES, STOPS
+from dorfkarte.snapshot import DISTRICTS, HOMES, STOPS, Snapshot
 
 _CTRL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
@@ -95,10 +96,30 @@ class ValidationContext:
         key = _cache_key(region, data_dir)
         parts = _CONTEXT_CACHE.get(key)
         if parts is None:
-            parts = _region_parts(region, data_dir)
-            if len(_CONTEXT_CACHE) >= 8:
-                _CONTEXT_CACHE.pop(next(iter(_CONTEXT_CACHE)))
-            _CONTEXT_CACHE[key] = parts
+            parts = _region_parts(region, open_snapshot(region, data_dir))
+            _remember(key, parts)
+        return cls._from_parts(region, parts, existing)
+
+    @classmethod
+    def from_snapshot(cls, region: Region, snapshot: Snapshot, *,
+                      existing: gpd.GeoDataFrame | None = None,
+                      key: str | None = None) -> ValidationContext:
+        """Context from an already opened snapshot (``Workspace.validation_context``).
+
+        ``key`` (the workspace's fingerprint) caches the region-derived parts like
+        :meth:`from_region` does; without it they are built anew.
+        """
+        ckey = ("snapshot", key, _mtime(region.districts.centres_file)) if key else None
+        parts = _CONTEXT_CACHE.get(ckey) if ckey else None
+        if parts is None:
+            parts = _region_parts(region, snapshot)
+            if ckey:
+                _remember(ckey, parts)
+        return cls._from_parts(region, parts, existing)
+
+    @classmethod
+    def _from_parts(cls, region: Region, parts: tuple,
+                    existing: gpd.GeoDataFrame | None) -> ValidationContext:
         area, stops, centres, addresses = parts
         return cls(region=region, area=area, stops=stops, centres=centres,
                    addresses=addresses, existing=existing)
@@ -262,17 +283,22 @@ def _mtime(path: Path | None) -> int | None:
 
 
 def _cache_key(region: Region, data_dir: str | Path) -> tuple:
+    from dorfkarte.imports import districts_path
     from dorfkarte.snapshot import snapshot_path
 
     return (str(region.path), region.id, region.buffer_m, region.crs,
             str(Path(data_dir).resolve()), _mtime(snapshot_path(data_dir, region.id)),
+            _mtime(districts_path(data_dir, region.id)),
             _mtime(region.districts.centres_file), _mtime(region.transit.stops_file))
 
 
-def _region_parts(region: Region, data_dir: str | Path) -> tuple:
-    from dorfkarte.workspace import open_snapshot
+def _remember(key: tuple, parts: tuple) -> None:
+    if len(_CONTEXT_CACHE) >= 8:
+        _CONTEXT_CACHE.pop(next(iter(_CONTEXT_CACHE)))
+    _CONTEXT_CACHE[key] = parts
 
-    snap = open_snapshot(region, data_dir)
+
+def _region_parts(region: Region, snap: Snapshot) -> tuple:
     districts = snap.get(DISTRICTS)
     if districts is None or districts.empty:
         raise DataError("Keine Ortsteile bekannt: Regionsgrenzen für die Prüfung fehlen")

@@ -31,6 +31,7 @@ import pandas as pd
 import shapely
 
 from dorfkarte.coverage import CoverageResult, nearest_service
+from dorfkarte.enums import GapClass
 from dorfkarte.listings.schedule import available, check_schedule
 from dorfkarte.network import point_xy
 from dorfkarte.scenario.changes import Change, ScenarioError, _find_ref, dest_ref
@@ -451,8 +452,8 @@ def compare(before: CoverageResult, after: CoverageResult, category: str,
                         "newly_covered": part["newly_covered"].sum(),
                         "losing_coverage": part["losing_coverage"].sum(),
                         "median_before": np.nan, "median_after": np.nan,
-                        "gap_before": f"{(part['gap_before'] == 'Lücke').sum()} Lücken",
-                        "gap_after": f"{(part['gap_after'] == 'Lücke').sum()} Lücken",
+                        "gap_before": f"{(part['gap_before'] == GapClass.GAP).sum()} Lücken",
+                        "gap_after": f"{(part['gap_after'] == GapClass.GAP).sum()} Lücken",
                         "unit": part["unit"].iloc[0], "threshold": part["threshold"].iloc[0]})
         df = pd.concat([df, pd.DataFrame(tot, columns=DIFF_COLUMNS)], ignore_index=True)
     return df

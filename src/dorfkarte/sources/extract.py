@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import geopandas as gpd
 import osmium
 import shapely
 from shapely.geometry import LineString
@@ -180,23 +179,6 @@ def relation_polygons(path: Path, members: dict[int, list[tuple[int, str]]]
     return out
 
 
-def find_municipalities(path: str | Path, region: Region) -> gpd.GeoDataFrame:
-    """The region's municipality polygons found in the extract (may be empty)."""
-    path = check_extract_path(path)
-    scan = scan_relations(path, region)
-    polys = relation_polygons(path, {rid: scan.member_ways[rid]
-                                     for rid in scan.municipalities.values()})
-    rows = []
-    for m in region.municipalities:
-        rid = scan.municipalities.get(m.name)
-        if rid is None or rid not in polys:
-            continue
-        rows.append({"name": m.name, "ags": m.ags or "", "osm_id": f"relation/{rid}",
-                     "geometry": polys[rid]})
-    return gpd.GeoDataFrame(rows, columns=["name", "ags", "osm_id", "geometry"],
-                            geometry="geometry", crs="EPSG:4326")
-
-
 def node_bbox(path: Path) -> tuple[float, float, float, float] | None:
     """Extent of all nodes of the file (for files without a header bounding box)."""
     ext = [180.0, 90.0, -180.0, -90.0]
@@ -255,15 +237,18 @@ def extract_box(path: str | Path, out: str | Path, box: tuple[float, float, floa
                     if loc.valid() and _in_box(loc.lon, loc.lat, box):
                         writer.add_node(obj)
                 elif obj.is_way():
+                    # where first: in a state-wide file almost every way is far from the
+                    # region, and node locations are cheaper to test than tag lists
+                    if not _way_touches(obj, box, near):
+                        continue
                     wid = obj.id
                     in_rel = wid in rel_ways
                     if not in_rel and not any(k in way_keys for k in _keys(obj.tags)):
                         continue
-                    if _way_touches(obj, box, near):
-                        if in_rel:
-                            touched.add(wid)
-                        if obj.tags:
-                            writer.add_way(obj)
+                    if in_rel:
+                        touched.add(wid)
+                    if obj.tags:
+                        writer.add_way(obj)
                 elif obj.is_relation() and any(
                     m.type == "w" and m.ref in touched for m in obj.members
                 ):

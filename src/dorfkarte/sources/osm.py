@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import osmium
 import shapely
 
 from dorfkarte.errors import DataError, DorfkarteError
+from dorfkarte.jobs import guarded
 from dorfkarte.region import Region
 from dorfkarte.snapshot import (
     AMENITIES,
@@ -34,7 +36,6 @@ from dorfkarte.sources.osm_build import (
     IMPORT_STEPS,
     LICENCE,
     Progress,
-    _noop,
     build_snapshot,
     centres_clip,
     cleanup_stale,
@@ -78,15 +79,20 @@ def _file_date(path: Path, data_date: str) -> str:
 
 
 def import_osm(path: str | Path, region: Region, data_dir: str | Path, *,
-               progress: Progress | None = None) -> Path:
+               progress: Progress | None = None,
+               cancel: threading.Event | None = None,
+               warnings: list[str] | None = None) -> Path:
     """Build the region's snapshot from a local ``.osm`` / ``.osm.bz2`` / ``.osm.pbf``.
 
     Municipalities are looked up in the extract by AGS, else by name. If the extract has
     none of them, the hull of the district centres plus the buffer is used instead (said
     in the layers' note); if it has only some, that is an error (wrong name in the region
     file, or an extract cut too small). Returns the snapshot path.
+
+    ``cancel`` (a :class:`threading.Event`, set from another thread) stops the import at
+    the next step with :class:`dorfkarte.jobs.Cancelled`; the stored snapshot is untouched.
     """
-    progress = progress or _noop
+    progress = guarded(progress, cancel, f"Import von {Path(path).name}")
     n = len(IMPORT_STEPS)
     path = extract.check_extract_path(path)
     data_dir = Path(data_dir)
@@ -121,7 +127,7 @@ def import_osm(path: str | Path, region: Region, data_dir: str | Path, *,
     municipalities = None
     if missing:
         clip, note = _fallback_clip(region, path, missing)
-        log.warning(note)
+        log.info(note)
     else:
         municipalities = gpd.GeoDataFrame(rows, geometry="geometry", crs=L.WGS84)
         clip = clip_area(municipalities, region)
@@ -152,9 +158,14 @@ def import_osm(path: str | Path, region: Region, data_dir: str | Path, *,
             for info in snap.info.values():
                 info.note = "; ".join(x for x in (stamp, info.note) if x)
         _check_complete(snap, f"OSM-Auszug {path.name}")
-        progress(IMPORT_STEPS[-1], n - 1, n)
+        progress(IMPORT_STEPS[-1], n - 1, n)  # last chance to cancel before writing
         out = write_snapshot(snap, snapshot_path(data_dir, region.id))
-    for w in snap.warnings:
+    # the import summary: incomplete ways, missing networks, data edge (also in the notes);
+    # logged as warnings, so the CLI and the app can show them (``commands.osm``)
+    summary = ([note] if note else []) + snap.warnings
+    if warnings is not None:
+        warnings.extend(summary)
+    for w in summary:
         log.warning(w)
     return out
 
@@ -188,17 +199,21 @@ def _fallback_clip(region: Region, path: Path, missing: list[str]
 
 def fetch_snapshot(region: Region, data_dir: str | Path, *, overpass_url: str | None = None,
                    timeout_s: float | None = None, retry: RetryPolicy | None = None,
-                   use_cache: bool = True, progress: Progress | None = None) -> Path:
+                   use_cache: bool = True, progress: Progress | None = None,
+                   cancel: threading.Event | None = None) -> Path:
     """Download the region's OSM data from Overpass and write the snapshot.
 
     ``retry`` is a :class:`dorfkarte.sources.overpass.RetryPolicy` (default: 4 retries,
     5 s doubling backoff). Answers are cached under ``data_dir/cache/overpass`` (a day),
     so a fetch that failed half-way resumes. Raises :class:`FetchError` naming the query
-    that failed; the existing snapshot stays untouched.
+    that failed; the existing snapshot stays untouched. ``cancel`` stops it between queries
+    and retry pauses (:class:`dorfkarte.jobs.Cancelled`), never after writing has begun.
     """
     client = overpass.OverpassClient.from_settings(
         data_dir, url=overpass_url, timeout_s=timeout_s, retry=retry, use_cache=use_cache)
-    return overpass.fetch(region, Path(data_dir), client, progress=progress or _noop)
+    client.cancel = cancel
+    return overpass.fetch(region, Path(data_dir), client,
+                          progress=guarded(progress, cancel, "Download"))
 
 
 __all__ = ["IMPORT_STEPS", "LICENCE", "DorfkarteError", "Progress", "build_snapshot",

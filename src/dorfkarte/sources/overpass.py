@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ import shapely
 
 from dorfkarte.atomic import write_text_atomic
 from dorfkarte.errors import DorfkarteError, FetchError
+from dorfkarte.jobs import check_cancel
 from dorfkarte.region import Region
 from dorfkarte.snapshot import now_iso, snapshot_path, write_snapshot
 from dorfkarte.sources import osm_layers as L
@@ -81,6 +84,8 @@ class OverpassClient:
     session: requests.Session | None = None
     attempts: list[tuple[str, str]] = field(default_factory=list)  # (label, outcome) log
     osm_base: str = ""
+    #: Set from another thread to stop before the next query or during a retry pause.
+    cancel: threading.Event | None = None
 
     @classmethod
     def from_settings(cls, data_dir: str | Path, *, url: str | None = None,
@@ -121,6 +126,7 @@ class OverpassClient:
                 pass  # a broken cache file is simply fetched again
         last = ""
         for attempt in range(self.retry.retries + 1):
+            check_cancel(self.cancel, "Download")
             try:
                 data = self._post(ql)
             except _Retryable as exc:
@@ -130,8 +136,12 @@ class OverpassClient:
                     pause = self.retry.pause(attempt)
                     if exc.retry_after is not None:
                         pause = min(max(pause, exc.retry_after), self.retry.max_backoff_s)
-                    self.sleep(pause)
+                    if self.cancel is not None and self.sleep is time.sleep:
+                        self.cancel.wait(pause)  # a cancel ends the pause at once
+                    else:
+                        self.sleep(pause)
                 continue
+            check_cancel(self.cancel, "Download")  # a slow answer that came after a cancel
             self.attempts.append((label, "ok"))
             self._note_base(data)
             if cache is not None:
@@ -329,4 +339,7 @@ def fetch(region: Region, data_dir: Path, client: OverpassClient,
         except Exception as exc:  # a broken answer that parsed as JSON
             raise FetchError(f"Overpass-Antwort nicht verwertbar: {exc}") from None
         progress(IMPORT_STEPS[-1], n - 1, n)
-        return write_snapshot(snap, snapshot_path(data_dir, region.id))
+        out = write_snapshot(snap, snapshot_path(data_dir, region.id))
+    for w in snap.warnings:  # the import summary (missing networks, incomplete ways)
+        logging.getLogger(__name__).warning(w)
+    return out

@@ -1,31 +1,46 @@
-"""What every page panel gets: the loaded region, data and current selections."""
+"""What every page panel gets: the open workspace and the current, typed selection."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+import geopandas as gpd
+
+from dorfkarte.coverage import CoverageResult
+from dorfkarte.errors import DorfkarteError
+from dorfkarte.listings.schedule import When
 from dorfkarte.region import Region
 from dorfkarte.snapshot import Snapshot
+from dorfkarte.workspace import Workspace
+
+
+@dataclass
+class ViewChoice:
+    """What the sidebar chose besides category and mode (typed, not a dict).
+
+    A new selector (population group, timetable day/time, ...) adds one field here with a
+    default, so panels and tests that do not know it keep working.
+    """
+
+    indicator: str = "share_within"
+    basemap: str = "osm"
+    point_categories: tuple[str, ...] = ()
+    #: slider values ``{(category, mode): value}``
+    thresholds: dict[tuple[str, str], float] = field(default_factory=dict)
+    #: which listings count (``dorfkarte.listings.When``)
+    listings_when: When = None
+    #: a unit to outline in exports (default: the selected one)
+    highlight: str | None = None
 
 
 @dataclass
 class UIContext:
-    """Passed to each ``render_*`` panel function by ``app.py``.
+    """Passed to each ``render_*`` panel function by ``dorfkarte.ui.page``.
 
-    ``result`` is the current coverage result (``dorfkarte.coverage.CoverageResult``) or
-    None while it cannot be computed; ``extra`` carries panel-specific state by name.
-
-    What ``app.py`` (``dorfkarte.ui.page``) puts into ``extra``:
-
-    - ``indicator``: the map's indicator (``dorfkarte.maps.INDICATORS``)
-    - ``basemap``: ``"osm"`` / ``"own"`` / ``"none"``
-    - ``point_categories``: categories whose service points are switched on
-    - ``thresholds``: ``{(category, mode): value}`` from the sliders
-    - ``base_result``: the analysis before the slider thresholds (``result`` has them)
-    - ``extra_points``: local listings as destinations (GeoDataFrame) or None
-    - ``listings_when``: which listings count (``dorfkarte.listings.When``)
+    ``result`` is the shown coverage result (slider thresholds applied), or None while it
+    cannot be computed; ``base_result`` the analysis before the sliders. ``workspace`` is
+    the open data (built from ``region``/``data_dir``/``snapshot`` when not given).
     """
 
     region: Region
@@ -34,6 +49,27 @@ class UIContext:
     lang: str = "de"  # "de" or "en"
     category: str | None = None
     mode: str = "walk"
-    result: Any = None
+    result: CoverageResult | None = None
     demo: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    view: ViewChoice = field(default_factory=ViewChoice)
+    base_result: CoverageResult | None = None
+    workspace: Workspace | None = None
+    #: set by the scenario panel: the what-if result, for the map
+    scenario_result: CoverageResult | None = None
+
+    def __post_init__(self) -> None:
+        if self.workspace is None:
+            self.workspace = Workspace(self.region, self.data_dir, snapshot=self.snapshot)
+
+    @property
+    def ws(self) -> Workspace:
+        assert self.workspace is not None
+        return self.workspace
+
+    @property
+    def extra_points(self) -> gpd.GeoDataFrame | None:
+        """Local listings counted in this view (None: none, or an unreadable store)."""
+        try:
+            return self.ws.listing_points(self.view.listings_when)
+        except DorfkarteError:
+            return None

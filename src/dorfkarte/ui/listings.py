@@ -25,12 +25,12 @@ import pandas as pd
 import streamlit as st
 
 from dorfkarte.errors import DorfkarteError
+from dorfkarte.i18n import category_label, t
 from dorfkarte.listings import (
     EXAMPLE_NOTE,
     FIELDS,
     KINDS,
     ListingStore,
-    ValidationContext,
     check_file,
     check_table,
     describe_when,
@@ -45,9 +45,9 @@ from dorfkarte.listings.store import action_label, describe_change
 from dorfkarte.listings.template import csv_bytes, example_rows, template_rows, xlsx_bytes
 from dorfkarte.timefmt import local_time
 from dorfkarte.ui.context import UIContext
+from dorfkarte.ui.datapanel import render_smart_village_form
+from dorfkarte.ui.state import MAP_CLICK as MAP_CLICK_KEY  # the map's click: (lat, lon)
 
-#: Session key the app's map sets on click: ``(lat, lon)`` in WGS84.
-MAP_CLICK_KEY = "dk_map_click"
 #: Session key holding the chosen coverage time (None, datetime or "weekly").
 WHEN_KEY = "dk_listings_panel_when"
 USER_KEY = "dk_listings_user"
@@ -73,25 +73,15 @@ def md_escape(text: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
 
 
-def _t(ctx: UIContext, de: str, en: str) -> str:
-    return en if ctx.lang == "en" else de
-
-
 def render_listings_panel(ctx: UIContext) -> None:
     """The whole listings panel: upload, table, new entry at a map click, undo, history."""
     store = ListingStore(ctx.data_dir)
-    st.subheader(_t(ctx, "Lokale Angebote (Angebotsliste)", "Local service listings"))
-    st.caption(_t(
-        ctx,
-        "Angebote, die in OSM fehlen: Verkaufswagen, Sprechstunden, Sparkassenbus, "
-        "Wochenmarkt, Ankerorte. Zeiten in OSM-Schreibweise, z. B. 'Tu 10:00-11:00'.",
-        "Services missing from OSM: mobile shops, consultation hours, markets, anchor places. "
-        "Schedules in OSM opening_hours syntax, e.g. 'Tu 10:00-11:00'.",
-    ))
+    st.subheader(t("lst_local_service_listings", ctx.lang))
+    st.caption(t("lst_services_missing_from_osm", ctx.lang))
     msg = st.session_state.pop(_MSG_KEY, None)
     if msg:
         st.success(md_escape(msg))
-    st.text_input(_t(ctx, "Ihr Name (für das Änderungsprotokoll)", "Your name (for the log)"),
+    st.text_input(t("lst_your_name_for_the", ctx.lang),
                   key=USER_KEY)
     try:
         current = store.read()
@@ -100,17 +90,19 @@ def render_listings_panel(ctx: UIContext) -> None:
         return
     n_ex = int(current["example"].sum()) if len(current) else 0
     if n_ex:
-        st.warning(_t(ctx, f"{n_ex} Einträge sind Beispieldaten ({EXAMPLE_NOTE}).",
-                      f"{n_ex} entries are example data, not real services."))
-    tabs = st.tabs([_t(ctx, "Tabelle", "Table"), _t(ctx, "Neuer Eintrag", "New entry"),
-                    _t(ctx, "Datei hochladen", "Upload file"),
-                    _t(ctx, "Änderungen", "Changes")])
+        st.warning(t("lst_entries_are_example_data", ctx.lang, n_ex=n_ex,
+                     example_note=EXAMPLE_NOTE))
+    tabs = st.tabs([t("lst_table", ctx.lang), t("lst_new_entry", ctx.lang),
+                    t("lst_upload_file", ctx.lang),
+                    t("lst_changes", ctx.lang)])
     with tabs[0]:
         _render_table(ctx, store, current)
     with tabs[1]:
         _render_new_entry(ctx, store)
     with tabs[2]:
         _render_upload(ctx, store)
+        with st.expander(t("sva_title", ctx.lang)):
+            render_smart_village_form(ctx)
     with tabs[3]:
         _render_history(ctx, store)
 
@@ -158,7 +150,7 @@ def _render_table(ctx: UIContext, store: ListingStore, current: gpd.GeoDataFrame
     edited = st.data_editor(editor_frame(current), num_rows="dynamic", hide_index=True,
                             column_config=config, column_order=EDITOR_ORDER,
                             key=f"dk_listings_editor_{version}")
-    if st.button(_t(ctx, "Änderungen prüfen und speichern", "Check and save changes"),
+    if st.button(t("lst_check_and_save_changes", ctx.lang),
                  key="dk_listings_save"):
         save_table(ctx, store, edited, expect_version=loaded)
 
@@ -169,14 +161,13 @@ def save_table(ctx: UIContext, store: ListingStore, edited: pd.DataFrame,
     nobody else changed the store since it was loaded (``expect_version``)."""
     try:
         # the table is the whole store: anchors must be in it, not only in the old store
-        vctx = ValidationContext.from_region(ctx.region, ctx.data_dir, existing=None)
+        vctx = ctx.ws.validation_context()
         report = validate(table_from_frame(edited), vctx)
     except DorfkarteError as exc:
         st.error(md_escape(exc))
         return False
     if report.errors:
-        st.error(_t(ctx, f"Nicht gespeichert: {len(report.errors)} Fehler in der Tabelle.",
-                    f"Not saved: {len(report.errors)} errors in the table."))
+        st.error(t("lst_not_saved_errors_in", ctx.lang, errors=len(report.errors)))
         st.dataframe(report.issues_frame(), hide_index=True)
         return False
     try:
@@ -195,13 +186,10 @@ def save_table(ctx: UIContext, store: ListingStore, edited: pd.DataFrame,
 def _render_new_entry(ctx: UIContext, store: ListingStore) -> None:
     click = st.session_state.get(MAP_CLICK_KEY)
     if click:
-        st.info(_t(ctx, f"Ort aus Kartenklick: {float(click[0]):.5f}, {float(click[1]):.5f}",
-                   f"Place from map click: {float(click[0]):.5f}, {float(click[1]):.5f}"))
+        st.info(t("lst_place_from_map_click", ctx.lang, lat=float(click[0]),
+                  lon=float(click[1])))
     else:
-        st.caption(_t(ctx, "In die Karte klicken, um den Ort zu setzen, oder Koordinaten, "
-                           "Haltestelle bzw. Ortsteil eingeben.",
-                      "Click the map to set the place, or enter coordinates, a stop or an "
-                      "Ortsteil."))
+        st.caption(t("lst_click_the_map_to", ctx.lang))
     cat_ids = list(ctx.region.categories)
     if st.session_state.pop(_RESET_FORM, False):
         for k in _FORM_KEYS:
@@ -214,24 +202,21 @@ def _render_new_entry(ctx: UIContext, store: ListingStore) -> None:
     with st.form("dk_listings_new", clear_on_submit=False):
         name = st.text_input("Name", key="dk_new_name")
         cats = st.multiselect(
-            _t(ctx, "Kategorie", "Category"), cat_ids, key="dk_new_category",
-            format_func=lambda c: (ctx.region.categories[c].label_en if ctx.lang == "en"
-                                   else ctx.region.categories[c].label))
-        kind = st.selectbox(_t(ctx, "Art", "Kind"), list(KINDS), key="dk_new_kind")
+            t("lst_category", ctx.lang), cat_ids, key="dk_new_category",
+            format_func=lambda c: category_label(ctx.region.categories[c], ctx.lang))
+        kind = st.selectbox(t("lst_kind", ctx.lang), list(KINDS), key="dk_new_kind")
         c1, c2 = st.columns(2)
         # text, not number fields: "52,1386" (decimal comma) is read like the import does
-        lat = c1.text_input(_t(ctx, "Breite", "Latitude"), key="dk_new_lat",
+        lat = c1.text_input(t("lst_latitude", ctx.lang), key="dk_new_lat",
                             placeholder="52,1386")
-        lon = c2.text_input(_t(ctx, "Länge", "Longitude"), key="dk_new_lon",
+        lon = c2.text_input(t("lst_longitude", ctx.lang), key="dk_new_lon",
                             placeholder="12,5843")
-        stop = st.text_input(_t(ctx, "oder Haltestelle", "or bus stop"), key="dk_new_stop")
-        hours = st.text_input(_t(ctx, "Zeiten (z. B. Tu 10:00-11:00)",
-                                 "Schedule (e.g. Tu 10:00-11:00)"), key="dk_new_hours")
-        provider = st.text_input(_t(ctx, "Anbieter", "Provider"), key="dk_new_provider")
-        note = st.text_input(_t(ctx, "Hinweis", "Note"), key="dk_new_note")
-        example = st.checkbox(_t(ctx, "Beispieldaten (kein echtes Angebot)",
-                                 "Example data (not a real service)"), key="dk_new_example")
-        submitted = st.form_submit_button(_t(ctx, "Prüfen und speichern", "Check and save"))
+        stop = st.text_input(t("lst_or_bus_stop", ctx.lang), key="dk_new_stop")
+        hours = st.text_input(t("lst_schedule_e_g_tu", ctx.lang), key="dk_new_hours")
+        provider = st.text_input(t("lst_provider", ctx.lang), key="dk_new_provider")
+        note = st.text_input(t("lst_note", ctx.lang), key="dk_new_note")
+        example = st.checkbox(t("lst_example_data_not_a", ctx.lang), key="dk_new_example")
+        submitted = st.form_submit_button(t("lst_check_and_save", ctx.lang))
     if submitted:
         row = {f: "" for f in FIELDS}
         row.update(name=name, category=",".join(cats), kind=kind, stop=stop,
@@ -245,12 +230,12 @@ def add_entry(ctx: UIContext, store: ListingStore, row: dict[str, str]) -> bool:
     """Check one new row like an import and store it; clears the map click on success."""
     try:
         report = check_table(table_from_frame(pd.DataFrame([row])), ctx.region, ctx.data_dir,
-                             store)
+                             store, context=ctx.ws.validation_context())
     except DorfkarteError as exc:
         st.error(md_escape(exc))
         return False
     if report.errors:
-        st.error(_t(ctx, "Nicht gespeichert:", "Not saved:"))
+        st.error(t("lst_not_saved", ctx.lang))
         st.dataframe(report.issues_frame(), hide_index=True)
         return False
     summary = store.upsert(report.listings, user=_user(), action="add")
@@ -265,18 +250,17 @@ def add_entry(ctx: UIContext, store: ListingStore, row: dict[str, str]) -> bool:
 def _render_upload(ctx: UIContext, store: ListingStore) -> None:
     c1, c2, c3 = st.columns(3)
     rows = template_rows(ctx.region, ctx.data_dir)  # the region's own categories/places
-    c1.download_button(_t(ctx, "Vorlage (CSV für Excel)", "Template (CSV)"),
+    c1.download_button(t("lst_template_csv", ctx.lang),
                        csv_bytes(rows), "angebote_vorlage.csv", "text/csv")
-    c2.download_button(_t(ctx, "Vorlage (Excel)", "Template (XLSX)"),
+    c2.download_button(t("lst_template_xlsx", ctx.lang),
                        xlsx_bytes(rows, ctx.region, ctx.data_dir), "angebote_vorlage.xlsx",
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    if c3.button(_t(ctx, "Beispieldaten laden", "Load example data"), key="dk_listings_examples",
+    if c3.button(t("lst_load_example_data", ctx.lang), key="dk_listings_examples",
                  help=EXAMPLE_NOTE):
         st.session_state.pop(_IMPORTED, None)  # loading them again after an undo is fine
         handle_upload(ctx, store, csv_bytes(example_rows(ctx.region, ctx.data_dir)),
                       "beispiel.csv")
-    up = st.file_uploader(_t(ctx, "Angebotsdatei (CSV, XLSX, GeoJSON)",
-                             "Listing file (CSV, XLSX, GeoJSON)"),
+    up = st.file_uploader(t("lst_listing_file_csv_xlsx", ctx.lang),
                           type=["csv", "xlsx", "geojson", "json"], key="dk_listings_upload")
     if up is not None:
         data = up.getvalue()
@@ -297,7 +281,8 @@ def handle_upload(ctx: UIContext, store: ListingStore, data: bytes, name: str) -
                            f"{MAX_FILE_BYTES / 1e6:.0f} MB"))
         return
     try:
-        report = check_file(data, ctx.region, ctx.data_dir, name=name, store=store)
+        report = check_file(data, ctx.region, ctx.data_dir, name=name, store=store,
+                            context=ctx.ws.validation_context())
     except DorfkarteError as exc:
         st.session_state.pop(_REPORT_KEY, None)
         st.error(md_escape(exc))
@@ -313,12 +298,11 @@ def _show_report(ctx: UIContext, store: ListingStore, digest: str, report) -> No
     if len(report.listings):
         st.dataframe(pd.DataFrame(report.listings.drop(columns="geometry")), hide_index=True)
     c1, c2 = st.columns(2)
-    if c1.button(_t(ctx, "Importieren", "Import"), disabled=bool(report.errors),
+    if c1.button(t("lst_import", ctx.lang), disabled=bool(report.errors),
                  key="dk_listings_import"):
         _import(ctx, store, report, digest, valid_only=False)
     if report.errors and len(report.listings) and c2.button(
-            _t(ctx, f"Nur die {len(report.listings)} gültigen Zeilen importieren",
-               f"Import only the {len(report.listings)} valid rows"),
+            t("lst_import_only_the_valid", ctx.lang, listings=len(report.listings)),
             key="dk_listings_import_valid"):
         _import(ctx, store, report, digest, valid_only=True)
 
@@ -341,12 +325,12 @@ def _import(ctx: UIContext, store: ListingStore, report, digest: str, *,
 def _render_history(ctx: UIContext, store: ListingStore) -> None:
     last = store.last_batch()
     if last is None:
-        st.caption(_t(ctx, "Noch nichts rückgängig zu machen.", "Nothing to undo yet."))
+        st.caption(t("lst_nothing_to_undo_yet", ctx.lang))
     else:
         at = local_time(last["at"], ctx.region.timezone)
         st.caption(md_escape(f"Letzte Änderung: {action_label(last['action'])} von "
                              f"{last['user']} am {at} ({last['count']} Einträge)"))
-        if st.button(_t(ctx, "Letzte Änderung rückgängig machen", "Undo last change"),
+        if st.button(t("lst_undo_last_change", ctx.lang),
                      key="dk_listings_undo"):
             summary = store.undo(user=_user())
             if summary is not None:
@@ -377,10 +361,10 @@ def history_frame(log: pd.DataFrame, timezone: str = "Europe/Berlin") -> pd.Data
 
 def render_time_selector(ctx: UIContext, key: str = WHEN_KEY) -> When:
     """Day/time selector: which listed services count (all, weekly, or at a moment)."""
-    labels = [_t(ctx, "alle Angebote", "all listings"),
-              _t(ctx, "mindestens einmal pro Woche", "at least once a week"),
-              _t(ctx, "an einem Zeitpunkt", "at a given time")]
-    choice = st.radio(_t(ctx, "Lokale Angebote zählen", "Count local listings"), labels,
+    labels = [t("lst_all_listings", ctx.lang),
+              t("lst_at_least_once_a", ctx.lang),
+              t("lst_at_a_given_time", ctx.lang)]
+    choice = st.radio(t("lst_count_local_listings", ctx.lang), labels,
                       index=1, key=f"{key}_mode", horizontal=True)
     when: When
     if choice == labels[0]:
@@ -389,9 +373,9 @@ def render_time_selector(ctx: UIContext, key: str = WHEN_KEY) -> When:
         when = "weekly"
     else:
         c1, c2 = st.columns(2)
-        day = c1.date_input(_t(ctx, "Tag", "Day"), value=dt.date.today(), key=f"{key}_day",
+        day = c1.date_input(t("lst_day", ctx.lang), value=dt.date.today(), key=f"{key}_day",
                             format="DD.MM.YYYY")
-        time = c2.time_input(_t(ctx, "Uhrzeit", "Time"), value=dt.time(10, 0),
+        time = c2.time_input(t("lst_time", ctx.lang), value=dt.time(10, 0),
                              key=f"{key}_time", step=dt.timedelta(minutes=15))
         when = dt.datetime.combine(day, time)
     st.session_state[key] = when

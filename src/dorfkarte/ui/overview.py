@@ -2,49 +2,51 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
+from dorfkarte import fmt
+from dorfkarte.coverage import CoverageResult
+from dorfkarte.enums import GapClass
 from dorfkarte.i18n import category_label, gap_label, mode_label, t
-from dorfkarte.region import ALL_MODES
+from dorfkarte.region import ALL_MODES, Region
 from dorfkarte.ui.context import UIContext
+from dorfkarte.views import gap_matrix as matrix_rows
+from dorfkarte.views import ranking
 
-GAP_RANK = {"Lücke": 0, "knapp": 1, "ok": 2, "keine Daten": 3}
+__all__ = ["gap_matrix", "ranking", "ranking_display", "render_overview", "to_csv"]
 
+def ranking_display(df: pd.DataFrame, lang: str, *, for_csv: bool = False) -> pd.DataFrame:
+    """The ranking (:func:`dorfkarte.views.ranking`) with labelled columns.
 
-def ranking(result: object, category: str, mode: str) -> pd.DataFrame:
-    """Machine-named ranking of every unit for one category and mode, worst first.
-
-    Order: gap class (Lücke, knapp, ok, keine Daten), then share within ascending, then more
-    residents beyond the threshold first.
+    On screen, numbers are text in the language's format (:mod:`dorfkarte.fmt`: 1.234,
+    12 min, "nicht erreichbar"); the share stays numeric for its progress bar. For CSV
+    (``for_csv``) every number stays numeric, so a spreadsheet can compute with it.
     """
-    ind = result.indicators  # type: ignore[attr-defined]
-    rows = ind[(ind["category"] == category) & (ind["mode"] == mode)].copy()
-    rows["residents_outside"] = (rows["population"] - rows["residents_within"]).clip(lower=0)
-    rows["_g"] = rows["gap_class"].map(GAP_RANK).fillna(9)
-    rows["_s"] = rows["share_within"].fillna(np.inf)
-    rows["_o"] = -rows["residents_outside"].fillna(0)
-    rows = rows.sort_values(["_g", "_s", "_o", "district"], kind="stable")
-    rows.insert(0, "rank", range(1, len(rows) + 1))
-    return rows.drop(columns=["_g", "_s", "_o"]).reset_index(drop=True)
-
-
-def ranking_display(df: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """The ranking with labelled columns (values stay numeric so sorting works)."""
     kind = df["kind"].map(lambda k: t("kind_kernort", lang) if k == "kernort"
                           else t("kind_ortsteil", lang))
+    if for_csv:
+        pop = df["population"].round(0).astype("Int64")
+        outside = df["residents_outside"].round(0).astype("Int64")
+        median, p90, thr = df["median"].round(1), df["p90"].round(1), df["threshold"]
+    else:
+        pop = df["population"].map(lambda v: fmt.integer(v, lang))
+        outside = df["residents_outside"].map(lambda v: fmt.integer(v, lang))
+        median = [fmt.value(v, u, lang) for v, u in zip(df["median"], df["unit"], strict=True)]
+        p90 = [fmt.value(v, u, lang) for v, u in zip(df["p90"], df["unit"], strict=True)]
+        thr = [fmt.threshold(v, u, lang) for v, u in zip(df["threshold"], df["unit"],
+                                                         strict=True)]
     return pd.DataFrame({
         t("col_rank", lang): df["rank"],
         t("col_district", lang): df["district"],
         t("col_municipality", lang): df["municipality"],
         t("col_kind", lang): kind,
-        t("col_population", lang): df["population"].round(0).astype("Int64"),
+        t("col_population", lang): pop,
         t("col_share", lang): (100 * df["share_within"]).round(1),
-        t("col_residents_outside", lang): df["residents_outside"].round(0).astype("Int64"),
-        t("col_median", lang): df["median"].round(1),
-        t("col_p90", lang): df["p90"].round(1),
-        t("col_threshold", lang): df["threshold"],
+        t("col_residents_outside", lang): outside,
+        t("col_median", lang): median,
+        t("col_p90", lang): p90,
+        t("col_threshold", lang): thr,
         t("col_unit", lang): df["unit"],
         t("col_class", lang): df["gap_class"].map(lambda g: gap_label(str(g), lang)),
         t("col_nearest", lang): df["nearest_name"],
@@ -54,28 +56,23 @@ def ranking_display(df: pd.DataFrame, lang: str) -> pd.DataFrame:
     })
 
 
-def gap_matrix(result: object, region: object, mode: str, lang: str) -> pd.DataFrame:
-    """Units x categories: the gap class per cell, plus counts; most gaps first."""
-    ind = result.indicators  # type: ignore[attr-defined]
-    rows = ind[ind["mode"] == mode]
-    cats = [c for c in region.categories if c in set(rows["category"])]  # type: ignore[attr-defined]
-    piv = rows.pivot_table(index="district", columns="category", values="gap_class",
-                           aggfunc="first")
-    piv = piv.reindex(columns=cats)
-    units = rows.drop_duplicates("district").set_index("district")
-    out = pd.DataFrame(index=piv.index)
-    out[t("col_municipality", lang)] = units["municipality"].reindex(piv.index)
-    out[t("col_population", lang)] = units["population"].reindex(piv.index).round(0).astype(
-        "Int64")
-    out[t("col_gaps", lang)] = (piv == "Lücke").sum(axis=1)
-    out[t("col_knapp", lang)] = (piv == "knapp").sum(axis=1)
+def gap_matrix(result: CoverageResult, region: Region, mode: str, lang: str,
+               *, for_csv: bool = False) -> pd.DataFrame:
+    """:func:`dorfkarte.views.gap_matrix` with labelled columns and gap labels."""
+    m = matrix_rows(result, region, mode)
+    cats = [c for c in region.categories if c in m.columns]
+    out = pd.DataFrame({
+        t("col_district", lang): m["district"],
+        t("col_municipality", lang): m["municipality"],
+        t("col_population", lang): (m["population"].round(0).astype("Int64") if for_csv else
+                                    m["population"].map(lambda v: fmt.integer(v, lang))),
+        t("col_gaps", lang): m["gaps"],
+        t("col_knapp", lang): m["tight"],
+    })
     for c in cats:
-        out[category_label(region.categories[c], lang)] = piv[c].map(  # type: ignore[attr-defined]
+        out[category_label(region.categories[c], lang)] = m[c].map(
             lambda g: gap_label(str(g), lang) if isinstance(g, str) else "")
-    out = out.sort_values([t("col_gaps", lang), t("col_knapp", lang), t("col_population", lang)],
-                          ascending=[False, False, False])
-    out.index.name = t("col_district", lang)
-    return out.reset_index()
+    return out
 
 
 def to_csv(df: pd.DataFrame, lang: str) -> bytes:
@@ -89,8 +86,9 @@ def to_csv(df: pd.DataFrame, lang: str) -> bytes:
 
 
 def _style_gap(value: object) -> str:
-    colours = {"Lücke": "#f4a5a5", "gap": "#f4a5a5", "knapp": "#fde2b0", "tight": "#fde2b0",
-               "ok": "#c9e8c9"}
+    colours = {gap_label(GapClass.GAP, lang): "#f4a5a5" for lang in ("de", "en")}
+    colours |= {gap_label(GapClass.TIGHT, lang): "#fde2b0" for lang in ("de", "en")}
+    colours |= {gap_label(GapClass.OK, lang): "#c9e8c9" for lang in ("de", "en")}
     c = colours.get(str(value))
     return f"background-color: {c}" if c else ""
 
@@ -111,11 +109,10 @@ def render_overview(ctx: UIContext) -> None:
         column_config={
             t("col_share", lang): st.column_config.ProgressColumn(
                 t("col_share", lang), min_value=0, max_value=100, format="%.0f %%"),
-            t("col_population", lang): st.column_config.NumberColumn(format="%d"),
         },
     )
     st.download_button(
-        t("download_csv", lang), to_csv(shown, lang),
+        t("download_csv", lang), to_csv(ranking_display(df, lang, for_csv=True), lang),
         file_name=f"rangliste_{ctx.category}_{ctx.mode}.csv", mime="text/csv",
         key="dk_dl_ranking",
     )
@@ -128,6 +125,7 @@ def render_overview(ctx: UIContext) -> None:
                 if category_label(region.categories[c], lang) in mat.columns]
     st.dataframe(mat.style.map(_style_gap, subset=cat_cols), hide_index=True, width="stretch")
     st.download_button(
-        t("download_csv", lang), to_csv(mat, lang),
+        t("download_csv", lang),
+        to_csv(gap_matrix(result, region, ctx.mode, lang, for_csv=True), lang),
         file_name=f"luecken_{ctx.mode}.csv", mime="text/csv", key="dk_dl_matrix",
     )

@@ -1,60 +1,45 @@
-"""The whole Streamlit page: sidebar, headline figures, map + profile, overview, status.
+"""The whole Streamlit page: sidebar, headline figures, map + profile, overview, tabs.
 
-``app.py`` calls :func:`main`. Panels of other modules (scenarios, listings, export, demo)
-are wired in when they are installed; a panel that is not there yet shows a note, a panel
-that fails shows its error in its own tab instead of taking the page down.
+``app.py`` calls :func:`main`. The page chooses (sidebar), asks (the
+:class:`~dorfkarte.workspace.Workspace` for data and results, :mod:`dorfkarte.views` for
+figures) and renders; a panel that fails shows its error in its own tab instead of taking
+the page down.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
 
+from dorfkarte import fmt, views
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.i18n import category_label, indicator_label, mode_label, t
 from dorfkarte.settings import default_data_dir
-from dorfkarte.ui import data, sidebar
-from dorfkarte.ui.context import UIContext
-from dorfkarte.ui.mapview import SELECTED, render_map
-from dorfkarte.ui.overview import ranking, render_overview
+from dorfkarte.ui import data, sidebar, state
+from dorfkarte.ui.context import UIContext, ViewChoice
+from dorfkarte.ui.datapanel import render_data_panel
+from dorfkarte.ui.demo import render_demo
+from dorfkarte.ui.export import render_export_panel
+from dorfkarte.ui.listings import render_listings_panel
+from dorfkarte.ui.mapview import render_map
+from dorfkarte.ui.overview import render_overview
 from dorfkarte.ui.profile import ensure_selection, render_profile
+from dorfkarte.ui.scenario import render_scenario_panel
+from dorfkarte.ui.state import KEY_DEMO, KEY_TAB
 from dorfkarte.ui.status import render_osm_hint, render_status
+from dorfkarte.workspace import when_key
 
-#: tab key -> (module, function) of panels written in other modules.
-OPTIONAL_PANELS: dict[str, tuple[str, str]] = {
-    "scenario": ("dorfkarte.ui.scenario", "render_scenario_panel"),
-    "listings": ("dorfkarte.ui.listings", "render_listings_panel"),
-    "export": ("dorfkarte.ui.export", "render_export_panel"),
-}
-DEMO_PANEL = ("dorfkarte.ui.demo", "render_demo")
-KEY_DEMO = "dk_demo"
-KEY_TAB = "dk_tab"
+__all__ = ["KEY_DEMO", "KEY_TAB", "headline", "initial_sidebar_state", "main"]
 
 
-def load_panel(module: str, func: str) -> Callable[[UIContext], None] | None:
-    """The panel function, or None if its module is not installed (yet).
-
-    Errors *inside* an existing module propagate: they are bugs to see, not to hide.
-    """
-    if importlib.util.find_spec(module) is None:
-        return None
-    return getattr(importlib.import_module(module), func)
-
-
-def run_panel(module: str, func: str, ctx: UIContext, what: str) -> None:
-    """Render an optional panel; a user-fixable error shows as one line, a bug in full."""
+def run_panel(panel: Callable[[UIContext], None], ctx: UIContext, what: str) -> None:
+    """Render a panel; a user-fixable error shows as one line, a bug in full."""
     try:
-        panel = load_panel(module, func)
-        if panel is None:
-            st.info(t("status_panel_missing", ctx.lang, what=what))
-            return
         panel(ctx)
     except DorfkarteError as exc:
-        st.error(f"Fehler: {exc}")
+        st.error(t("error", ctx.lang, msg=exc))
     except Exception as exc:  # a broken panel must not take the map down; shown in full
         st.error(f"{what}: {type(exc).__name__}: {exc}")
         st.exception(exc)
@@ -66,11 +51,9 @@ def keep_widget_state() -> None:
     Streamlit forgets a keyed widget's value when the widget's label or options change;
     writing the value back through the Session State API makes it the new widget's value.
     """
-    keys = [sidebar.KEY_REGION, sidebar.KEY_CATEGORY, sidebar.KEY_MODE, sidebar.KEY_INDICATOR,
-            sidebar.KEY_BASEMAP, sidebar.KEY_POINTS, sidebar.KEY_WHEN, sidebar.KEY_WHEN_DAY,
-            sidebar.KEY_WHEN_TIME, KEY_DEMO, SELECTED]
+    keys = list(state.KEPT_WIDGETS)
     keys += [k for k in st.session_state if isinstance(k, str)
-             and k.startswith(sidebar.THR_PREFIX + "::")]
+             and k.startswith(state.THR_PREFIX + "::")]
     for k in keys:
         if k in st.session_state:
             st.session_state[k] = st.session_state[k]
@@ -87,46 +70,34 @@ def initial_sidebar_state() -> str:
 
 
 def headline(ctx: UIContext) -> None:
-    """Figures for the current view: gap units, residents beyond threshold, services."""
+    """Figures for the current view (:func:`dorfkarte.views.headline_figures`)."""
     lang, res = ctx.lang, ctx.result
     cat = ctx.region.categories[ctx.category] if ctx.category else None
     if cat is None:
         return
-    ind_label = indicator_label(ctx.extra.get("indicator", "share_within"), ctx.mode, lang)
+    ind_label = indicator_label(ctx.view.indicator, ctx.mode, lang)
     st.markdown(f"#### {category_label(cat, lang)} · {mode_label(ctx.mode, lang)} — {ind_label}")
-    if res is None:
+    if res is None or (ctx.category, ctx.mode) not in res.times:
         return
-    df = ranking(res, ctx.category, ctx.mode)
-    if df.empty:
+    fig = views.headline_figures(res, ctx.category, ctx.mode)
+    if not fig.n_units:
         return
-    n_gap = int((df["gap_class"] == "Lücke").sum())
-    n_knapp = int((df["gap_class"] == "knapp").sum())
-    n_nodata = int((df["gap_class"] == "keine Daten").sum())
-    outside = float(df["residents_outside"].sum(skipna=True))
-    dests = res.destinations.get(ctx.category)
-    n_dest = 0 if dests is None else len(dests)
-    thr = res.thresholds.get((ctx.category, ctx.mode))
-    unit = "m" if ctx.mode == "transit" else "min"
     c = st.columns(4)
-    c[0].metric("Ortsteile mit Lücke" if lang == "de" else "Units with gap",
-                f"{n_gap} / {len(df)}")
-    c[1].metric("davon knapp" if lang == "de" else "tight", f"{n_knapp}")
-    c[2].metric("Einwohner außerhalb" if lang == "de" else "Residents beyond",
-                f"{outside:,.0f}".replace(",", "\u2009"),
-                help=f"{t('col_threshold', lang)}: {thr:g} {unit}" if thr else None)
-    c[3].metric("Einrichtungen im Datenstand" if lang == "de" else "Services in data",
-                f"{n_dest}")
-    if n_nodata == len(df):
-        st.info(
-            f"Für {category_label(cat, lang)} sind im Datenstand keine Einrichtungen: "
-            "„keine Daten“, nicht „Lücke“. Mit einem OSM-Schnappschuss erscheinen sie."
-            if lang == "de" else
-            f"No {category_label(cat, lang)} services in the data: 'no data', not 'gap'."
-        )
+    c[0].metric(t("hl_gap_units", lang), f"{fmt.integer(fig.n_gap, lang)} / "
+                                         f"{fmt.integer(fig.n_units, lang)}")
+    c[1].metric(t("hl_tight", lang), fmt.integer(fig.n_tight, lang))
+    c[2].metric(t("hl_outside", lang), fmt.integer(fig.residents_outside, lang),
+                help=(f"{t('col_threshold', lang)}: {fmt.threshold(fig.threshold, fig.unit, lang)}"
+                      if fig.threshold else None))
+    c[3].metric(t("hl_services", lang), fmt.integer(fig.n_services, lang))
+    if fig.worst is not None and (fig.n_gap or fig.n_tight):
+        st.caption(t("hl_worst", lang, name=fig.worst))
+    if fig.all_no_data:
+        st.info(t("hl_all_no_data", lang, cat=category_label(cat, lang)))
 
 
 def main() -> None:
-    """The app. Every expensive step is cached in :mod:`dorfkarte.ui.data`."""
+    """The app. The workspace (cached in :mod:`dorfkarte.ui.data`) answers; this renders."""
     # ``?demo=1``: the talk starts on the full-width map, the sidebar folded away.
     st.set_page_config(page_title="dorfkarte", page_icon="🗺️", layout="wide",
                        initial_sidebar_state=initial_sidebar_state())
@@ -135,43 +106,44 @@ def main() -> None:
     data_dir = default_data_dir()
     files = data.region_files(data_dir)
     if not files:
-        st.error(f"Keine Regionsdatei gefunden (gesucht in {Path(data_dir) / 'regions'}).")
+        st.error(t("no_region_file", lang, where=Path(data_dir) / "regions"))
         return
     region_path = sidebar.choose_region(files, lang)
     try:
-        region = data.get_region(region_path)
-        snapshot = data.get_snapshot(region, data_dir)
+        with st.spinner(t("loading_data", lang)):
+            ws = data.get_workspace(region_path, data_dir)
+            region, snapshot = ws.region, ws.snapshot
     except DorfkarteError as exc:
-        st.error(f"Fehler: {exc}")
+        st.error(t("error", lang, msg=exc))
         return
 
     when = None
-    extra = None
     listing_error = None
-    if data.listings_stored(data_dir):
+    if ws.has_listings:
         when = sidebar.choose_listings_when(lang)
         try:
-            extra = data.get_listing_points(region, data_dir, when)
+            ws.listing_points(when)
         except DorfkarteError as exc:
             listing_error = str(exc)
 
     result = None
     no_result_reason = None
-    pt_choice = sidebar.choose_timetable(region, Path(data_dir), lang)
-    if data.coverage_available():
-        try:
-            result = data.get_result(region, data_dir, snapshot, extra, when, pt_choice)
-        except DorfkarteError as exc:
-            no_result_reason = str(exc)
-    else:
-        no_result_reason = "Analysemodul (dorfkarte.coverage) nicht installiert"
+    pt_choice = sidebar.choose_timetable(ws, lang)
+    try:
+        with st.spinner(t("computing", lang)):
+            result = ws.result(when=when, listings=listing_error is None, pt=pt_choice)
+    except DorfkarteError as exc:
+        no_result_reason = str(exc)
 
     mode, category, indicator = sidebar.choose_view(region, result, lang)
     thresholds = sidebar.choose_thresholds(region, result, category, mode, lang)
-    base_key = (*data.snapshot_key(region, data_dir), *data.listings_key(data_dir, when))
-    shown = data.apply_thresholds(result, base_key, thresholds) if result is not None else None
+    shown = (ws.result(when=when, thresholds=thresholds, listings=listing_error is None)
+             if result is not None else None)
+    group = sidebar.choose_group(shown, lang)
+    if shown is not None and group != "all":
+        shown = shown.for_group(group)  # same times, other weights (no new analysis)
     points = sidebar.choose_points(region, category, lang)
-    basemap = sidebar.choose_basemap(lang)
+    basemap = sidebar.choose_basemap(lang, "osm" if snapshot.has_osm else "own")
     # default through the Session State API only (keep_widget_state writes the key back
     # on every run; a value= as well makes Streamlit warn in the server log)
     if KEY_DEMO not in st.session_state:
@@ -180,57 +152,53 @@ def main() -> None:
 
     ctx = UIContext(
         region=region, data_dir=Path(data_dir), snapshot=snapshot, lang=lang,
-        category=category, mode=mode, result=shown, demo=demo,
-        extra={"indicator": indicator, "basemap": basemap, "point_categories": points,
-               "thresholds": thresholds, "base_result": result, "extra_points": extra,
-               "listings_when": when},
+        category=category, mode=mode, result=shown, demo=demo, workspace=ws,
+        base_result=result,
+        view=ViewChoice(indicator=indicator, basemap=basemap, point_categories=points,
+                        thresholds=thresholds, listings_when=when),
     )
 
     if demo:
-        run_panel(*DEMO_PANEL, ctx, t("demo_mode", lang))
+        run_panel(render_demo, ctx, t("demo_mode", lang))
         return
 
     st.title(t("app_title", lang, region=region.name))
     if not st.get_option("server.enableStaticServing"):
-        st.error(
-            "Die Karte braucht die statischen Dateien der App (Leaflet): bitte im Projektordner "
-            "mit `python3 -m streamlit run app.py` starten (liest `.streamlit/config.toml`) oder "
-            "`--server.enableStaticServing true` angeben."
-        )
+        st.error(t("static_serving", lang))
     if not snapshot.has_osm:
         render_osm_hint(ctx, compact=True)
     if listing_error:
-        st.error(f"Fehler: {listing_error}")
+        st.error(t("error", lang, msg=listing_error))
     if no_result_reason:
         st.warning(t("no_result", lang, reason=no_result_reason))
 
     tab_names = ["tab_map", "tab_overview", "tab_scenario", "tab_listings", "tab_export",
-                 "tab_status"]
+                 "tab_data", "tab_status"]
     # Lazy tabs: only the open one runs, so a slider answers with the map alone.
     containers = st.tabs([t(n, lang) for n in tab_names], key=KEY_TAB, on_change="rerun")
     tabs = dict(zip(tab_names, containers, strict=True))
     if _is_open(tabs["tab_map"]):
         with tabs["tab_map"]:
             headline(ctx)
+            base_key = (ws.fingerprint, when_key(when), listing_error is None)
             thr_key = tuple(sorted(thresholds.items()))
             fmap, group = data.get_map_layers(
-                base_key, thr_key, snapshot, region, shown, extra, category=category, mode=mode,
-                indicator=indicator, basemap=basemap, lang=lang, points=points)
+                base_key, thr_key, ws, shown, ctx.extra_points if listing_error is None
+                else None, category=category, mode=mode, indicator=indicator,
+                basemap=basemap, lang=lang, points=points)
             ensure_selection(ctx)
             render_map(ctx, fmap, group)
             st.divider()
             render_profile(ctx)
-    if _is_open(tabs["tab_overview"]):
-        with tabs["tab_overview"]:
-            render_overview(ctx)
-    for key, panel in (("tab_scenario", "scenario"), ("tab_listings", "listings"),
-                       ("tab_export", "export")):
+    panels: dict[str, Callable[[UIContext], None]] = {
+        "tab_overview": render_overview, "tab_scenario": render_scenario_panel,
+        "tab_listings": render_listings_panel, "tab_export": render_export_panel,
+        "tab_data": render_data_panel, "tab_status": render_status,
+    }
+    for key, panel in panels.items():
         if _is_open(tabs[key]):
             with tabs[key]:
-                run_panel(*OPTIONAL_PANELS[panel], ctx, t(key, lang))
-    if _is_open(tabs["tab_status"]):
-        with tabs["tab_status"]:
-            render_status(ctx)
+                run_panel(panel, ctx, t(key, lang))
 
 
 def _is_open(tab: object) -> bool:

@@ -6,8 +6,6 @@ box here, or a test); without a selection the worst-served unit of the current v
 
 from __future__ import annotations
 
-import math
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,54 +14,37 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from dorfkarte import fmt, views
+from dorfkarte.enums import GapClass
 from dorfkarte.i18n import category_label, gap_label, mode_label, t
-from dorfkarte.maps import fmt_number, fmt_share, fmt_value
-from dorfkarte.region import ALL_MODES, TRANSIT
+from dorfkarte.region import TRANSIT
 from dorfkarte.snapshot import DISTRICTS
-from dorfkarte.ui import data as ui_data
 from dorfkarte.ui.context import UIContext
-from dorfkarte.ui.mapview import SELECTED
+from dorfkarte.ui.state import SELECTED
+from dorfkarte.views import worst_unit
+from dorfkarte.workspace import when_key
 
-GAP_ORDER = {"Lücke": 0, "knapp": 1, "ok": 2, "keine Daten": 3}
-GAP_CHART_COLOURS = {"Lücke": "#d73027", "knapp": "#fdae61", "ok": "#1a9850",
-                     "keine Daten": "#bdbdbd"}
+__all__ = ["ProfileParts", "ensure_selection", "missing_lines", "nearest_providers",
+           "profile_chart", "profile_table", "render_profile", "worst_unit"]
 
-
-def worst_unit(result: Any, category: str, mode: str) -> str | None:
-    """The unit with the lowest share within the threshold (ties: more residents first)."""
-    if result is None:
-        return None
-    ind = result.indicators
-    rows = ind[(ind["category"] == category) & (ind["mode"] == mode)]
-    rows = rows[rows["share_within"].notna()]
-    if rows.empty:
-        return None
-    rows = rows.assign(_pop=rows["population"].fillna(0)).sort_values(
-        ["share_within", "_pop"], ascending=[True, False])
-    return str(rows["district"].iloc[0])
-
-
-def unit_rows(result: Any, name: str, mode: str) -> pd.DataFrame:
-    ind = result.indicators
-    return ind[(ind["district"].astype(str) == name) & (ind["mode"] == mode)].copy()
+GAP_CHART_COLOURS = {GapClass.GAP: "#d73027", GapClass.TIGHT: "#fdae61", GapClass.OK: "#1a9850",
+                     GapClass.NO_DATA: "#bdbdbd"}
 
 
 def profile_table(ctx: UIContext, name: str) -> pd.DataFrame:
     """One row per category for the chosen mode, German (or English) column names."""
     lang, region = ctx.lang, ctx.region
-    rows = unit_rows(ctx.result, name, ctx.mode)
-    order = {c: i for i, c in enumerate(region.categories)}
-    rows = rows.assign(_o=rows["category"].map(order)).sort_values("_o")
+    rows = views.unit_profile(ctx.result, region, name, ctx.mode).rows
     out = pd.DataFrame({
         t("col_category", lang): [category_label(region.categories[c], lang)
                                   for c in rows["category"]],
-        t("col_median", lang): [fmt_value(v, u, lang) for v, u in zip(rows["median"],
+        t("col_median", lang): [fmt.value(v, u, lang) for v, u in zip(rows["median"],
                                                                       rows["unit"], strict=True)],
-        t("col_p90", lang): [fmt_value(v, u, lang) for v, u in zip(rows["p90"], rows["unit"],
+        t("col_p90", lang): [fmt.value(v, u, lang) for v, u in zip(rows["p90"], rows["unit"],
                                                                    strict=True)],
-        t("col_threshold", lang): [fmt_value(v, u, lang) for v, u in zip(
+        t("col_threshold", lang): [fmt.threshold(v, u, lang) for v, u in zip(
             rows["threshold"], rows["unit"], strict=True)],
-        t("col_share", lang): [fmt_share(v, lang) for v in rows["share_within"]],
+        t("col_share", lang): [fmt.share(v, lang) for v in rows["share_within"]],
         t("col_class", lang): [gap_label(str(g), lang) for g in rows["gap_class"]],
         t("col_nearest", lang): [str(n) if isinstance(n, str) else "" for n in
                                  rows["nearest_name"]],
@@ -75,11 +56,16 @@ def profile_table(ctx: UIContext, name: str) -> pd.DataFrame:
     return out
 
 
-def profile_chart(ctx: UIContext, name: str) -> alt.Chart | None:
-    """Median travel time per category as bars (gap class colours), threshold as ticks."""
+def chart_spec(ctx: UIContext, name: str) -> dict[str, Any] | None:
+    """Median travel time per category as bars (gap class colours), threshold as ticks.
+
+    A plain Vega-Lite spec (built in ~1 ms; going through Altair and ``to_dict`` took
+    ~0.13 s of every slider rerun). :func:`profile_chart` wraps it in Altair, which the
+    tests use to validate it against the Vega-Lite schema.
+    """
     lang, region = ctx.lang, ctx.region
-    rows = unit_rows(ctx.result, name, ctx.mode)
-    rows = rows[rows["gap_class"] != "keine Daten"]
+    rows = views.unit_profile(ctx.result, region, name, ctx.mode).rows
+    rows = rows[rows["gap_class"] != GapClass.NO_DATA]
     if rows.empty:
         return None
     unit = "m" if ctx.mode == TRANSIT else "min"
@@ -87,90 +73,71 @@ def profile_chart(ctx: UIContext, name: str) -> alt.Chart | None:
     cap = float(np.nanmax([finite.max(skipna=True) if finite.notna().any() else 0,
                            rows["threshold"].max()]) * 1.25) or 1.0
     med = rows["median"].to_numpy(dtype=float)
-    data = pd.DataFrame({
-        "Kategorie": [category_label(region.categories[c], lang) for c in rows["category"]],
-        "Median": np.where(np.isinf(med), cap, med),
-        "Schwelle": rows["threshold"].to_numpy(dtype=float),
-        "Klasse": [gap_label(str(g), lang) for g in rows["gap_class"]],
-        "Text": [fmt_value(v, unit, lang) for v in med],
-        "Anteil": [fmt_share(v, lang) for v in rows["share_within"]],
-    })
-    domain = [gap_label(g, lang) for g in GAP_CHART_COLOURS]
-    colours = list(GAP_CHART_COLOURS.values())
-    y = alt.Y("Kategorie:N", sort=None, title=None, axis=alt.Axis(labelOverlap=False))
-    bars = alt.Chart(data).mark_bar().encode(
-        x=alt.X("Median:Q", title=f"{t('col_median', lang)} ({unit})",
-                scale=alt.Scale(domain=[0, cap])),
-        y=y,
-        color=alt.Color("Klasse:N", scale=alt.Scale(domain=domain, range=colours),
-                        title=t("col_class", lang)),
-        tooltip=[alt.Tooltip("Kategorie:N"), alt.Tooltip("Text:N", title=t("col_median", lang)),
-                 alt.Tooltip("Anteil:N", title=t("col_share", lang)),
-                 alt.Tooltip("Klasse:N", title=t("col_class", lang))],
-    )
-    ticks = alt.Chart(data).mark_tick(color="#111", thickness=2, size=22).encode(
-        x="Schwelle:Q", y=y,
-        tooltip=[alt.Tooltip("Schwelle:Q", title=t("col_threshold", lang))],
-    )
-    return (bars + ticks).properties(height=max(120, 30 * len(data)))
+    shown = np.where(np.isinf(med), cap, med)
+    values = [
+        {"Kategorie": category_label(region.categories[c], lang),
+         "Median": float(m) if np.isfinite(m) else None,
+         "Schwelle": float(thr) if np.isfinite(thr) else None,
+         "Klasse": gap_label(str(g), lang), "Text": fmt.value(v, unit, lang),
+         "Anteil": fmt.share(sh, lang)}
+        for c, m, thr, g, v, sh in zip(rows["category"], shown,
+                                       rows["threshold"].to_numpy(dtype=float),
+                                       rows["gap_class"], med, rows["share_within"],
+                                       strict=True)]
+    y = {"field": "Kategorie", "type": "nominal", "sort": None, "title": None,
+         "axis": {"labelOverlap": False}}
+    bars = {"mark": {"type": "bar"}, "encoding": {
+        "x": {"field": "Median", "type": "quantitative",
+              "title": f"{t('col_median', lang)} ({unit})", "scale": {"domain": [0, cap]}},
+        "y": y,
+        "color": {"field": "Klasse", "type": "nominal", "title": t("col_class", lang),
+                  "scale": {"domain": [gap_label(g, lang) for g in GAP_CHART_COLOURS],
+                            "range": list(GAP_CHART_COLOURS.values())}},
+        "tooltip": [{"field": "Kategorie", "type": "nominal"},
+                    {"field": "Text", "type": "nominal", "title": t("col_median", lang)},
+                    {"field": "Anteil", "type": "nominal", "title": t("col_share", lang)},
+                    {"field": "Klasse", "type": "nominal", "title": t("col_class", lang)}],
+    }}
+    ticks = {"mark": {"type": "tick", "color": "#111", "thickness": 2, "size": 22},
+             "encoding": {"x": {"field": "Schwelle", "type": "quantitative"}, "y": y,
+                          "tooltip": [{"field": "Schwelle", "type": "quantitative",
+                                       "title": t("col_threshold", lang)}]}}
+    return {"data": {"values": values}, "layer": [bars, ticks],
+            "height": max(120, 30 * len(values))}
+
+
+def profile_chart(ctx: UIContext, name: str) -> alt.LayerChart | None:
+    """:func:`chart_spec` as an Altair chart (``to_dict()`` validates the spec)."""
+    spec = chart_spec(ctx, name)
+    return None if spec is None else alt.LayerChart.from_dict(spec)
 
 
 def nearest_providers(ctx: UIContext, name: str) -> pd.DataFrame:
-    """Per category: the nearest service to the unit's centre (straight line, km) and the one
-    most residents reach first (from the analysis)."""
-    lang, region, result = ctx.lang, ctx.region, ctx.result
-    districts = ctx.snapshot.get(DISTRICTS)
-    sel = districts[districts["name"].astype(str) == name] if districts is not None else None
-    rows = unit_rows(result, name, ctx.mode).set_index("category")
-    centre = None
-    if sel is not None and len(sel):
-        centre = sel.to_crs(region.crs).geometry.representative_point().iloc[0]
-    records = []
-    for cid, cat in region.categories.items():
-        dests = result.destinations.get(cid) if result is not None else None
-        near_name, near_km, near_src = "", math.nan, ""
-        if centre is not None and dests is not None and len(dests):
-            d = dests.to_crs(region.crs)
-            dist = d.geometry.distance(centre).to_numpy()
-            i = int(np.argmin(dist))
-            near_name = str(d["name"].iloc[i]) if isinstance(d["name"].iloc[i], str) else ""
-            near_km = float(dist[i]) / 1000.0
-            near_src = str(d["source"].iloc[i]) if "source" in d else ""
-        first = rows.loc[cid, "nearest_name"] if cid in rows.index else ""
-        records.append({
-            t("col_category", lang): category_label(cat, lang),
-            t("nearest", lang): near_name or "–",
-            "km (Luftlinie)" if lang == "de" else "km (straight line)":
-                fmt_number(near_km, 1, lang) if not math.isnan(near_km) else "–",
-            t("col_nearest_source", lang): near_src,
-            ("Zuerst erreicht (" + mode_label(ctx.mode, lang) + ")") if lang == "de" else
-            ("Reached first (" + mode_label(ctx.mode, lang) + ")"):
-                first if isinstance(first, str) and first else "–",
-        })
-    return pd.DataFrame(records)
+    """:func:`dorfkarte.views.nearest_providers`, labelled for the page."""
+    lang, region = ctx.lang, ctx.region
+    near = views.nearest_providers(ctx.result, region, ctx.snapshot.get(DISTRICTS), name,
+                                   ctx.mode)
+    return pd.DataFrame({
+        t("col_category", lang): [category_label(region.categories[c], lang)
+                                  for c in near["category"]],
+        t("nearest", lang): [n or fmt.DASH for n in near["nearest_name"]],
+        t("km_straight", lang): [fmt.number(k, 1, lang) for k in near["km"]],
+        t("col_nearest_source", lang): near["source"].to_numpy(),
+        t("reached_first", lang, mode=mode_label(ctx.mode, lang)):
+            [f or fmt.DASH for f in near["first_reached"]],
+    })
 
 
 def missing_lines(ctx: UIContext, name: str) -> list[str]:
     """'Hausarzt: Lücke Fuß (12 % ≤ 15 min), knapp Rad (…), ok Auto (…)' per category that is
-    a gap or tight in the chosen mode."""
-    lang, region, result = ctx.lang, ctx.region, ctx.result
-    ind = result.indicators
-    rows = ind[ind["district"].astype(str) == name]
-    # One pass over the unit's rows instead of a filter per category and mode (~30 ms).
-    by_key = {(str(r["category"]), str(r["mode"])): r for r in rows.to_dict("records")}
+    a gap or tight in the chosen mode (:attr:`dorfkarte.views.UnitProfile.missing`)."""
+    lang, region = ctx.lang, ctx.region
     lines = []
-    for cid in region.categories:
-        cur = by_key.get((cid, ctx.mode))
-        if cur is None or str(cur["gap_class"]) not in ("Lücke", "knapp"):
-            continue
-        parts = []
-        for m in ALL_MODES:
-            x = by_key.get((cid, m))
-            if x is None:
-                continue
-            parts.append(f"{gap_label(str(x['gap_class']), lang)} {mode_label(m, lang)} "
-                         f"({fmt_share(x['share_within'], lang)} ≤ "
-                         f"{fmt_value(x['threshold'], str(x['unit']), lang)})")
+    for cid, rows in views.unit_profile(ctx.result, region, name, ctx.mode).missing:
+        parts = [f"{gap_label(str(x['gap_class']), lang)} {mode_label(str(x['mode']), lang)} "
+                 f"({fmt.share(x['share_within'], lang)} ≤ "
+                 f"{fmt.threshold(x['threshold'], str(x['unit']), lang)})"
+                 for x in rows.to_dict("records")]
         lines.append(f"**{category_label(region.categories[cid], lang)}**: " + ", ".join(parts))
     return lines
 
@@ -198,7 +165,7 @@ def render_profile(ctx: UIContext) -> None:
     d = districts[districts["name"].astype(str) == name].iloc[0]
     kind = t("kind_kernort", lang) if d.get("kind") == "kernort" else t("kind_ortsteil", lang)
     pop = d.get("population")
-    pop_txt = (fmt_number(float(pop), 0, lang) if pop is not None and not pd.isna(pop)
+    pop_txt = (fmt.integer(float(pop), lang) if pop is not None and not pd.isna(pop)
                else t("no_data", lang))
     st.subheader(f"{name}")
     st.caption(f"{kind}, {d.get('municipality', '')} · {t('population', lang)}: {pop_txt}"
@@ -300,22 +267,14 @@ class ProfileParts:
 
 def result_identity(ctx: UIContext) -> tuple[Any, ...]:
     """A cheap hashable stand-in for ``ctx.result`` (hashing its DataFrames per rerun would
-    cost as much as building the profile).
-
-    The keys :mod:`dorfkarte.ui.data` caches the analysis under (data and listings state, region
-    file time) plus the slider thresholds determine the shown result; ``id`` of the result
-    objects guards against any result not built through those caches.
+    cost as much as building the profile): the workspace fingerprint, the listings choice
+    and the slider thresholds determine the shown result; ``id`` of the result objects
+    guards against any result not built by the workspace.
     """
-    when = ctx.extra.get("listings_when")
-    try:
-        region_mtime = os.stat(ctx.region.path).st_mtime
-    except (OSError, TypeError):
-        region_mtime = 0.0
-    thresholds = ctx.extra.get("thresholds") or {}
-    thr = tuple(sorted((str(c), str(m), float(v)) for (c, m), v in thresholds.items()))
-    return (*ui_data.snapshot_key(ctx.region, ctx.data_dir),
-            *ui_data.listings_key(ctx.data_dir, when), region_mtime, thr,
-            id(ctx.result), id(ctx.extra.get("base_result")))
+    thr = tuple(sorted((str(c), str(m), float(v))
+                       for (c, m), v in ctx.view.thresholds.items()))
+    return (ctx.ws.fingerprint, when_key(ctx.view.listings_when), thr, id(ctx.result),
+            id(ctx.base_result))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -327,14 +286,20 @@ def _profile_parts(identity: tuple[Any, ...], name: str, mode: str, lang: str,
     update should have that time. A hit costs ~0.02 s. The category is not part of the key because
     the profile shows every category of the chosen mode.
     """
-    chart = profile_chart(_ctx, name)
     return ProfileParts(
         missing=missing_lines(_ctx, name),
         table=profile_table(_ctx, name),
         # Schema validation costs ~15 ms per build; tests/test_profile.py validates the spec.
-        chart_spec=chart.to_dict(validate=False) if chart is not None else None,
-        nearest=nearest_providers(_ctx, name),
+        chart_spec=chart_spec(_ctx, name),
+        nearest=_nearest(identity[:2] + identity[4:], name, mode, lang, _ctx),
     )
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _nearest(identity: tuple[Any, ...], name: str, mode: str, lang: str,
+             _ctx: UIContext) -> pd.DataFrame:
+    """The nearest providers do not depend on the thresholds: cached without them."""
+    return nearest_providers(_ctx, name)
 
 
 def _rows_height(n: int) -> int:

@@ -1,53 +1,50 @@
 """Sidebar: what to look at (region, category, mode, indicator, thresholds, base map).
 
-Widget values live in ``st.session_state`` under the ``KEY_*`` names, so tests
-(AppTest) and the demo can set them, and a rerun keeps them.
+Widget values live in ``st.session_state`` under the ``KEY_*`` names of
+:mod:`dorfkarte.ui.state`, so tests (AppTest) and the demo can set them, and a rerun keeps
+them. Each ``choose_*`` function is one selector returning a plain value; a new selector is
+one more function here and one more field of :class:`dorfkarte.ui.context.ViewChoice`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 from dorfkarte import maps
+from dorfkarte.coverage import CoverageResult
+from dorfkarte.enums import GapClass
 from dorfkarte.i18n import LANG_LABELS, LANGS, category_label, indicator_label, mode_label, t
+from dorfkarte.listings import describe_when
+from dorfkarte.listings.schedule import When, next_weekday_time
 from dorfkarte.region import ALL_MODES, MODES, TRANSIT, Region
+from dorfkarte.ui.state import (
+    KEY_BASEMAP,
+    KEY_CATEGORY,
+    KEY_INDICATOR,
+    KEY_LANG,
+    KEY_MODE,
+    KEY_POINTS,
+    KEY_REGION,
+    KEY_WHEN,
+    KEY_WHEN_DAY,
+    KEY_WHEN_TIME,
+    THR_PREFIX,
+)
+from dorfkarte.ui.state import PREV_CATEGORY as _PREV_CATEGORY
 
-KEY_LANG = "dk_lang"
-KEY_REGION = "dk_region"
-KEY_CATEGORY = "dk_category"
-KEY_MODE = "dk_mode"
-KEY_INDICATOR = "dk_indicator"
-KEY_BASEMAP = "dk_basemap"
-KEY_POINTS = "dk_points"
-KEY_WHEN = "dk_listings_when"
-KEY_WHEN_DAY = "dk_listings_day"
-KEY_WHEN_TIME = "dk_listings_time"
-THR_PREFIX = "dk_thr"
-_PREV_CATEGORY = "_dk_prev_category"
+__all__ = ["KEY_BASEMAP", "KEY_CATEGORY", "KEY_INDICATOR", "KEY_LANG", "KEY_MODE",
+           "KEY_POINTS", "KEY_REGION", "KEY_WHEN", "KEY_WHEN_DAY", "KEY_WHEN_TIME",
+           "THR_PREFIX", "choose_basemap", "choose_group", "choose_language",
+           "choose_listings_when", "choose_points", "choose_region", "choose_thresholds",
+           "choose_view", "default_category", "thr_key"]
 
 
 def thr_key(category: str, mode: str) -> str:
     return f"{THR_PREFIX}::{category}::{mode}"
-
-
-@dataclass
-class Selection:
-    """What the user chose in the sidebar."""
-
-    lang: str
-    region_path: Path
-    category: str
-    mode: str
-    indicator: str
-    basemap: str
-    point_categories: tuple[str, ...]
-    thresholds: dict[tuple[str, str], float] = field(default_factory=dict)
-    listings_when: Any = None
 
 
 def choose_language() -> str:
@@ -70,26 +67,26 @@ def choose_region(files: list[Path], lang: str) -> Path:
     return Path(chosen)
 
 
-def _pairs(region: Region, result: Any) -> list[tuple[str, str]]:
+def _pairs(region: Region, result: CoverageResult | None) -> list[tuple[str, str]]:
     if result is not None and getattr(result, "times", None):
         return list(result.times)
     return [(c, m) for c, cat in region.categories.items() for m in MODES
             if m != TRANSIT or cat.source == TRANSIT]
 
 
-def default_category(region: Region, result: Any, mode: str) -> str:
+def default_category(region: Region, result: CoverageResult | None, mode: str) -> str:
     """The first category that has data (with embedded data only: the stops)."""
     pairs = [c for c, m in _pairs(region, result) if m == mode]
     if result is not None and getattr(result, "indicators", None) is not None:
         ind = result.indicators
-        has = ind[(ind["mode"] == mode) & (ind["gap_class"] != "keine Daten")]["category"]
+        has = ind[(ind["mode"] == mode) & (ind["gap_class"] != GapClass.NO_DATA)]["category"]
         for c in pairs:
             if c in set(has):
                 return c
     return pairs[0] if pairs else next(iter(region.categories))
 
 
-def choose_view(region: Region, result: Any, lang: str) -> tuple[str, str, str]:
+def choose_view(region: Region, result: CoverageResult | None, lang: str) -> tuple[str, str, str]:
     """Mode, category, indicator (categories offered are those analysed for the mode)."""
     sb = st.sidebar
     pairs = _pairs(region, result)
@@ -111,16 +108,16 @@ def choose_view(region: Region, result: Any, lang: str) -> tuple[str, str, str]:
     return str(mode), str(category), str(indicator)
 
 
-def choose_timetable(region: Region, data_dir: Path, lang: str) -> tuple[str, str, str] | None:
+def choose_timetable(ws: Any, lang: str) -> tuple[str, str, str] | None:
     """Day and departure window of mode pt (None without a timetable); shows its validity."""
     from dorfkarte import pt
     from dorfkarte.errors import DorfkarteError
-    from dorfkarte.ui import data
 
-    if not pt.has_timetable(region, data_dir):
+    region = ws.region
+    if not pt.has_timetable(region, ws.data_dir):
         return None
     try:
-        tt = data.get_timetable(region, data_dir)
+        tt = ws.timetable()
     except DorfkarteError as exc:
         st.sidebar.error(f"Fehler: {exc}")
         return None
@@ -162,7 +159,7 @@ def _slider_range(unit: str, default: float) -> tuple[float, float, float]:
     return 1.0, max(60.0, 2 * default), 1.0
 
 
-def choose_thresholds(region: Region, result: Any, category: str, mode: str,
+def choose_thresholds(region: Region, result: CoverageResult | None, category: str, mode: str,
                       lang: str) -> dict[tuple[str, str], float]:
     """Sliders for the chosen pair and (in an expander) the other categories of the mode."""
     if result is None:
@@ -212,43 +209,44 @@ def choose_points(region: Region, category: str, lang: str) -> tuple[str, ...]:
     return tuple(c for c in cats if c in chosen)
 
 
-def choose_basemap(lang: str) -> str:
+def choose_group(result: Any, lang: str) -> str:
+    """Whose residents weigh the indicators (needs census age weights on the origins)."""
+    groups = ("all", *(g for g in ("65plus", "under18")
+                       if result is not None and f"pop_{g}" in result.origins))
+    if len(groups) == 1:
+        return "all"
+    return str(st.sidebar.radio(t("group", lang), groups,
+                                key="dk_group", horizontal=True,
+                                format_func=lambda g: t(f"group_{g}", lang)))
+
+
+def choose_basemap(lang: str, default: str = "osm") -> str:
+    """Without an OSM snapshot the default is the own (offline) map: no failing tiles."""
     if st.session_state.get(KEY_BASEMAP) not in maps.BASEMAPS:
-        st.session_state[KEY_BASEMAP] = "osm"
+        st.session_state[KEY_BASEMAP] = default
     return str(st.sidebar.radio(t("basemap", lang), maps.BASEMAPS, key=KEY_BASEMAP,
                                 format_func=lambda b: t(f"basemap_{b}", lang)))
 
 
-WEEKDAYS = {"de": ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag",
-                   "Sonntag"],
-            "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
-                   "Sunday"]}
-
-
-def choose_listings_when(lang: str) -> Any:
+def choose_listings_when(lang: str) -> When:
     """When local listings count (``dorfkarte.listings.When``): all, weekly, or a time."""
-    from dorfkarte.listings import describe_when
-    from dorfkarte.listings.schedule import next_weekday_time
-
     options = ["all", "weekly", "at"]
     labels = {"all": describe_when(None, lang), "weekly": describe_when("weekly", lang),
-              "at": "zu einem Zeitpunkt" if lang == "de" else "at a given time"}
+              "at": t("listings_when_at", lang)}
     if st.session_state.get(KEY_WHEN) not in options:
         st.session_state[KEY_WHEN] = "all"
-    choice = st.sidebar.selectbox(
-        "Lokale Angebote zählen" if lang == "de" else "Count local listings",
-        options, key=KEY_WHEN, format_func=lambda o: labels[o],
-    )
+    choice = st.sidebar.selectbox(t("listings_when", lang), options, key=KEY_WHEN,
+                                  format_func=lambda o: labels[o])
     if choice == "weekly":
         return "weekly"
     if choice == "at":
-        days = WEEKDAYS["en" if lang == "en" else "de"]
+        days = t("weekday_names", lang).split("|")
         c1, c2 = st.sidebar.columns(2)
-        day = c1.selectbox("Tag" if lang == "de" else "Day", range(7), key=KEY_WHEN_DAY,
+        day = c1.selectbox(t("day", lang), range(7), key=KEY_WHEN_DAY,
                            format_func=lambda d: days[d])
         if KEY_WHEN_TIME not in st.session_state:  # default via state only: no warning
             st.session_state[KEY_WHEN_TIME] = dt.time(10, 0)
-        time = c2.time_input("Uhrzeit" if lang == "de" else "Time",
-                             key=KEY_WHEN_TIME, step=dt.timedelta(minutes=30))
+        time = c2.time_input(t("time", lang), key=KEY_WHEN_TIME,
+                             step=dt.timedelta(minutes=30))
         return next_weekday_time(int(day), time)
     return None

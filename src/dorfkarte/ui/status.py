@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from dorfkarte import assets
-from dorfkarte.commands.info import no_osm_hint
+from dorfkarte import assets, fmt
 from dorfkarte.i18n import osm_attribution, t
-from dorfkarte.snapshot import DISTRICTS, snapshot_path
+from dorfkarte.snapshot import DISTRICTS
 from dorfkarte.ui.context import UIContext
 
 
@@ -18,10 +16,16 @@ def layer_table(ctx: UIContext) -> pd.DataFrame:
     lang = ctx.lang
     rows = []
     for name, info in ctx.snapshot.info.items():
+        # the data's own date (extract / Overpass); the import time apart
+        if info.data_date:
+            stand = info.data_date[:10]
+        else:
+            stand = info.fetched_at if info.embedded else t("date_unknown", lang)
         rows.append({
             t("col_layer", lang): name,
-            t("col_count", lang): info.count,
-            t("col_date", lang): info.fetched_at,
+            t("col_count", lang): fmt.integer(info.count, lang),
+            t("col_date", lang): stand,
+            t("col_imported", lang): "" if info.embedded else info.fetched_at,
             t("col_source", lang): info.source + (f" [{t('embedded', lang)}]"
                                                   if info.embedded else ""),
             t("col_licence", lang): info.licence,
@@ -40,35 +44,35 @@ def attributions(ctx: UIContext) -> list[str]:
 def render_osm_hint(ctx: UIContext, compact: bool = False) -> None:
     """The hint how to get an OSM snapshot (shown when there is none), in the UI language.
 
-    The text is the CLI's (:func:`dorfkarte.commands.info.no_osm_hint`): headline, commands,
-    what works without it. ``compact``: headline and what works as a warning, the commands
-    folded away (main page).
+    The text is the CLI's (:meth:`dorfkarte.workspace.Workspace.no_osm_hint`): headline,
+    commands, what works without it. ``compact``: headline and what works as a warning, the
+    commands folded away (main page).
     """
-    hint = no_osm_hint(ctx.region.id, ctx.region, ctx.data_dir, lang=ctx.lang)
+    hint = ctx.ws.no_osm_hint(ctx.lang)
     first, _, rest = hint.partition("\n")
     commands, _, works = rest.rpartition("\n")
     if not compact:
         st.warning(f"**{first}**\n\n```\n{commands}\n```\n\n{works}")
         return
     st.warning(f"**{first}** {works}")
-    with st.expander("How to add an OSM snapshot" if ctx.lang == "en"
-                     else "So kommt ein OSM-Schnappschuss dazu"):
+    with st.expander(t("hint_expander", ctx.lang)):
+        st.caption(t("data_hint_tab", ctx.lang, tab=t("tab_data", ctx.lang)))
         st.code(commands, language=None)
 
 
-def example_note(extra: Any) -> str | None:
-    """'Beispieldaten: 3 lokale Angebote' when listings flagged as example data are shown."""
+def example_note(extra: gpd.GeoDataFrame | None, lang: str = "de") -> str | None:
+    """'3 lokale Angebote sind als Beispiel markiert' when example listings are shown."""
     if extra is None or not len(extra) or "example" not in extra:
         return None
     n = int(extra["example"].fillna(False).astype(bool).sum())
     if not n:
         return None
-    return f"{n} lokale Angebote sind als Beispiel markiert (keine echten Daten)"
+    return t("example_listings", lang, n=fmt.integer(n, lang))
 
 
 def render_status(ctx: UIContext) -> None:
     lang, snap = ctx.lang, ctx.snapshot
-    path = snapshot_path(ctx.data_dir, ctx.region.id)
+    path = ctx.ws.snapshot_path
     st.subheader(t("status_snapshot", lang))
     st.markdown(
         f"- {t('region', lang)}: **{ctx.region.name}** (`{ctx.region.id}`), "
@@ -81,7 +85,7 @@ def render_status(ctx: UIContext) -> None:
     d = snap.get(DISTRICTS)
     if d is not None and "approx" in d and bool(d["approx"].any()):
         st.info(t("status_approx", lang, source=str(d["source"].iloc[0])))
-    note = example_note(ctx.extra.get("extra_points"))
+    note = example_note(ctx.extra_points, lang)
     if note:
         st.info(t("status_example", lang, what=note))
     if ctx.result is not None and getattr(ctx.result, "notes", None):
@@ -94,5 +98,5 @@ def render_status(ctx: UIContext) -> None:
     missing = assets.missing_assets()
     if missing:
         st.error(t("status_assets_missing", lang, files=", ".join(str(p) for p in missing)))
-    with st.expander("Software (Karte)" if lang == "de" else "Software (map)"):
+    with st.expander(t("software_map", lang)):
         st.dataframe(pd.DataFrame(assets.third_party()), hide_index=True, width="stretch")
