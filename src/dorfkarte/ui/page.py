@@ -137,7 +137,8 @@ def main() -> None:
 
     mode, category, indicator = sidebar.choose_view(region, result, lang)
     thresholds = sidebar.choose_thresholds(region, result, category, mode, lang)
-    shown = (ws.result(when=when, thresholds=thresholds, listings=listing_error is None)
+    shown = (ws.result(when=when, thresholds=thresholds, listings=listing_error is None,
+                       pt=pt_choice)
              if result is not None else None)
     group = sidebar.choose_group(shown, lang)
     if shown is not None and group != "all":
