@@ -61,6 +61,9 @@ _T: dict[str, tuple[str, str]] = {
     "gap_keine Daten": ("keine Daten", "no data"),
     "gap_nur lokale Angebote": ("unbekannt – nur lokale Angebote erfasst",
                                 "unknown – only local listings recorded"),
+    "unknown": ("unbekannt", "unknown"),
+    "hl_unknown_residents": ("{n} Ortsteile ohne Einwohnerzahl: dort nicht mitgezählt",
+                             "{n} units without a population figure: not counted there"),
     "flag_example": ("enthält Beispieldaten", "contains example data"),
     "flag_local_only": ("nur lokale Angebote, OSM fehlt", "local listings only, no OSM data"),
     "legend_local_only": ("Nur lokale Angebote, OSM fehlt: Ortsteile ohne erreichbares Angebot "
