@@ -26,7 +26,7 @@ from dorfkarte.ui.listings import render_listings_panel
 from dorfkarte.ui.mapview import render_map
 from dorfkarte.ui.overview import render_overview
 from dorfkarte.ui.profile import ensure_selection, render_profile
-from dorfkarte.ui.scenario import render_scenario_panel
+from dorfkarte.ui.scenario import render_scenario_panel, restore_pending
 from dorfkarte.ui.state import KEY_DEMO, KEY_TAB
 from dorfkarte.ui.status import render_osm_hint, render_status
 from dorfkarte.workspace import when_key
@@ -111,6 +111,7 @@ def main() -> None:
     # ``?demo=1``: the talk starts on the full-width map, the sidebar folded away.
     st.set_page_config(page_title="dorfkarte", page_icon="🗺️", layout="wide",
                        initial_sidebar_state=initial_sidebar_state())
+    restore_pending()  # a loaded scenario's category/mode/name, before the widgets
     keep_widget_state()
     lang = sidebar.choose_language()
     data_dir = default_data_dir()
