@@ -95,6 +95,8 @@ class CoverageResult:
     modes: list[str]
     notes: list[str] = field(default_factory=list)
     _groups: _Groups | None = field(default=None, repr=False)
+    #: Whose residents weigh the indicators: ``all``, ``65plus`` or ``under18``.
+    group: str = "all"
 
     @property
     def local_only(self) -> frozenset[str]:
@@ -195,6 +197,10 @@ class CoverageResult:
             ind.loc[live, "gap_class"] = [self.region.gap_classes.classify(float(x))
                                           for x in share]
         return replace(self, thresholds=thr, indicators=ind)
+
+    def for_group(self, group: str) -> CoverageResult:
+        """Indicators for residents 65+ / under 18 / all (see :func:`for_group`)."""
+        return for_group(self, group)
 
     def table(self) -> pd.DataFrame:
         """Indicators without internal columns (what exports write)."""
@@ -468,6 +474,53 @@ class _Groups:
             return hit / total
 
 
+def _make_groups(districts: gpd.GeoDataFrame, origins: gpd.GeoDataFrame,
+                 pop: np.ndarray) -> _Groups:
+    """Origins grouped by district, weighted by ``pop`` (residents of the group).
+
+    A district whose origins carry no residents at all (unknown population) counts each
+    origin once; inside a known district an origin with 0 residents (a home in no populated
+    census cell) weighs nothing.
+    """
+    codes = pd.Index(districts["name"]).get_indexer(origins["district"]).astype(np.int64)
+    p = np.where(np.isfinite(pop) & (pop > 0), pop, 0.0)
+    total = np.bincount(codes, weights=p, minlength=len(districts))
+    return _Groups(codes=codes, weights=np.where(total[codes] > 0, p, 1.0),
+                   districts=districts)
+
+
+#: Resident groups an indicator can be asked for: all, 65+ (GP, pharmacy, care),
+#: under 18 (school, Kita). Values are origin columns with the group's residents.
+GROUPS: dict[str, str] = {"all": "population", "65plus": "pop_65plus",
+                          "under18": "pop_under18"}
+
+
+def for_group(result: CoverageResult, group: str) -> CoverageResult:
+    """Indicators weighted by one resident group, without a new shortest-path run.
+
+    ``population`` and ``residents_within`` then count that group only (e.g. residents
+    65+). Origins without age weights (no census grid) cannot answer: an error says so.
+    """
+    if group not in GROUPS:
+        raise DorfkarteError(f"Unbekannte Gruppe {group!r}; erlaubt: {', '.join(GROUPS)}")
+    col = GROUPS[group]
+    if col not in result.origins:
+        raise DataError("Altersgruppen brauchen ein Einwohnergitter mit Altersanteilen "
+                        "(Regionsdatei [population])")
+    pop = result.origins[col].to_numpy(dtype=float)
+    d = result.districts.copy()
+    codes = pd.Index(d["name"]).get_indexer(result.origins["district"]).astype(np.int64)
+    sums = np.bincount(codes, weights=np.nan_to_num(pop), minlength=len(d))
+    base = d["population"].to_numpy(dtype=float)
+    d["population"] = np.where(np.isfinite(base), sums, np.nan)
+    g = _make_groups(d, result.origins, pop)
+    if result._groups is not None:
+        g.local_only = result._groups.local_only
+    ind = _indicators(g, result.region, result.times, result.nearest, result.destinations,
+                      result.methods, result.thresholds)
+    return replace(result, indicators=ind, _groups=g, group=group)
+
+
 def _quantiles(t: np.ndarray, g: _Groups, qs: Sequence[float]) -> tuple[list[np.ndarray],
                                                                         np.ndarray]:
     """Weighted quantiles and maximum per district in one sort (see weighted_quantile)."""
@@ -692,11 +745,7 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
     districts = districts_of(snapshot)
     origins, oxy, notes = build_origins(snapshot, region, districts)
     notes.extend(data_edge_notes(snapshot, districts, region))
-    pop = origins["population"].to_numpy(dtype=float)
-    groups = _Groups(
-        codes=pd.Index(districts["name"]).get_indexer(origins["district"]).astype(np.int64),
-        # unknown (or zero) population: every origin of that district counts once
-        weights=np.where(np.isfinite(pop) & (pop > 0), pop, 1.0), districts=districts)
+    groups = _make_groups(districts, origins, origins["population"].to_numpy(dtype=float))
 
     graphs = {m: _mode_graph(snapshot, region, m, oxy) for m in mode_list}
     dests = {c: destinations_for(snapshot, region, c, extra_destinations) for c in cats}
@@ -758,8 +807,8 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
 
 
 __all__ = [
-    "GAP_CLASSES", "INDICATOR_COLUMNS", "LOCAL_ONLY", "NETWORK_MODES", "NO_DATA",
-    "CoverageResult", "ModeGraph", "analyse", "destinations_for", "nearest_service",
-    "origin_distances", "threshold_value", "times_from_points", "travel_matrix",
-    "unit_distances", "weighted_quantile",
+    "GAP_CLASSES", "GROUPS", "INDICATOR_COLUMNS", "LOCAL_ONLY", "NETWORK_MODES", "NO_DATA",
+    "CoverageResult", "ModeGraph", "analyse", "destinations_for", "for_group",
+    "nearest_service", "origin_distances", "threshold_value", "times_from_points",
+    "travel_matrix", "unit_distances", "weighted_quantile",
 ]
