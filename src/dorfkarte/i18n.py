@@ -78,6 +78,16 @@ _T: dict[str, tuple[str, str]] = {
     "gap_keine Daten": ("keine Daten", "no data"),
     "gap_nur lokale Angebote": ("unbekannt – nur lokale Angebote erfasst",
                                 "unknown – only local listings recorded"),
+    "unknown": ("unbekannt", "unknown"),
+    "hl_unknown_residents": ("{n} Ortsteile ohne Einwohnerzahl: dort nicht mitgezählt",
+                             "{n} units without a population figure: not counted there"),
+    "demo_local_only_head": ("{cat}: nur lokale Angebote, OSM fehlt",
+                             "{cat}: local listings only, no OSM data"),
+    "demo_local_only_text": ("{k} von {total} Ortsteilen erreichen ein lokales Angebot "
+                             "({mode}, {thr}); {u} sind unbekannt – nur lokale Angebote "
+                             "erfasst, keine Lücke.",
+                             "{k} of {total} units reach a local listing ({mode}, {thr}); "
+                             "{u} are unknown – only local listings recorded, not gaps."),
     "flag_example": ("enthält Beispieldaten", "contains example data"),
     "flag_local_only": ("nur lokale Angebote, OSM fehlt", "local listings only, no OSM data"),
     "legend_local_only": ("Nur lokale Angebote, OSM fehlt: Ortsteile ohne erreichbares Angebot "

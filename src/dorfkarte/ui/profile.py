@@ -166,7 +166,7 @@ def render_profile(ctx: UIContext) -> None:
     kind = t("kind_kernort", lang) if d.get("kind") == "kernort" else t("kind_ortsteil", lang)
     pop = d.get("population")
     pop_txt = (fmt.integer(float(pop), lang) if pop is not None and not pd.isna(pop)
-               else t("no_data", lang))
+               else t("unknown", lang))
     st.subheader(f"{name}")
     st.caption(f"{kind}, {d.get('municipality', '')} · {t('population', lang)}: {pop_txt}"
                + (f" · {t('approx_area', lang)}" if bool(d.get("approx", False)) else ""))
