@@ -24,6 +24,7 @@ import geopandas as gpd
 from dorfkarte.coverage import CoverageResult, analyse
 from dorfkarte.embedded import open_snapshot
 from dorfkarte.i18n import t
+from dorfkarte.imports import districts_path
 from dorfkarte.listings import ListingStore, ValidationContext, destinations, source_label
 from dorfkarte.listings.schedule import When
 from dorfkarte.region import Region, load_region
@@ -108,7 +109,8 @@ class Workspace:
     def _data_key(self) -> tuple:
         region = self.region
         snap = ("fixed", id(self._fixed_snapshot)) if self._fixed_snapshot is not None \
-            else ("file", _stamp(self.snapshot_path))
+            else ("file", _stamp(self.snapshot_path),
+                  _stamp(districts_path(self.data_dir, region.id)))  # imported districts
         return (str(region.path), self._region_stamp, str(self.data_dir), snap)
 
     def _store_key(self) -> int:
