@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,8 +12,6 @@ from dorfkarte.region import Region
 from dorfkarte.ui.page import KEY_TAB
 from dorfkarte.ui.sidebar import KEY_CATEGORY, KEY_LANG, KEY_MODE, thr_key
 from dorfkarte.workspace import open_snapshot
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 GAP_LABEL = "Ortsteile mit Lücke"

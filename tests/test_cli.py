@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import osmfixtures as fx
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-import osmfixtures as fx  # noqa: E402
-
-from dorfkarte.cli import main  # noqa: E402
-from dorfkarte.snapshot import snapshot_path  # noqa: E402
+from dorfkarte.cli import main
+from dorfkarte.snapshot import snapshot_path
 
 REPO = Path(__file__).resolve().parents[1]
 REGION_TOML = REPO / "data" / "regions" / "hoher-flaeming.toml"
@@ -24,9 +22,9 @@ REGION_TOML = REPO / "data" / "regions" / "hoher-flaeming.toml"
 def region_copy(tmp_path: Path, edit=lambda s: s, name: str = "region.toml") -> Path:
     """The shipped region file with absolute data paths, edited by ``edit``."""
     text = REGION_TOML.read_text(encoding="utf-8")
-    text = text.replace('"../ortsteile.csv"', json.dumps(str(REPO / "data" / "ortsteile.csv")))
-    text = text.replace('"../vbb_stops_hoher_flaeming.csv"',
-                        json.dumps(str(REPO / "data" / "vbb_stops_hoher_flaeming.csv")))
+    # every "../file" (centres, stops, outlines, census grid, route lines) made absolute
+    text = re.sub(r'"\.\./([^"]+)"', lambda m: json.dumps(str(REPO / "data" / m.group(1))),
+                  text)
     path = tmp_path / name
     path.write_text(edit(text), encoding="utf-8")
     return path
@@ -101,9 +99,9 @@ def test_extract_of_another_place(tmp_path, capsys):
         (lambda s: s.replace('id = "hoher-flaeming"\n', ""), "'region.id' fehlt"),
         (lambda s: s.replace('label = "Apotheke"\n', ""), "'categories.apotheke.label' fehlt"),
         (lambda s: s.replace("admin_level = 9\n", ""), "'districts.admin_level' fehlt"),
-        (lambda s: s.replace("[[municipalities]]\nname = \"Bad Belzig\"",
-                             "[[municipalities]]\nnam = \"Bad Belzig\""),
-         "'municipalities[].nam' – gemeint ist wohl 'municipalities[].name'"),
+        (lambda s: s.replace("[[municipalities.list]]\nname = \"Bad Belzig\"",
+                             "[[municipalities.list]]\nnam = \"Bad Belzig\""),
+         "'municipalities.list[].nam' – gemeint ist wohl 'municipalities.list[].name'"),
         (lambda s: s.replace('osm = ["amenity=pharmacy", "healthcare=pharmacy"]',
                              'osm = ["amenity=pharmacy&"]'), "leere Bedingung"),
         (lambda s: s + "\n[oops\n", "kein gültiges TOML"),

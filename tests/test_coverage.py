@@ -415,8 +415,10 @@ def test_embedded_default_data(region: Region) -> None:
     snap = open_snapshot(region, default_data_dir())  # temp dir: embedded layers only
     res = analyse(snap, region)
     ind = res.indicators
-    assert len(res.origins) == len(res.districts) == 29
-    assert set(res.origins["kind"]) == {"centre"}
+    # origins: the populated pieces of the census cells, several per unit, every unit has some
+    assert len(res.districts) == 29 and len(res.origins) > 29
+    assert set(res.origins["kind"]) == {"census"}
+    assert set(res.origins["district"]) == set(res.districts["name"])
     osm = ind[ind["category"] != "haltestelle"]
     assert (osm["gap_class"] == NO_DATA).all()
     stops = ind[ind["category"] == "haltestelle"]

@@ -9,6 +9,7 @@ import pytest
 import shapely
 
 from dorfkarte import districts as D
+from dorfkarte.enums import PopulationSource
 from dorfkarte.errors import DataError
 from dorfkarte.workspace import open_snapshot
 
@@ -30,7 +31,11 @@ def test_centres_fallback_without_snapshot(region, tmp_path):
                         crs="EPSG:4326").to_crs(region.crs)
     for geom, pt in zip(proj.geometry, pts, strict=True):
         assert geom.covers(pt)
-    assert d["population"].notna().sum() == 28  # the Kernstadt has no published figure
+    # every unit has residents: 28 published figures, the Kernstadt from the census grid
+    assert d["population"].notna().all() and (d["population"] > 0).all()
+    src = d.set_index("name")["population_source"]
+    assert (src == PopulationSource.PUBLISHED).sum() == 28
+    assert src["Bad Belzig (Kernstadt)"] == PopulationSource.CENSUS
 
 
 def test_norm_name():

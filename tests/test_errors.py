@@ -16,6 +16,8 @@ from dorfkarte.listings.schedule import ScheduleError, check_schedule
 #: Library modules only (front-ends and benchmarks define no error classes of their own).
 SKIP = ("dorfkarte.ui", "dorfkarte.commands", "dorfkarte.cli", "dorfkarte.__main__",
         "dorfkarte.bench")
+#: Exceptions that never reach a user (raised and caught inside one module).
+INTERNAL = {"dorfkarte.listings.smart_village.ScheduleText"}
 
 
 def _error_classes() -> dict[str, type[BaseException]]:
@@ -26,7 +28,8 @@ def _error_classes() -> dict[str, type[BaseException]]:
         mod = importlib.import_module(info.name)
         for name, obj in vars(mod).items():
             if (inspect.isclass(obj) and issubclass(obj, BaseException)
-                    and obj.__module__ == info.name and not name.startswith("_")):
+                    and obj.__module__ == info.name and not name.startswith("_")
+                    and f"{info.name}.{name}" not in INTERNAL):
                 out[f"{info.name}.{name}"] = obj
     return out
 

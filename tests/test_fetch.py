@@ -8,25 +8,20 @@ error" remark, or a slow answer that runs into the client timeout.
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
+from osmfixtures import build_test_snapshot, overpass_json
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from osmfixtures import build_test_snapshot, overpass_json  # noqa: E402
-
-from dorfkarte.cli import main  # noqa: E402
-from dorfkarte.errors import FetchError  # noqa: E402
-from dorfkarte.snapshot import read_snapshot, snapshot_path  # noqa: E402
-from dorfkarte.sources import overpass  # noqa: E402
-from dorfkarte.sources.osm import fetch_snapshot  # noqa: E402
+from dorfkarte.cli import main
+from dorfkarte.errors import FetchError
+from dorfkarte.snapshot import read_snapshot, snapshot_path
+from dorfkarte.sources import overpass
+from dorfkarte.sources.osm import fetch_snapshot
 
 FULL = overpass_json()
 

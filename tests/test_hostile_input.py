@@ -145,3 +145,29 @@ def test_broken_pipe_is_one_line(tmp_path):
     assert proc.wait() == 2
     assert err.strip().splitlines() == [
         "Fehler: Ausgabe abgebrochen (der lesende Befehl hat die Pipe geschlossen)"]
+
+
+def test_snapshot_write_on_a_full_disk_keeps_the_old_file(tmp_path, monkeypatch):
+    import geopandas as gpd
+    import pyogrio
+    import pyogrio.errors
+    import shapely
+
+    from dorfkarte.snapshot import Snapshot, snapshot_path, write_snapshot
+
+    target = snapshot_path(tmp_path, "hoher-flaeming")
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"old snapshot")
+    snap = Snapshot(region_id="hoher-flaeming")
+    snap.add("amenities", gpd.GeoDataFrame({"name": ["x"]}, geometry=[shapely.Point(12.5, 52.1)],
+                                           crs="EPSG:4326"), source="test")
+
+    def full(*_a, **_k):
+        raise pyogrio.errors.DataSourceError(
+            "sqlite3_exec(COMMIT) failed: database or disk is full")
+
+    monkeypatch.setattr(pyogrio, "write_dataframe", full)
+    with pytest.raises(DataError, match="kann nicht geschrieben werden: .*disk is full"):
+        write_snapshot(snap, target)
+    assert target.read_bytes() == b"old snapshot"
+    assert [p.name for p in target.parent.iterdir()] == [target.name]

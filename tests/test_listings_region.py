@@ -8,17 +8,13 @@ is invented too. No OSM import is needed: districts come from the region's own f
 from __future__ import annotations
 
 import csv
-import sys
 from pathlib import Path
 
 import geopandas as gpd
 import pytest
 from openpyxl import load_workbook
 from shapely.geometry import Point
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from test_other_region import (  # noqa: E402
+from test_other_region import (
     CATEGORIES,
     FILE_DISTRICTS,
     assert_repo_data_untouched,
@@ -27,7 +23,7 @@ from test_other_region import (  # noqa: E402
     write_region,
 )
 
-from dorfkarte.listings import (  # noqa: E402
+from dorfkarte.listings import (
     EXAMPLE_NOTE,
     FIELDS,
     check_file,
@@ -36,7 +32,7 @@ from dorfkarte.listings import (  # noqa: E402
     source_label,
     template_rows,
 )
-from dorfkarte.region import load_region  # noqa: E402
+from dorfkarte.region import load_region
 
 #: Invented stops inside the synthetic districts (Oststadt, Grenzfeld) and one far outside.
 STOPS = [("T:1", "Oststadt, Markt", 52.118, 12.585), ("T:2", "Grenzfeld, Kirche", 52.131, 12.651),

@@ -114,3 +114,32 @@ def test_what_if_site_in_unsearched_category_is_no_gap(test_region: Region) -> N
     assert _row(out, "Ahaus", "arzt", "walk")["gap_class"] == GapClass.OK
     # a planned site alone says nothing about Beheim either
     assert _row(out, "Beheim", "arzt", "walk")["gap_class"] == GapClass.LOCAL_ONLY
+
+
+def test_profile_distance_from_the_same_origins_as_the_times(test_region: Region) -> None:
+    """Issue 14 item 3, by hand: Ahaus's homes at (0, 30) and (500, 0); the only shop at
+    (1000, 20) is reached first by both. Straight lines: home 1 sqrt(1000² + 10²) =
+    1000.05 m, home 2 sqrt(500² + 20²) = 500.40 m; weighted median (50 residents each, the
+    smallest distance within which half arrive) = 500.40 m. The unit's centroid (x≈275)
+    would say 725 m instead."""
+    from dorfkarte.coverage import origin_distances, unit_distances
+
+    res = analyse(line_snapshot(), test_region)
+    d = origin_distances(res, "laden", "walk")
+    assert d[0] == pytest.approx(math.hypot(1000, 10))
+    assert d[1] == pytest.approx(math.hypot(500, 20))
+    assert math.isnan(d[2])  # Beheim's home reaches nothing
+    u = unit_distances(res, "laden", "walk").set_index("district")
+    assert u.loc["Ahaus", "nearest_name"] == "Laden Ost"
+    assert u.loc["Ahaus", "km"] == pytest.approx(math.hypot(500, 20) / 1000)
+    assert u.loc["Beheim", "nearest_name"] == "" and math.isnan(u.loc["Beheim", "km"])
+    # with a listing at home 1's door, home 1 reaches it first: Ahaus's provider is the one
+    # most residents reach first (tie -> lowest index: the OSM shop), measured from the
+    # origins that reach it (home 2 only)
+    res2 = analyse(line_snapshot(), test_region,
+                   extra_destinations=_listing(0.0, 30.0, "laden"))
+    u2 = unit_distances(res2, "laden", "walk").set_index("district")
+    row = _row(res2, "Ahaus", "laden", "walk")
+    assert u2.loc["Ahaus", "nearest_name"] == row["nearest_name"]
+    assert u2.loc["Ahaus", "km"] == pytest.approx(
+        0.0 if row["nearest_name"] == "Praxis mobil" else math.hypot(500, 20) / 1000)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,8 +16,6 @@ from dorfkarte.coverage import analyse
 from dorfkarte.region import Region
 from dorfkarte.snapshot import AMENITIES, DISTRICTS, LANDUSE, ROADS, Snapshot
 from dorfkarte.workspace import open_snapshot
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 EVIL = '<img src=x onerror=alert(1)></script><script>alert("x")</script>'
 

@@ -231,3 +231,32 @@ def test_killed_import_leftovers_are_cleaned(tmp_path, full_xml):
     import_osm(full_xml, region, data)
     assert not dead.exists() and not tmpgpkg.exists() and not journal.exists()
     assert not live.exists() or live.is_dir()
+
+
+def test_districts_file_is_the_area_without_centres_file(tmp_path):
+    """``districts.source = "file"``: the file's outline is the area; no centres needed."""
+    import json
+
+    from osmfixtures import ORTSTEILE
+
+    feats = [{"type": "Feature", "properties": {"name": name, "municipality": muni},
+              "geometry": {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1],
+                                                               [x0, y1], [x0, y0]]]}}
+             for name, (muni, x0, y0, x1, y1) in ORTSTEILE.items()]
+    units = tmp_path / "units.geojson"
+    units.write_text(json.dumps({"type": "FeatureCollection", "features": feats}),
+                     encoding="utf-8")
+
+    def edit(s: str) -> str:
+        start = s.index("[districts]")
+        end = s.index("[transit]")
+        return (s[:start] + f'[districts]\nsource = "file"\nfile = "{units}"\n\n' + s[end:])
+
+    region = load_region(region_copy(tmp_path, edit))
+    assert region.districts.centres_file is None
+    xml = write_osm_xml(tmp_path / "nomuni.osm", municipalities=False)
+    warnings: list[str] = []
+    snap = read_snapshot(import_osm(xml, region, tmp_path / "data", warnings=warnings))
+    assert "Fläche der Bezirksdatei" in snap.info["amenities"].note
+    assert any("Bezirksdatei" in w for w in warnings)
+    assert snap.has("edges_walk")

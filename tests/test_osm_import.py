@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import osmfixtures as fx
 import pytest
 import shapely
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-import osmfixtures as fx  # noqa: E402
-
-from dorfkarte.region import load_region  # noqa: E402
-from dorfkarte.snapshot import Snapshot, read_snapshot  # noqa: E402
-from dorfkarte.sources.osm import import_osm  # noqa: E402
-from dorfkarte.sources.osm_layers import classify, network_predicate  # noqa: E402
-from dorfkarte.workspace import open_snapshot  # noqa: E402
+from dorfkarte.region import load_region
+from dorfkarte.snapshot import Snapshot, read_snapshot
+from dorfkarte.sources.osm import import_osm
+from dorfkarte.sources.osm_layers import classify, network_predicate
+from dorfkarte.workspace import open_snapshot
 
 OSM_LAYERS = {"municipalities", "boundaries", "amenities", "homes", "landuse", "water", "roads",
               "nodes_walk", "edges_walk", "nodes_bike", "edges_bike", "nodes_drive",
@@ -183,9 +179,13 @@ def test_districts_fall_back_to_centres_voronoi(tmp_path, region):
 def test_other_admin_level_from_region_file(tmp_path):
     text = (Path(load_region.__module__ and fx.__file__).parent.parent / "data" / "regions"
             / "hoher-flaeming.toml").read_text(encoding="utf-8")
+    data_dir = Path(fx.__file__).parent.parent / "data"
     text = text.replace("admin_level = 9", "admin_level = 10").replace(
-        '"../ortsteile.csv"', f'"{(Path(fx.__file__).parent.parent / "data" / "ortsteile.csv")}"'
+        '"../ortsteile.csv"', f'"{data_dir / "ortsteile.csv"}"'
     ).replace('"../vbb_stops_hoher_flaeming.csv"', '""')
+    for name in ("vg250_gemeinden_hoher_flaeming.geojson", "zensus2022_1km_hoher_flaeming.csv",
+                 "vbb_route_lines_hoher_flaeming.geojson", "ortsteile_stops.csv"):
+        text = text.replace(f'"../{name}"', f'"{data_dir / name}"')
     rfile = tmp_path / "region10.toml"
     rfile.write_text(text, encoding="utf-8")
     region10 = load_region(rfile)

@@ -14,20 +14,16 @@ import argparse
 import csv
 import json
 import shutil
-import sys
 from pathlib import Path
 
+import osmfixtures as fx
 import pandas as pd
 import pyogrio
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-import osmfixtures as fx  # noqa: E402
-
-from dorfkarte.cli import build_parser, main, subcommand_parsers  # noqa: E402
-from dorfkarte.region import GapClasses, load_region  # noqa: E402
-from dorfkarte.snapshot import snapshot_path  # noqa: E402
+from dorfkarte.cli import build_parser, main, subcommand_parsers
+from dorfkarte.region import GapClasses, load_region
+from dorfkarte.snapshot import snapshot_path
 
 REPO = Path(__file__).resolve().parents[1]
 REPO_DATA = REPO / "data"
@@ -290,7 +286,8 @@ def test_analyse_uses_the_regions_units_categories_and_thresholds(other, capsys,
     walk = float(oststadt.loc[oststadt["mode"] == "walk", "median"].iloc[0])
     assert 0 < walk < 12
     layers = {name for name, _geom in pyogrio.list_layers(out_dir / "coverage.gpkg")}
-    assert layers == {"coverage", "districts", "origins"}
+    # the outlines used (here the snapshot's OSM municipalities) beside the results
+    assert layers == {"coverage", "districts", "origins", "municipalities"}
     wide = pyogrio.read_dataframe(out_dir / "coverage.gpkg", layer="districts")
     assert sorted(wide["name"]) == sorted(DISTRICTS) and not wide["approx"].any()
     assert "gap__nahversorgung__walk" in wide.columns

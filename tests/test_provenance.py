@@ -112,3 +112,27 @@ def test_analyse_out_writes_machine_and_people_csv(tmp_path: Path, example_dir: 
     merged = machine.assign(p=people["Anteil erreichbar"].to_numpy())
     assert merged["share_within"].fillna(-1).to_numpy() == pytest.approx(
         merged["p"].fillna(-1).to_numpy(), abs=1e-9)
+
+
+def test_slide_page_for_png(analysed, region: Region) -> None:
+    """Issue 14 item 8: the page a PNG is taken of hides the buttons, shows the whole
+    legend (approximation note included), the sources open, the highlight explained."""
+    from dorfkarte.export import build_export_html
+
+    snap, extra, result = analysed
+    doc, _, _ = build_export_html(snap, region, result, category="lebensmittel",
+                                  offline=True, extra_points=extra, highlight="Lütte",
+                                  slide=True)
+    assert ".leaflet-control-zoom, .leaflet-control-layers { display: none !important; }" in doc
+    assert ".dk-legend { max-height: none !important" in doc
+    assert '<details open id="dk-export-sources"' in doc
+    def has(text: str, page: str) -> bool:  # the legend travels as JSON in a script
+        return text in page or json.dumps(text)[1:-1] in page
+
+    assert has("Ausgewählter Ortsteil: Lütte", doc)
+    assert has("Ortsteilflächen sind Näherungen", doc)
+    assert "L.control.scale" in doc and "Export:" in doc
+    plain, _, _ = build_export_html(snap, region, result, category="lebensmittel",
+                                    offline=True, extra_points=extra)
+    assert "display: none !important" not in plain
+    assert not has("Ausgewählter Ortsteil", plain)

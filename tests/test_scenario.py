@@ -196,7 +196,9 @@ def test_add_in_no_data_category(region: Region) -> None:
     eff = wi.add(CAT, g.iloc[0].y, g.iloc[0].x, name="Erster Laden")
     assert eff.gained["walk"] > 0
     assert np.isfinite(wi.result.times[(CAT, "walk")]).all()
+    # OSM was searched: the planned site's reach is a real answer, gaps included
     assert set(wi.result.indicators["gap_class"]) <= {"ok", "knapp", "Lücke"}
+    assert "ok" in set(wi.result.indicators["gap_class"])
 
 
 def test_bad_changes_are_named(base) -> None:
@@ -377,3 +379,24 @@ def test_straight_line_mode_incremental_and_exact(region: Region) -> None:
     full = analyse(snap2, region, categories=[CAT], modes=["walk", "drive"])
     for key in full.times:
         np.testing.assert_allclose(wi.result.times[key], full.times[key], rtol=1e-12)
+
+
+def test_suggest_drops_sites_that_add_nobody(base, region: Region) -> None:
+    """Issue 14 items 4/6: with every home already served, k sites would add nothing."""
+    snap, res = base
+    thr = res.thresholds[(CAT, "walk")]
+    served = res.with_thresholds({(CAT, "walk"): 10 * thr})  # everyone within reach
+    cands = candidate_sites(snap, region, include=("stop", "centre"),
+                            districts=res.districts)
+    sg = suggest(served, CAT, "walk", 3, method="exact", candidates=cands)
+    assert sg.sites.empty and sg.dropped == 3
+    assert any("3 neue Standorte brächten nichts" in n for n in sg.notes)
+    assert sg.demand == "Einwohner"  # both districts have a population
+    # unknown population: the figures count homes, not residents
+    ind = served.indicators.copy()
+    ind["weighted"] = False
+    from dataclasses import replace as dc_replace
+
+    from dorfkarte.scenario.suggest import demand_label
+    assert demand_label(dc_replace(served, indicators=ind), CAT, "walk") \
+        == "Wohnorte (Einwohner unbekannt)"

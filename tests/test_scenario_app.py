@@ -19,13 +19,10 @@ TESTS = Path(__file__).resolve().parent
 
 
 def panel_script(tests_dir: str, data_dir: str) -> None:
-    import sys
     from pathlib import Path
 
     import streamlit as st
-
-    sys.path.insert(0, tests_dir)
-    from test_scenario import world  # noqa: E402
+    from test_scenario import world  # tests/ is on sys.path (pytest pythonpath)
 
     from dorfkarte.coverage import analyse
     from dorfkarte.region import load_region
@@ -154,11 +151,9 @@ def test_app_wires_scenario_tab() -> None:
 
 def test_panel_in_english(tmp_path: Path) -> None:
     def script(tests_dir: str, data_dir: str) -> None:
-        import sys
         from pathlib import Path
 
-        sys.path.insert(0, tests_dir)
-        from test_scenario import world  # noqa: E402
+        from test_scenario import world  # tests/ is on sys.path (pytest pythonpath)
 
         from dorfkarte.coverage import analyse
         from dorfkarte.region import load_region

@@ -138,7 +138,11 @@ def test_unit_profile_rows_and_missing() -> None:
     assert list(shop["mode"]) == ["walk", "bike"]  # every analysed mode, in mode order
 
 
-def test_nearest_providers_straight_line(region: Region, tmp_path: Path) -> None:
+def test_nearest_providers_from_the_same_origins(region: Region, tmp_path: Path) -> None:
+    """Issue 14 item 3: the km is measured from the unit's origins to the provider they
+    reach first (the one named beside the time), not from a centroid."""
+    from dorfkarte.coverage import point_xy
+
     ws = Workspace(region, tmp_path)
     res = ws.result(categories=["haltestelle"], modes=["walk"])
     districts = ws.snapshot.get("districts")
@@ -146,12 +150,19 @@ def test_nearest_providers_straight_line(region: Region, tmp_path: Path) -> None
     near = views.nearest_providers(res, region, districts, name, "walk")
     assert list(near["category"]) == list(region.categories)
     row = near.set_index("category").loc["haltestelle"]
-    # brute force: the stop nearest to the unit's representative point
-    centre = districts[districts["name"] == name].to_crs(region.crs).geometry \
-        .representative_point().iloc[0]
-    d = res.destinations["haltestelle"].to_crs(region.crs).geometry.distance(centre)
-    assert row["km"] == pytest.approx(float(d.min()) / 1000)
-    assert row["nearest_name"] == res.destinations["haltestelle"]["name"].iloc[int(d.argmin())]
+    ind = res.indicators
+    first = ind[(ind["district"] == name) & (ind["category"] == "haltestelle")
+                & (ind["mode"] == "walk")]["nearest_name"].iloc[0]
+    assert row["nearest_name"] == row["first_reached"] == first
+    # brute force: embedded data has one origin per unit (its centre); distance from it to
+    # the named stop
+    o = res.origins[res.origins["district"] == name]
+    assert len(o) == 1
+    dest = res.destinations["haltestelle"]
+    k = int(res.nearest[("haltestelle", "walk")][o.index[0]])
+    assert dest["name"].iloc[k] == first
+    dxy = point_xy(dest.iloc[[k]], region.crs)[0]
+    assert row["km"] == pytest.approx(math.dist(dxy, res.origin_xy[o.index[0]]) / 1000)
     assert math.isnan(near.set_index("category").loc["lebensmittel", "km"])  # no data
 
 

@@ -36,6 +36,8 @@ class Context:
     def region(self) -> Region:
         if self._region is None:
             self._region = load_region(self.region_path)
+            for w in self._region.warnings:  # unknown keys: loaded, but said
+                print(f"Warnung: {w}", file=sys.stderr)
         return self._region
 
     @property

@@ -95,6 +95,8 @@ class CoverageResult:
     modes: list[str]
     notes: list[str] = field(default_factory=list)
     _groups: _Groups | None = field(default=None, repr=False)
+    #: Whose residents weigh the indicators: ``all``, ``65plus`` or ``under18``.
+    group: str = "all"
 
     @property
     def local_only(self) -> frozenset[str]:
@@ -195,6 +197,10 @@ class CoverageResult:
             ind.loc[live, "gap_class"] = [self.region.gap_classes.classify(float(x))
                                           for x in share]
         return replace(self, thresholds=thr, indicators=ind)
+
+    def for_group(self, group: str) -> CoverageResult:
+        """Indicators for residents 65+ / under 18 / all (see :func:`for_group`)."""
+        return for_group(self, group)
 
     def table(self) -> pd.DataFrame:
         """Indicators without internal columns (what exports write)."""
@@ -468,6 +474,53 @@ class _Groups:
             return hit / total
 
 
+def _make_groups(districts: gpd.GeoDataFrame, origins: gpd.GeoDataFrame,
+                 pop: np.ndarray) -> _Groups:
+    """Origins grouped by district, weighted by ``pop`` (residents of the group).
+
+    A district whose origins carry no residents at all (unknown population) counts each
+    origin once; inside a known district an origin with 0 residents (a home in no populated
+    census cell) weighs nothing.
+    """
+    codes = pd.Index(districts["name"]).get_indexer(origins["district"]).astype(np.int64)
+    p = np.where(np.isfinite(pop) & (pop > 0), pop, 0.0)
+    total = np.bincount(codes, weights=p, minlength=len(districts))
+    return _Groups(codes=codes, weights=np.where(total[codes] > 0, p, 1.0),
+                   districts=districts)
+
+
+#: Resident groups an indicator can be asked for: all, 65+ (GP, pharmacy, care),
+#: under 18 (school, Kita). Values are origin columns with the group's residents.
+GROUPS: dict[str, str] = {"all": "population", "65plus": "pop_65plus",
+                          "under18": "pop_under18"}
+
+
+def for_group(result: CoverageResult, group: str) -> CoverageResult:
+    """Indicators weighted by one resident group, without a new shortest-path run.
+
+    ``population`` and ``residents_within`` then count that group only (e.g. residents
+    65+). Origins without age weights (no census grid) cannot answer: an error says so.
+    """
+    if group not in GROUPS:
+        raise DorfkarteError(f"Unbekannte Gruppe {group!r}; erlaubt: {', '.join(GROUPS)}")
+    col = GROUPS[group]
+    if col not in result.origins:
+        raise DataError("Altersgruppen brauchen ein Einwohnergitter mit Altersanteilen "
+                        "(Regionsdatei [population])")
+    pop = result.origins[col].to_numpy(dtype=float)
+    d = result.districts.copy()
+    codes = pd.Index(d["name"]).get_indexer(result.origins["district"]).astype(np.int64)
+    sums = np.bincount(codes, weights=np.nan_to_num(pop), minlength=len(d))
+    base = d["population"].to_numpy(dtype=float)
+    d["population"] = np.where(np.isfinite(base), sums, np.nan)
+    g = _make_groups(d, result.origins, pop)
+    if result._groups is not None:
+        g.local_only = result._groups.local_only
+    ind = _indicators(g, result.region, result.times, result.nearest, result.destinations,
+                      result.methods, result.thresholds)
+    return replace(result, indicators=ind, _groups=g, group=group)
+
+
 def _quantiles(t: np.ndarray, g: _Groups, qs: Sequence[float]) -> tuple[list[np.ndarray],
                                                                         np.ndarray]:
     """Weighted quantiles and maximum per district in one sort (see weighted_quantile)."""
@@ -568,6 +621,64 @@ def _indicators(g: _Groups, region: Region, times: dict[Pair, np.ndarray],
     return df
 
 
+# ---- distances for the profile ----------------------------------------------------------
+
+def origin_distances(result: CoverageResult, category: str, mode: str) -> np.ndarray:
+    """Straight-line metres from every origin to the service it reaches first in ``mode``.
+
+    The same origins and the same service as ``result.times[(category, mode)]``, so a
+    distance shown beside a time is measured between the same two places (not from a
+    unit's centroid to whatever point is geometrically closest). NaN where no service is
+    reached (or the category has no data).
+    """
+    key = (category, mode)
+    if key not in result.nearest:
+        raise DorfkarteError(f"Keine Ergebnisse für Kategorie/Modus {key!r}")
+    j = result.nearest[key]
+    out = np.full(len(j), np.nan)
+    dest = result.destinations.get(category)
+    if dest is None or not len(dest):
+        return out
+    dxy = point_xy(dest, result.region.crs)
+    ok = j >= 0
+    d = dxy[j[ok]] - result.origin_xy[ok]
+    out[ok] = np.hypot(d[:, 0], d[:, 1])
+    return out
+
+
+def unit_distances(result: CoverageResult, category: str, mode: str) -> pd.DataFrame:
+    """Per unit: the service most residents reach first and how far away it is.
+
+    Columns ``district, nearest_name, nearest_source, km`` (straight line): ``nearest_*``
+    is the indicator table's provider (the one reached first by the largest weighted share
+    of the unit's origins); ``km`` is the residents-weighted median of the distance from
+    each of those origins to that provider. NaN km where none of them reaches it.
+    """
+    if result._groups is None:
+        raise DorfkarteError("Ergebnis ohne Ortsteil-Zuordnung")
+    g = result._groups
+    key = (category, mode)
+    ind = result.indicators
+    rows = ind[(ind["category"] == category) & (ind["mode"] == mode)]
+    by_name = rows.set_index("district")
+    j = result.nearest[key]
+    dest = result.destinations.get(category)
+    names = dest["name"].astype(str).to_numpy() if dest is not None and len(dest) else \
+        np.array([], dtype=object)
+    dist = origin_distances(result, category, mode)
+    out = []
+    for code, name in enumerate(g.districts["name"].astype(str)):
+        near = str(by_name["nearest_name"].get(name, "")) if name in by_name.index else ""
+        src = str(by_name["nearest_source"].get(name, "")) if name in by_name.index else ""
+        mine = (g.codes == code) & (j >= 0)
+        if near and mine.any():
+            mine &= names[np.maximum(j, 0)] == near
+        km = (weighted_quantile(dist[mine], g.weights[mine], 0.5) / 1000.0
+              if near and mine.any() else math.nan)
+        out.append({"district": name, "nearest_name": near, "nearest_source": src, "km": km})
+    return pd.DataFrame(out, columns=["district", "nearest_name", "nearest_source", "km"])
+
+
 # ---- entry point ---------------------------------------------------------------------
 
 def threshold_value(th: Threshold, mode: str, region: Region) -> float:
@@ -634,11 +745,7 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
     districts = districts_of(snapshot)
     origins, oxy, notes = build_origins(snapshot, region, districts)
     notes.extend(data_edge_notes(snapshot, districts, region))
-    pop = origins["population"].to_numpy(dtype=float)
-    groups = _Groups(
-        codes=pd.Index(districts["name"]).get_indexer(origins["district"]).astype(np.int64),
-        # unknown (or zero) population: every origin of that district counts once
-        weights=np.where(np.isfinite(pop) & (pop > 0), pop, 1.0), districts=districts)
+    groups = _make_groups(districts, origins, origins["population"].to_numpy(dtype=float))
 
     graphs = {m: _mode_graph(snapshot, region, m, oxy) for m in mode_list}
     dests = {c: destinations_for(snapshot, region, c, extra_destinations) for c in cats}
@@ -700,7 +807,8 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
 
 
 __all__ = [
-    "GAP_CLASSES", "INDICATOR_COLUMNS", "LOCAL_ONLY", "NETWORK_MODES", "NO_DATA",
-    "CoverageResult", "ModeGraph", "analyse", "destinations_for", "nearest_service",
-    "threshold_value", "times_from_points", "travel_matrix", "weighted_quantile",
+    "GAP_CLASSES", "GROUPS", "INDICATOR_COLUMNS", "LOCAL_ONLY", "NETWORK_MODES", "NO_DATA",
+    "CoverageResult", "ModeGraph", "analyse", "destinations_for", "for_group",
+    "nearest_service", "origin_distances", "threshold_value", "times_from_points",
+    "travel_matrix", "unit_distances", "weighted_quantile",
 ]

@@ -17,12 +17,20 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from dorfkarte import census
+from dorfkarte.enums import PopulationSource
 from dorfkarte.errors import DataError
 from dorfkarte.region import Region
 
-COLUMNS = ["name", "municipality", "kind", "population", "approx", "source"]
+COLUMNS = ["name", "municipality", "kind", "population", "approx", "source",
+           "population_source"]
 APPROX_SOURCE = (
-    "Näherung: Voronoi-Zellen der Ortsmittelpunkte (ortsteile.csv), kein amtlicher Grenzverlauf"
+    "Näherung: Voronoi-Zellen der Ortsmittelpunkte (ortsteile.csv), an den amtlichen "
+    "Gemeindegrenzen geschnitten; kein amtlicher Ortsteil-Grenzverlauf"
+)
+APPROX_SOURCE_HULL = (
+    "Näherung: Voronoi-Zellen der Ortsmittelpunkte (ortsteile.csv) in einer Hülle um die "
+    "Mittelpunkte (keine Gemeindegrenzen bekannt), kein amtlicher Grenzverlauf"
 )
 
 
@@ -124,29 +132,103 @@ def from_centres(region: Region, municipalities: gpd.GeoDataFrame | None = None,
     pts = gpd.GeoSeries(gpd.points_from_xy(df["lon"], df["lat"]), crs="EPSG:4326").to_crs(
         region.crs
     )
+    pts_arr = pts.to_numpy()
     if municipalities is not None and len(municipalities):
-        extent = shapely.union_all(municipalities.to_crs(region.crs).geometry.to_numpy())
+        mm = municipalities.to_crs(region.crs).reset_index(drop=True)
+        extent = shapely.union_all(mm.geometry.to_numpy())
+        # each centre's own municipality (by AGS, else name, else where it lies)
+        home = _centre_municipality(df, pts_arr, mm)
     else:
-        extent = shapely.convex_hull(shapely.multipoints(pts.to_numpy())).buffer(clip_m)
-    cells = shapely.voronoi_polygons(shapely.multipoints(pts.to_numpy()), extend_to=extent)
-    cell_list = list(shapely.get_parts(cells))
-    geoms = []
-    for p in pts.to_numpy():
-        cell = next(c for c in cell_list if c.covers(p))
-        geoms.append(shapely.intersection(cell, extent))
+        mm = None
+        extent = shapely.convex_hull(shapely.multipoints(pts_arr)).buffer(clip_m)
+        home = np.full(len(df), -1)
+    geoms = np.empty(len(df), dtype=object)
+    groups = [np.flatnonzero(home == k) for k in np.unique(home)]
+    for idx in groups:
+        k = home[idx[0]]
+        clip = extent if k < 0 or mm is None else mm.geometry.iloc[k]
+        geoms[idx] = _voronoi_in(pts_arr[idx], clip)
     out = gpd.GeoDataFrame(
         {
             "name": df["name"].astype(str),
             "municipality": df["municipality"].astype(str),
             "kind": df["kind"].astype(str),
             "population": df["population"].astype(float),
+            "population_source": np.where(df["population"].notna(),
+                                          PopulationSource.PUBLISHED,
+                                          PopulationSource.UNKNOWN),
             "approx": True,
-            "source": APPROX_SOURCE,
+            "source": APPROX_SOURCE if municipalities is not None and len(municipalities)
+            else APPROX_SOURCE_HULL,
         },
-        geometry=geoms,
+        geometry=list(geoms),
         crs=region.crs,
     )
     return out.to_crs("EPSG:4326")
+
+
+def _centre_municipality(df: pd.DataFrame, pts: np.ndarray, mm: gpd.GeoDataFrame) -> np.ndarray:
+    """Index of each centre's municipality in ``mm`` (-1 where none fits)."""
+    ags_of = {str(a): k for k, a in enumerate(mm["ags"].astype(str))
+              if str(a).strip() not in ("", "nan", "None")} if "ags" in mm else {}
+    name_of = {norm_name(n): k for k, n in enumerate(mm["name"].astype(str))} \
+        if "name" in mm else {}
+    out = np.full(len(df), -1)
+    for i in range(len(df)):
+        a = str(df["ags"].iloc[i]).split(".")[0] if "ags" in df else ""
+        k = ags_of[a] if a in ags_of else name_of.get(norm_name(str(df["municipality"].iloc[i])),
+                                                      -1)
+        if k < 0:
+            hit = np.flatnonzero(mm.geometry.covers(shapely.Point(pts[i])).to_numpy())
+            k = int(hit[0]) if len(hit) else -1
+        out[i] = k
+    return out
+
+
+def _voronoi_in(pts: np.ndarray, clip: shapely.Geometry) -> list[shapely.Geometry]:
+    """Voronoi cells of ``pts`` cut to ``clip`` (one municipality's outline)."""
+    if len(pts) == 1:
+        return [clip]
+    cells = list(shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts),
+                                                            extend_to=clip)))
+    out = []
+    for p in pts:
+        cell = next(c for c in cells if c.covers(shapely.Point(p)))
+        out.append(shapely.intersection(cell, clip))
+    return out
+
+
+def municipalities_from_outlines(region: Region) -> gpd.GeoDataFrame | None:
+    """The region's municipalities from its outline file (e.g. BKG VG250), matched by AGS."""
+    o = region.outlines
+    if o.file is None:
+        return None
+    try:
+        gdf = pyogrio.read_dataframe(o.file)
+    except Exception as exc:
+        raise DataError(f"Gemeindegrenzen {o.file} sind nicht lesbar: {exc}") from None
+    if o.ags_column not in gdf.columns:
+        raise DataError(f"Gemeindegrenzen {o.file}: AGS-Spalte '{o.ags_column}' fehlt")
+    if gdf.crs is None:
+        raise DataError(f"Gemeindegrenzen {o.file}: kein Koordinatensystem angegeben")
+    # AGS as 8 digits whatever the file stored (a number column loses the leading zero)
+    ags = gdf[o.ags_column].astype(str).str.strip().str.split(".").str[0].str.zfill(8)
+    rows = []
+    for mu in region.municipalities:
+        if not mu.ags:
+            raise DataError(f"Gemeindegrenzen {o.file}: Gemeinde {mu.name!r} hat in der "
+                            "Regionsdatei keinen 'ags' (Zuordnung nur über den AGS)")
+        hit = gdf[(ags == str(mu.ags).zfill(8)).to_numpy()]
+        if hit.empty:
+            raise DataError(f"Gemeindegrenzen {o.file}: AGS {mu.ags} ({mu.name}) nicht in "
+                            f"Spalte '{o.ags_column}'")
+        rows.append({"name": mu.name, "ags": str(mu.ags),
+                     "geometry": shapely.union_all(hit.to_crs("EPSG:4326").geometry.to_numpy())})
+    out = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
+    out["osm_id"] = ""
+    out["admin_level"] = 8
+    out["source"] = o.source or f"Datei {Path(o.file).name}"
+    return out
 
 
 def from_file(region: Region) -> gpd.GeoDataFrame:
@@ -227,7 +309,9 @@ def from_osm(region: Region, boundaries: gpd.GeoDataFrame,
     out = _join_population(region, out.to_crs("EPSG:4326"))
     # The centres file's figures carry a source and date; OSM's population tag only fills gaps.
     if "osm_population" in out:
+        osm = out["population"].isna() & out["osm_population"].notna()
         out["population"] = out["population"].fillna(out["osm_population"].astype(float))
+        out.loc[osm, "population_source"] = PopulationSource.OSM
     return out[COLUMNS + ["geometry"]]
 
 
@@ -251,6 +335,10 @@ def _name_kernorte(region: Region, out: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def _join_population(region: Region, out: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Fill missing population from the centres file, matching names loosely."""
+    out = out.copy()
+    pop = pd.to_numeric(out["population"], errors="coerce")
+    out["population_source"] = np.where(pop.notna(), PopulationSource.PUBLISHED,
+                                        PopulationSource.UNKNOWN)
     if region.districts.centres_file is None:
         return out
     try:
@@ -265,7 +353,74 @@ def _join_population(region: Region, out: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if missing.any():
         keys = out.loc[missing, "name"].map(norm_name)
         out.loc[missing, "population"] = keys.map(exact).astype(float)
+    out["population_source"] = np.where(out["population"].notna(), PopulationSource.PUBLISHED,
+                                        PopulationSource.UNKNOWN)
     return out
+
+
+def add_census_population(region: Region, d: gpd.GeoDataFrame, cells: gpd.GeoDataFrame,
+                          homes_xy: np.ndarray | None = None,
+                          home_kind: np.ndarray | None = None) -> gpd.GeoDataFrame:
+    """Every unit gets residents: its published figure, else the census estimate.
+
+    Adds ``census_population`` (cells split by area share, or by residential buildings
+    when ``homes_xy`` (metric, ``region.crs``) is given) and ``population_source``
+    (:class:`~dorfkarte.enums.PopulationSource`).
+    """
+    out = d.copy()
+    dm = out.to_crs(region.crs)
+    pieces = census.place(cells.to_crs(region.crs), dm, homes_xy, home_kind)
+    est = pieces.totals(len(out))
+    pop = pd.to_numeric(out.get("population"), errors="coerce").astype(float)
+    src = out["population_source"].astype(str) if "population_source" in out else \
+        pd.Series(np.where(pop.notna(), PopulationSource.PUBLISHED, PopulationSource.UNKNOWN),
+                  index=out.index)
+    fill = pop.isna() | (pop <= 0)
+    src = src.where(~fill, PopulationSource.CENSUS)
+    pop = pop.where(~fill, est)
+    # a unit the census has nobody in stays unknown, never 0 residents by default
+    none = fill & ~(est > 0)
+    pop = pop.where(~none, np.nan)
+    src = src.where(~none, PopulationSource.UNKNOWN)
+    out["population"] = pop.to_numpy(dtype=float)
+    out["population_source"] = src.astype(str).to_numpy()
+    out["census_population"] = est
+    out["census_method"] = "buildings" if pieces.by_buildings else "area"
+    return out
+
+
+def population_notes(d: pd.DataFrame, census_total: float | None, max_deviation: float,
+                     grid_label: str = "Zensus 2022") -> list[str]:
+    """German data-status notes: census estimates used, published vs census, totals."""
+    notes: list[str] = []
+    if "population_source" not in d:
+        return notes
+    src = d["population_source"].astype(str)
+    pop = pd.to_numeric(d["population"], errors="coerce").astype(float)
+    est = pd.to_numeric(d.get("census_population"), errors="coerce").astype(float)
+    cen = d.loc[src == PopulationSource.CENSUS, "name"].astype(str).tolist()
+    if cen:
+        method = str(d["census_method"].iloc[0]) if "census_method" in d else "area"
+        how = "nach Wohngebäuden" if method == "buildings" else "nach Flächenanteilen"
+        notes.append(f"Einwohner geschätzt aus {grid_label} ({how} verteilt) für "
+                     + ", ".join(cen[:6]) + (" …" if len(cen) > 6 else "")
+                     + "; sonst veröffentlichte Zahlen (ortsteile.csv).")
+    pub = (src == PopulationSource.PUBLISHED) & (est > 0)
+    dev = (pop - est).abs() / est
+    for i in np.flatnonzero((pub & (dev > max_deviation)).to_numpy()):
+        notes.append(f"{d['name'].iloc[i]}: veröffentlicht {_n(pop.iloc[i])} Einwohner, "
+                     f"{grid_label} schätzt {_n(est.iloc[i])} (Abweichung "
+                     f"{dev.iloc[i] * 100:.0f} %)")
+    if census_total is not None and census_total > 0:
+        total = float(np.nansum(pop.to_numpy()))
+        diff = f"{(total / census_total - 1) * 100:+.1f}".replace(".", ",")
+        notes.append(f"Summe der Einheiten {_n(total)} Einwohner; {grid_label} für die "
+                     f"Gemeinden {_n(census_total)} ({diff} %).")
+    return notes
+
+
+def _n(x: float) -> str:
+    return f"{x:,.0f}".replace(",", ".")
 
 
 def resolve(region: Region, boundaries: gpd.GeoDataFrame | None,

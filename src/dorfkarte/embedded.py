@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dorfkarte import districts as districts_mod
+from dorfkarte import regiondata
 from dorfkarte.imports import read_imported_districts
 from dorfkarte.region import Region
 from dorfkarte.snapshot import (
@@ -30,6 +31,7 @@ def open_snapshot(region: Region, data_dir: str | Path) -> Snapshot:
     path = snapshot_path(data_dir, region.id)
     snap = read_snapshot(path) if path.exists() else Snapshot(region_id=region.id)
     snap.region_id = region.id
+    regiondata.add_layers(snap, region, data_dir)  # outlines, census grid, route lines
     if not snap.has(STOPS) and region.transit.stops_file is not None:
         stops = transit.read_stops(region.transit.stops_file)
         snap.add(
@@ -67,6 +69,7 @@ def open_snapshot(region: Region, data_dir: str | Path) -> Snapshot:
             note="Näherung" if approx else "",
             embedded=True,
         )
+    regiondata.apply_census(snap, region)  # residents for every unit
     return snap
 
 

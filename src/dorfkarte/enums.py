@@ -37,3 +37,12 @@ class Source(StrEnum):
     LISTING = "listing"
     TRANSIT = "transit"
     SCENARIO = "scenario"
+
+
+class PopulationSource(StrEnum):
+    """Where a unit's residents come from (column ``population_source``)."""
+
+    PUBLISHED = "published"  # figure of the centres file (ortsteile.csv), with its own source
+    CENSUS = "census"  # estimate from the census grid (area shares or buildings)
+    OSM = "osm"  # population tag of the OSM boundary
+    UNKNOWN = "unknown"

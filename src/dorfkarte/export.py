@@ -500,15 +500,16 @@ def build_export_html(snapshot: Snapshot, region: Region, result: CoverageResult
     )
     flags = provenance.flags(result, extra_points, category, lang)
     title = map_title(region, category, mode, lang)
-    if flags:
-        title = f"{title} ({'; '.join(flags)})"
+    # the page title (tab, file list) carries the flags; the title bar says them on its
+    # own line below the title
+    doc_title = f"{title} ({'; '.join(flags)})" if flags else title
     panel = info_panel(snapshot, region, title=title, category=category, mode=mode,
                        offline=offline, lang=lang, large=large, flags=flags, slide=slide,
                        extra_points=extra_points)
     if slide:
         panel = panel.replace('<details id="dk-export-sources"',
                               '<details open id="dk-export-sources"', 1)
-    return render_map_html(fmap, title=title, lang=lang, offline=offline, panel=panel,
+    return render_map_html(fmap, title=doc_title, lang=lang, offline=offline, panel=panel,
                            resolve=resolve)
 
 

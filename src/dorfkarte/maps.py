@@ -30,7 +30,7 @@ from dorfkarte import assets, fmt, provenance
 from dorfkarte.basemap import light_base
 from dorfkarte.coverage import CoverageResult
 from dorfkarte.districts import read_centres
-from dorfkarte.enums import GapClass
+from dorfkarte.enums import GapClass, PopulationSource
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.i18n import (
     category_label,
@@ -44,10 +44,12 @@ from dorfkarte.region import TRANSIT, Region
 from dorfkarte.safe import html_escape
 from dorfkarte.snapshot import (
     AMENITIES,
+    CENSUS,
     DISTRICTS,
     LANDUSE,
     MUNICIPALITIES,
     ROADS,
+    ROUTES,
     STOPS,
     WATER,
     Snapshot,
@@ -747,6 +749,9 @@ def build_map(
         indicator_group(snapshot, region, result, category=category, mode=mode,
                         indicator=indicator, lang=lang, popups=popups).add_to(m)
 
+    _add_census(m, snapshot, lang)
+    _add_routes(m, snapshot, lang)
+
     munis = _municipality_outlines(snapshot, districts)
     if len(munis):
         name_col = "name" if "name" in munis else "municipality"
@@ -853,6 +858,13 @@ def build_map(
     attributions = [osm_attribution(lang)]
     if region.transit.attribution:
         attributions.append(region.transit.attribution)
+    # embedded official data: say whose it is wherever it is drawn
+    for layer, text in ((MUNICIPALITIES, region.outlines.attribution),
+                        (CENSUS, region.population.attribution),
+                        (ROUTES, region.route_lines_attribution)):
+        info_l = snapshot.info.get(layer)
+        if text and snapshot.has(layer) and info_l is not None and info_l.embedded:
+            attributions.append(text)
     attr_js = ";".join(f"map.attributionControl.addAttribution({_js_str(esc(a))})"
                        for a in attributions)
     _Script(f"if (map.attributionControl) {{ {attr_js}; }}").add_to(m)
@@ -933,7 +945,9 @@ def _unit_tip(d: dict[str, Any], row: dict[str, Any] | None, indicator: str, mod
     parts = [f"<b>{esc(d['name'])}</b> ({esc(kind)}, {esc(d.get('municipality', ''))})"]
     pop = d.get("population")
     if pop is not None and not (isinstance(pop, float) and math.isnan(pop)):
-        parts.append(f"{esc(t('population', lang))}: {fmt_number(float(pop), 0, lang)}")
+        est = (f" ({esc(t('population_census', lang))})"
+               if str(d.get("population_source", "")) == PopulationSource.CENSUS else "")
+        parts.append(f"{esc(t('population', lang))}: {fmt_number(float(pop), 0, lang)}{est}")
     if row is not None:
         unit = str(row.get("unit", "min"))
         parts.append(f"{esc(cat_label)} · {esc(mode_label(mode, lang))}: "
@@ -1061,6 +1075,51 @@ class _RoadLayers(MacroElement):
         self._name = "RoadLayers"
         self.data_json = _dumps(data)
         self.classes_json = _dumps({k: list(v) for k, v in _ROAD_CLASSES.items()})
+
+
+#: Residents per km² -> fill opacity of the census layer (light: the units stay readable).
+_CENSUS_BINS: tuple[tuple[float, float], ...] = ((25, 0.10), (100, 0.20), (400, 0.32),
+                                                  (1000, 0.45), (math.inf, 0.58))
+
+
+def _add_census(m: folium.Map, snapshot: Snapshot, lang: str) -> None:
+    """The census cells as a light, toggleable "Einwohner je km²" layer."""
+    cells = snapshot.get(CENSUS)
+    if cells is None or not len(cells) or "residents" not in cells:
+        return
+    cells = cells.to_crs("EPSG:4326")
+    dens = (pd.to_numeric(cells["density"], errors="coerce") if "density" in cells
+            else pd.Series(np.nan, index=cells.index)).to_numpy(dtype=float)
+    props = []
+    for d in dens:
+        op = next(o for lim, o in _CENSUS_BINS if not d >= lim) if np.isfinite(d) else 0.1
+        props.append({"o": op})
+    folium.map.CustomPane("dk-census", z_index=356, pointer_events=False).add_to(m)
+    fg = folium.FeatureGroup(name=t("layer_census", lang), show=True)
+    folium.GeoJson(
+        feature_collection(cells, props),
+        style_function=lambda f: {"fillColor": "#3f51b5", "fillOpacity": f["properties"]["o"],
+                                  "color": "#3f51b5", "weight": 0.3, "opacity": 0.35},
+        interactive=False, pane="dk-census",
+    ).add_to(fg)
+    fg.add_to(m)
+
+
+def _add_routes(m: folium.Map, snapshot: Snapshot, lang: str) -> None:
+    """Bus and rail alignments (GTFS shapes): the real roads before any OSM data."""
+    routes = snapshot.get(ROUTES)
+    if routes is None or not len(routes):
+        return
+    routes = routes.to_crs("EPSG:4326")
+    lines = routes[routes.geom_type.isin(["LineString", "MultiLineString"])]
+    if lines.empty:
+        return
+    folium.map.CustomPane("dk-routes", z_index=357, pointer_events=False).add_to(m)
+    fg = folium.FeatureGroup(name=t("layer_routes", lang), show=True)
+    folium.GeoJson(feature_collection(lines, [{} for _ in range(len(lines))]),
+                   style_function=_const({"color": "#5e35b1", "weight": 2, "opacity": 0.75}),
+                   interactive=False, pane="dk-routes", smooth_factor=1.0).add_to(fg)
+    fg.add_to(m)
 
 
 def _const(style: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:

@@ -15,13 +15,16 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from dorfkarte import census
 from dorfkarte import districts as districts_mod
 from dorfkarte.errors import DataError
 from dorfkarte.network import point_xy, transform_xy
 from dorfkarte.region import Region
-from dorfkarte.snapshot import DISTRICTS, HOMES, Snapshot
+from dorfkarte.snapshot import CENSUS, DISTRICTS, HOMES, MUNICIPALITIES, Snapshot
 
 ORIGIN_COLUMNS = ["origin_id", "district", "municipality", "population", "kind"]
+#: Age weights every census origin carries (residents 65+ / under 18; NaN without census).
+AGE_COLUMNS = ["pop_65plus", "pop_under18", "age_imputed_65plus", "age_imputed_under18"]
 
 
 def districts_of(snapshot: Snapshot) -> gpd.GeoDataFrame:
@@ -43,6 +46,8 @@ def districts_of(snapshot: Snapshot) -> gpd.GeoDataFrame:
             d[col] = default
     d["population"] = pd.to_numeric(d.get("population"), errors="coerce").astype(float)
     d["approx"] = d["approx"].fillna(False).astype(bool)
+    if "population_source" not in d:
+        d["population_source"] = np.where(d["population"].notna(), "published", "unknown")
     return d
 
 
@@ -89,6 +94,10 @@ def build_origins(snapshot: Snapshot, region: Region,
     district are then unweighted, each origin counting once).
     """
     d = districts if districts is not None else districts_of(snapshot)
+    if snapshot.has(CENSUS):
+        out = census_origins(snapshot, region, d)
+        if out is not None:
+            return out
     dm = d.to_crs(region.crs)
     polys = dm.geometry.to_numpy()
     notes: list[str] = []
@@ -176,3 +185,116 @@ def build_origins(snapshot: Snapshot, region: Region,
         crs="EPSG:4326",
     )
     return origins, xy, notes
+
+
+def census_origins(snapshot: Snapshot, region: Region, d: gpd.GeoDataFrame
+                   ) -> tuple[gpd.GeoDataFrame, np.ndarray, list[str]] | None:
+    """Origins where the census puts people: homes (dasymetric) or populated cell pieces.
+
+    Without a snapshot's homes each populated piece of a census cell inside a unit is one
+    origin (its residents stay in their cell); with homes, every residential building gets
+    its cell's residents by count. Each unit's origins are then scaled to the unit's
+    residents (published figure where there is one), keeping the census distribution
+    inside the unit. Units the census has nobody in fall back to :func:`build_origins`' rules
+    (``None`` is returned when no unit has any census piece).
+    """
+    cells = snapshot.get(CENSUS)
+    assert cells is not None
+    dm = d.to_crs(region.crs).reset_index(drop=True)
+    cm = cells.to_crs(region.crs).reset_index(drop=True)
+    homes = snapshot.get(HOMES)
+    hxy = point_xy(homes, region.crs) if homes is not None and len(homes) else None
+    hkind = (homes["kind"].astype(str).to_numpy() if hxy is not None and "kind" in homes
+             else None)
+    pieces = census.place(cm, dm, hxy, hkind)
+    if len(pieces.unit) == 0:
+        return None
+    est = pieces.totals(len(dm))
+    covered = est > 0
+    pop = dm["population"].to_numpy(dtype=float)
+    notes: list[str] = []
+    keep = covered[pieces.unit]
+    unit, xy = pieces.unit[keep], pieces.xy[keep]
+    residents, cell, kind = pieces.residents[keep], pieces.cell[keep], pieces.kind[keep]
+    # scale to the unit's residents where known (published figure); else the estimate
+    target = np.where(np.isfinite(pop) & (pop > 0), pop, est)
+    factor = np.divide(target, est, out=np.ones_like(est), where=covered)
+    residents = residents * factor[unit]
+    # homes in no populated cell carry 0 residents: they stay (for maps) but do not weigh
+    frames_xy, frames_unit, frames_res, frames_kind, frames_cell = [xy], [unit], [residents], \
+        [kind.astype(str)], [cell]
+    rest = np.flatnonzero(~covered)
+    if len(rest):
+        sub = dm.iloc[rest].reset_index(drop=True)
+        o2, xy2, notes2 = build_origins(_without_census(snapshot), region, sub)
+        frames_xy.append(xy2)
+        frames_unit.append(rest[pd.Index(sub["name"]).get_indexer(o2["district"])])
+        frames_res.append(o2["population"].to_numpy(dtype=float))
+        frames_kind.append(o2["kind"].astype(str).to_numpy())
+        frames_cell.append(np.full(len(o2), -1))
+        names = sub["name"].astype(str).tolist()
+        notes.append("Keine Zensus-Einwohner in " + ", ".join(names[:5])
+                     + (" …" if len(names) > 5 else "") + ": dort gelten die bisherigen "
+                     "Ausgangspunkte.")
+        notes.extend(notes2)
+    xy = np.vstack(frames_xy)
+    unit = np.concatenate(frames_unit).astype(np.int64)
+    residents = np.concatenate(frames_res)
+    kind = np.concatenate(frames_kind)
+    cell = np.concatenate(frames_cell).astype(np.int64)
+    order = np.argsort(unit, kind="stable")
+    xy, unit, residents, kind, cell = xy[order], unit[order], residents[order], kind[order], \
+        cell[order]
+    muni_of_unit = dm["municipality"].astype(str).to_numpy()
+    munis = snapshot.get(MUNICIPALITIES)
+    shares: dict[str, dict[str, float]] = {}
+    census_total = None
+    if munis is not None and len(munis):
+        mm = munis.to_crs(region.crs).reset_index(drop=True)
+        ncol = "name" if "name" in mm else mm.columns[0]
+        shares = census.municipality_shares(cm, mm, ncol)
+        census_total = float(census.split_by_area(cm, mm).residents.sum())
+    has_age = {k: bool(np.isfinite(cm[f"share_{k}"].to_numpy(dtype=float)).any())
+               for k in ("65plus", "under18")}
+    age = census.age_weights(cm, cell, residents, muni_of_unit[unit], shares)
+    for key in ("65plus", "under18"):
+        if not has_age[key]:  # the grid has no such shares: no weights, not invented ones
+            age.pop(f"pop_{key}")
+            age.pop(f"age_imputed_{key}")
+    for key, label in (("65plus", "65+"), ("under18", "unter 18")):
+        if not has_age[key]:
+            continue
+        n_imp = int(np.sum(age[f"age_imputed_{key}"] & (cell >= 0)))
+        if n_imp:
+            notes.append(f"{n_imp} Ausgangspunkte in Gitterzellen ohne veröffentlichten Anteil "
+                         f"{label} (geheim gehalten, −9): Anteil der Gemeinde verwendet, "
+                         "nicht 0 %.")
+    method = "Wohngebäude" if pieces.by_buildings else "bewohnte Teile der Zensus-Gitterzellen"
+    notes.insert(0, f"Ausgangspunkte: {method} ({len(xy)} Punkte); Einwohner je Punkt aus dem "
+                    "Zensus-Gitter, je Einheit auf deren Einwohnerzahl skaliert.")
+    notes.extend(districts_mod.population_notes(dm, census_total,
+                                                region.population.max_deviation))
+    kind = np.where(kind == "census", "census", kind)
+    origins = gpd.GeoDataFrame(
+        {
+            "origin_id": np.arange(len(xy), dtype=np.int64),
+            "district": dm["name"].to_numpy()[unit],
+            "municipality": muni_of_unit[unit],
+            "population": residents,
+            "kind": kind.astype(str),
+            "cell_id": np.where(cell >= 0, cm["cell_id"].astype(str).to_numpy()[
+                np.maximum(cell, 0)], ""),
+            **age,
+        },
+        geometry=gpd.points_from_xy(*transform_xy(xy[:, 0], xy[:, 1], region.crs,
+                                                  "EPSG:4326").T),
+        crs="EPSG:4326",
+    )
+    return origins, xy, notes
+
+
+def _without_census(snapshot: Snapshot) -> Snapshot:
+    s = Snapshot(region_id=snapshot.region_id, layers=dict(snapshot.layers),
+                 info=dict(snapshot.info), path=snapshot.path)
+    s.layers.pop(CENSUS, None)
+    return s

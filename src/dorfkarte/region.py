@@ -66,6 +66,47 @@ class Municipality:
 
 
 @dataclass(frozen=True)
+class MunicipalityOutlines:
+    """Official outlines of the municipalities (e.g. BKG VG250), matched by AGS."""
+
+    file: Path | None = None
+    ags_column: str = "AGS"
+    name_column: str = "GEN"
+    source: str = ""
+    licence: str = ""
+    attribution: str = ""
+    data_date: str = ""
+
+
+@dataclass(frozen=True)
+class PopulationGrid:
+    """A census grid (e.g. Zensus 2022, 1 km or 100 m cells) to estimate residents from.
+
+    Cells are located either by an INSPIRE grid id (``id_column``, "CRS3035RES1000mN...E...")
+    or by their centre (``x_column``/``y_column`` in ``crs``, cells ``cell_m`` wide).
+    Shares are percent of the cell's residents; ``secret_values`` mark "not published".
+    """
+
+    file: Path | None = None
+    id_column: str = ""
+    x_column: str = ""
+    y_column: str = ""
+    crs: str = "EPSG:3035"
+    cell_m: float = 0.0
+    residents_column: str = "Einwohner"
+    share_65plus_column: str = ""
+    share_under18_column: str = ""
+    secret_values: tuple[float, ...] = (-9.0, -1.0)
+    separator: str = ","
+    source: str = ""
+    licence: str = ""
+    attribution: str = ""
+    data_date: str = ""
+    #: A published unit figure further than this share from the census estimate is noted.
+    max_deviation: float = 0.3
+
+
+@dataclass(frozen=True)
 class DistrictSource:
     source: str  # "osm" | "file" | "centres"
     admin_level: int | None = None
@@ -146,6 +187,11 @@ class Region:
     gap_classes: GapClasses
     home_rules: tuple[TagRule, ...]
     categories: dict[str, Category]
+    outlines: MunicipalityOutlines = field(default_factory=MunicipalityOutlines)
+    population: PopulationGrid = field(default_factory=PopulationGrid)
+    #: Optional route alignments (GeoJSON lines) drawn on the offline base map.
+    route_lines: Path | None = None
+    route_lines_attribution: str = ""
     #: IANA time zone of the region: stored times are UTC, people read local time.
     timezone: str = "Europe/Berlin"
     #: Problems that do not stop loading (unknown keys), shown by the CLI and the app.
@@ -241,6 +287,19 @@ def load_region(path: str | Path) -> Region:
     reg = _req(raw, "region", "")
     rid = str(_req(reg, "id", "region"))
     munis_raw = _req(raw, "municipalities", "")
+    outlines = MunicipalityOutlines()
+    if isinstance(munis_raw, dict):
+        # [municipalities] file = ... plus [[municipalities.list]] name/ags
+        outlines = MunicipalityOutlines(
+            file=_rel(base, munis_raw.get("file")),
+            ags_column=str(munis_raw.get("ags_column", "AGS")),
+            name_column=str(munis_raw.get("name_column", "GEN")),
+            source=str(munis_raw.get("source", "")),
+            licence=str(munis_raw.get("licence", "")),
+            attribution=str(munis_raw.get("attribution", "")),
+            data_date=str(munis_raw.get("data_date", "")),
+        )
+        munis_raw = munis_raw.get("list", [])
     if not isinstance(munis_raw, list) or not munis_raw:
         raise RegionError("Regionsdatei: 'municipalities' braucht mindestens eine Gemeinde")
     munis = tuple(
@@ -347,6 +406,8 @@ def load_region(path: str | Path) -> Region:
             source=source,
         )
 
+    population = _population(raw.get("population", {}), base)
+    routes = raw.get("routes", {})
     sva_raw = raw.get("smart_village", {}).get("categories", {})
     if not isinstance(sva_raw, dict):
         raise RegionError("Regionsdatei: 'smart_village.categories' muss eine Tabelle sein "
@@ -375,9 +436,55 @@ def load_region(path: str | Path) -> Region:
         gap_classes=gaps,
         home_rules=tuple(parse_rule(r) for r in homes),
         categories=categories,
+        outlines=outlines,
+        population=population,
+        route_lines=_rel(base, routes.get("file")),
+        route_lines_attribution=str(routes.get("attribution", "")),
         timezone=_timezone(reg.get("timezone", "Europe/Berlin")),
         warnings=tuple(warnings),
         smart_village_categories=sva,
+    )
+
+
+def _population(p: Any, base: Path) -> PopulationGrid:
+    """The ``[population]`` table: where the census grid is and what its columns mean."""
+    if not isinstance(p, dict):
+        raise RegionError("Regionsdatei: 'population' muss eine Tabelle sein")
+    if not p:
+        return PopulationGrid()
+    _req(p, "file", "population")
+    if not p.get("id_column") and not (p.get("x_column") and p.get("y_column")):
+        raise RegionError("Regionsdatei: 'population' braucht 'id_column' oder "
+                          "'x_column' + 'y_column' (+ 'crs', 'cell_m')")
+    if not p.get("id_column"):
+        cell = p.get("cell_m")
+        if not isinstance(cell, int | float) or cell <= 0:
+            raise RegionError("Regionsdatei: 'population.cell_m' muss eine positive Zahl sein")
+    crs = str(p.get("crs", "EPSG:3035"))
+    try:
+        _metric_crs(crs)
+    except RegionError:
+        raise RegionError(f"Regionsdatei: 'population.crs' = {crs!r} ist nicht metrisch; "
+                          "Gitterzellen brauchen ein projiziertes System in Metern "
+                          "(z. B. \"EPSG:3035\")") from None
+    secret = p.get("secret_values", [-9, -1])
+    return PopulationGrid(
+        file=_rel(base, p.get("file")),
+        id_column=str(p.get("id_column", "")),
+        x_column=str(p.get("x_column", "")),
+        y_column=str(p.get("y_column", "")),
+        crs=crs,
+        cell_m=float(p.get("cell_m", 0.0)),
+        residents_column=str(p.get("residents_column", "Einwohner")),
+        share_65plus_column=str(p.get("share_65plus_column", "")),
+        share_under18_column=str(p.get("share_under18_column", "")),
+        secret_values=tuple(float(v) for v in secret),
+        separator=str(p.get("separator", ",")),
+        source=str(p.get("source", "")),
+        licence=str(p.get("licence", "")),
+        attribution=str(p.get("attribution", "")),
+        data_date=str(p.get("data_date", "")),
+        max_deviation=float(p.get("max_deviation", 0.3)),
     )
 
 

@@ -60,6 +60,19 @@ class Array:
     item: Any
 
 
+@dataclass(frozen=True)
+class Either:
+    """A list of tables (``[[key]]``) or one table (``[key]``), by what the file has."""
+
+    array: Any
+    table: Any
+
+
+@dataclass(frozen=True)
+class NumList:
+    pass
+
+
 POS = Num(min=0, min_open=True)
 SHARE = Num(min=0, max=1)
 TEXT = Text()
@@ -74,7 +87,20 @@ SCHEMA = Table({
         "id": TEXT, "name": TEXT, "crs": TEXT, "buffer_m": Num(min=0),
         "grid_m": POS, "unit_label": TEXT, "timezone": TEXT,
     }),
-    "municipalities": Array(Table({"name": TEXT, "ags": TEXT})),
+    "municipalities": Either(
+        Array(Table({"name": TEXT, "ags": TEXT})),
+        # [municipalities] file = ... (official outlines) + [[municipalities.list]]
+        Table({"file": TEXT, "ags_column": TEXT, "name_column": TEXT, "source": TEXT,
+               "licence": TEXT, "attribution": TEXT, "data_date": TEXT,
+               "list": Array(Table({"name": TEXT, "ags": TEXT}))})),
+    "population": Table({
+        "file": TEXT, "id_column": TEXT, "x_column": TEXT, "y_column": TEXT, "crs": TEXT,
+        "cell_m": POS, "residents_column": TEXT, "share_65plus_column": TEXT,
+        "share_under18_column": TEXT, "secret_values": NumList(), "separator": TEXT,
+        "source": TEXT, "licence": TEXT, "attribution": TEXT, "data_date": TEXT,
+        "max_deviation": Num(min=0),
+    }),
+    "routes": Table({"file": TEXT, "attribution": TEXT}),
     "districts": Table({
         "source": TEXT, "admin_level": Num(min=1, max=12, integer=True), "fallback": TEXT,
         "file": TEXT, "centres_file": TEXT, "name_column": TEXT,
@@ -166,6 +192,12 @@ def _check(spec: Any, value: Any, where: str, warnings: list[str]) -> None:
     elif isinstance(spec, TextList):
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise _err(where, 'muss eine Liste von Texten sein, z. B. ["shop=bakery"]', value)
+    elif isinstance(spec, Either):
+        _check(spec.table if isinstance(value, dict) else spec.array, value, where, warnings)
+    elif isinstance(spec, NumList):
+        if not isinstance(value, list) or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+            raise _err(where, "muss eine Liste von Zahlen sein, z. B. [-9, -1]", value)
     elif isinstance(spec, Array):
         if not isinstance(value, list):
             raise _err(where, "muss eine Liste von Tabellen sein ([[...]])", value)

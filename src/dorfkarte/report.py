@@ -215,8 +215,7 @@ def write_gpkg(layers: dict[str, pd.DataFrame], path: Path) -> Path:
 
 
 def export_report(snapshot: Snapshot, region: Region, result: CoverageResult,
-                  outdir: str | Path, *,
-                  mode: str = "walk", lang: str = "de") -> ReportExport:
+                  outdir: str | Path, *, mode: str = "walk", lang: str = "de") -> ReportExport:
     """Write ``abdeckung.csv``, ``abdeckung.xlsx`` and ``dorfkarte_<region>.gpkg`` to ``outdir``.
 
     The GeoPackage holds ``ortsteile`` (wide indicators for ``mode``), ``abdeckung`` (the

@@ -14,6 +14,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import pyogrio.errors
 
 from dorfkarte.atomic import atomic_path
 from dorfkarte.errors import DataError
@@ -32,6 +33,8 @@ STOPS = "stops"  # transit stops: stop_id, name, weight
 LANDUSE = "landuse"  # base map polygons: class in forest/residential/farmland/...
 WATER = "water"  # base map water polygons and lines
 ROADS = "roads"  # base map road lines (simplified): highway
+CENSUS = "census"  # census grid cells: cell_id, residents, share_65plus, share_under18, density
+ROUTES = "routes"  # transit route alignments (lines) for the offline base map
 
 
 def nodes_layer(mode: str) -> str:
@@ -177,6 +180,10 @@ def write_snapshot(snap: Snapshot, path: str | Path) -> Path:
             )
             pyogrio.write_dataframe(meta, tmp, layer=META_LAYER, driver="GPKG",
                                     append=tmp.exists())
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        # GDAL's words for a full disk or a folder it may not write to; the old file stays
+        msg = " ".join(str(exc).split())
+        raise DataError(f"Schnappschuss {path} kann nicht geschrieben werden: {msg}") from None
     finally:
         pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": sync_before})
     snap.path = path

@@ -181,30 +181,26 @@ def unit_profile(result: CoverageResult, region: Region, name: str, mode: str) -
 def nearest_providers(result: CoverageResult | None, region: Region,
                       districts: gpd.GeoDataFrame | None, name: str, mode: str
                       ) -> pd.DataFrame:
-    """Per category (region order): the service nearest to the unit's centre in a straight
-    line (``nearest_name``, ``km``, ``source``) and the one most residents reach first over
-    the network in ``mode`` (``first_reached``). Empty names / NaN km where unknown."""
-    sel = districts[districts["name"].astype(str) == name] if districts is not None else None
-    centre = None
-    if sel is not None and len(sel):
-        centre = sel.to_crs(region.crs).geometry.representative_point().iloc[0]
-    rows = (pair_rows_unit(result, name, mode).set_index("category")
-            if result is not None else pd.DataFrame())
+    """Per category (region order): the service most of the unit's residents reach first in
+    ``mode`` (``nearest_name``, ``source``) and its straight-line distance ``km`` from the
+    same origins the times are computed for (:func:`dorfkarte.coverage.unit_distances`), so
+    the km beside a time is measured between the same places. ``first_reached`` repeats the
+    name (kept for callers). Empty names / NaN km where unknown; ``districts`` is unused
+    (the result knows its units)."""
+    from dorfkarte.coverage import unit_distances
+
     records = []
     for cid in region.categories:
-        dests = result.destinations.get(cid) if result is not None else None
         near_name, near_km, near_src = "", math.nan, ""
-        if centre is not None and dests is not None and len(dests):
-            d = dests.to_crs(region.crs)
-            dist = d.geometry.distance(centre).to_numpy()
-            i = int(np.argmin(dist))
-            near_name = str(d["name"].iloc[i]) if isinstance(d["name"].iloc[i], str) else ""
-            near_km = float(dist[i]) / 1000.0
-            near_src = str(d["source"].iloc[i]) if "source" in d else ""
-        first = rows.loc[cid, "nearest_name"] if cid in rows.index else ""
+        if result is not None and (cid, mode) in result.times:
+            u = unit_distances(result, cid, mode)
+            hit = u[u["district"] == name]
+            if len(hit):
+                near_name = str(hit["nearest_name"].iloc[0])
+                near_km = float(hit["km"].iloc[0])
+                near_src = str(hit["nearest_source"].iloc[0])
         records.append({"category": cid, "nearest_name": near_name, "km": near_km,
-                        "source": near_src,
-                        "first_reached": first if isinstance(first, str) else ""})
+                        "source": near_src, "first_reached": near_name})
     return pd.DataFrame(records, columns=["category", "nearest_name", "km", "source",
                                           "first_reached"])
 

@@ -28,6 +28,7 @@ from dorfkarte.imports import districts_path
 from dorfkarte.listings import ListingStore, ValidationContext, destinations, source_label
 from dorfkarte.listings.schedule import When
 from dorfkarte.region import Region, load_region
+from dorfkarte.regiondata import imported_grid_path
 from dorfkarte.scenario import WhatIf, candidate_sites
 from dorfkarte.settings import default_data_dir, default_region_path
 from dorfkarte.snapshot import Snapshot, snapshot_path
@@ -111,7 +112,9 @@ class Workspace:
         snap = ("fixed", id(self._fixed_snapshot)) if self._fixed_snapshot is not None \
             else ("file", _stamp(self.snapshot_path),
                   _stamp(districts_path(self.data_dir, region.id)))  # imported districts
-        return (str(region.path), self._region_stamp, str(self.data_dir), snap)
+        # an imported census grid (dorfkarte import-population) changes every result too
+        grid = _stamp(imported_grid_path(self.data_dir, region.id))
+        return (str(region.path), self._region_stamp, str(self.data_dir), snap, grid)
 
     def _store_key(self) -> int:
         return _stamp(self.store.path)

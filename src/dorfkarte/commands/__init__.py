@@ -11,7 +11,8 @@ import importlib
 from dorfkarte.cliargs import add_common
 
 #: Command modules, in the order they appear in ``--help``.
-MODULES = ("info", "osm", "imports", "analyse", "listings", "export", "scenario")
+MODULES = ("info", "osm", "imports", "population", "analyse", "listings", "export",
+           "scenario")
 
 
 def register_all(sub: argparse._SubParsersAction) -> None:

@@ -22,6 +22,7 @@ from dorfkarte.coverage import CoverageResult
 from dorfkarte.errors import DataError
 from dorfkarte.region import MODES
 from dorfkarte.safe import frame_safe
+from dorfkarte.snapshot import MUNICIPALITIES
 
 CSV_NAME = "coverage.csv"
 PEOPLE_CSV_NAME = "abdeckung.csv"  # same table for people (German Excel)
@@ -81,15 +82,18 @@ def _key(cat: str, mode: str) -> str:
     return f"{cat}__{mode}"
 
 
-def write_gpkg(result: CoverageResult, path: Path) -> Path:
-    """Districts with indicators (long and wide) and origins with their times."""
+def write_gpkg(result: CoverageResult, path: Path,
+               municipalities: gpd.GeoDataFrame | None = None) -> Path:
+    """Districts with indicators (long and wide), origins with their times and residents
+    (age weights where a census grid is there), and the municipality outlines used."""
     d = result.districts
     geom = dict(zip(d["name"], d.geometry, strict=True))
     table = coverage_table(result)
     long = gpd.GeoDataFrame(table, geometry=[geom[n] for n in table["district"]],
                             crs=d.crs)
-    wide = gpd.GeoDataFrame(d[["name", "municipality", "kind", "population", "approx"]],
-                            geometry=d.geometry.to_numpy(), crs=d.crs)
+    cols = ["name", "municipality", "kind", "population", "approx"] + [
+        c for c in ("population_source", "census_population") if c in d]
+    wide = gpd.GeoDataFrame(d[cols], geometry=d.geometry.to_numpy(), crs=d.crs)
     ind = result.indicators
     for key in result.times:
         sel = ind[(ind["category"] == key[0]) & (ind["mode"] == key[1])].set_index("district")
@@ -105,9 +109,26 @@ def write_gpkg(result: CoverageResult, path: Path) -> Path:
         pyogrio.write_dataframe(long, tmp, layer="coverage", driver="GPKG")
         pyogrio.write_dataframe(wide, tmp, layer="districts", driver="GPKG", append=True)
         pyogrio.write_dataframe(origins, tmp, layer="origins", driver="GPKG", append=True)
+        if municipalities is not None and len(municipalities):
+            pyogrio.write_dataframe(municipalities, tmp, layer="municipalities",
+                                    driver="GPKG", append=True)
 
     _atomic(path, _write)
     return path
+
+
+def _municipalities(snap) -> gpd.GeoDataFrame | None:
+    """The outlines the analysis used, with the layer's source (VG250 file or OSM)."""
+    m = snap.get(MUNICIPALITIES)
+    if m is None or not len(m):
+        return None
+    keep = [c for c in ("name", "ags", "admin_level") if c in m]
+    out = gpd.GeoDataFrame(m[keep].copy(), geometry=m.geometry.to_numpy(), crs=m.crs)
+    if "ags" in out:
+        out["ags"] = out["ags"].astype(str)
+    out["source"] = snap.info[MUNICIPALITIES].source
+    out["licence"] = snap.info[MUNICIPALITIES].licence
+    return out
 
 
 def run(args: argparse.Namespace, ctx) -> int:
@@ -120,7 +141,7 @@ def run(args: argparse.Namespace, ctx) -> int:
                                   listings=getattr(args, "listings", True))
     csv_path = write_csv(result, out / CSV_NAME)
     people_path = write_people_csv(result, out / PEOPLE_CSV_NAME)
-    gpkg_path = write_gpkg(result, out / GPKG_NAME)
+    gpkg_path = write_gpkg(result, out / GPKG_NAME, _municipalities(ctx.workspace.snapshot))
     t = result.indicators
     counts = t["gap_class"].value_counts()
     print(f"{region.name}: {len(result.origins)} Ausgangspunkte, "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from tqdm import tqdm
@@ -57,13 +58,33 @@ class _Bar:
             self.bar.close()
 
 
-def _summary(path: Path) -> None:
+class _Hints(logging.Handler):
+    """Collects the import summary's warnings (``dorfkarte.sources`` logs them)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+    def __enter__(self) -> _Hints:
+        logging.getLogger("dorfkarte.sources").addHandler(self)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        logging.getLogger("dorfkarte.sources").removeHandler(self)
+
+
+def _summary(path: Path, hints: list[str] | None = None) -> None:
     from dorfkarte.snapshot import read_snapshot
 
     snap = read_snapshot(path)
     print(f"Schnappschuss geschrieben: {path}")
     for name, info in snap.info.items():
         print(f"  {name:<16} {info.count:>8}")
+    for line in dict.fromkeys(hints or []):  # incomplete ways, missing networks, data edge
+        print(f"Hinweis: {line}")
 
 
 def run_import(args: argparse.Namespace, ctx) -> int:
@@ -71,13 +92,14 @@ def run_import(args: argparse.Namespace, ctx) -> int:
 
     bar = _Bar("import-osm")
     ok = False
-    try:  # same path as the app: backup kept for 'dorfkarte imports --undo osm'
-        path = Path(run_import("osm", args.file, ctx.region, ctx.data_dir,
-                               progress=bar).result)
-        ok = True
-    finally:
-        bar.close(ok)
-    _summary(path)
+    with _Hints() as hints:
+        try:  # same path as the app: backup kept for 'dorfkarte imports --undo osm'
+            path = Path(run_import("osm", args.file, ctx.region, ctx.data_dir,
+                                   progress=bar).result)
+            ok = True
+        finally:
+            bar.close(ok)
+    _summary(path, hints.lines)
     return 0
 
 
@@ -86,14 +108,15 @@ def run_fetch(args: argparse.Namespace, ctx) -> int:
 
     bar = _Bar("fetch")
     ok = False
-    try:
-        path = Path(run_import(
-            "fetch", None, ctx.region, ctx.data_dir, overpass_url=args.overpass_url,
-            timeout_s=args.timeout, retries=args.retries, backoff_s=max(0.0, args.backoff),
-            use_cache=not args.no_cache, progress=bar,
-        ).result)
-        ok = True
-    finally:
-        bar.close(ok)
-    _summary(path)
+    with _Hints() as hints:
+        try:
+            path = Path(run_import(
+                "fetch", None, ctx.region, ctx.data_dir, overpass_url=args.overpass_url,
+                timeout_s=args.timeout, retries=args.retries, backoff_s=max(0.0, args.backoff),
+                use_cache=not args.no_cache, progress=bar,
+            ).result)
+            ok = True
+        finally:
+            bar.close(ok)
+    _summary(path, hints.lines)
     return 0

@@ -128,7 +128,7 @@ def run_suggest(args: argparse.Namespace, ctx: Any) -> int:
     cat = ctx.region.category(args.category)
     unit = "m" if args.mode == "transit" else "min"
     print(f"{cat.label} · {args.mode}: Schwelle {sg.threshold:g} {unit}; "
-          f"{_fmt(sg.uncovered_before)} von {_fmt(sg.demand_total)} Einwohnern bisher "
+          f"{_fmt(sg.uncovered_before)} von {_fmt(sg.demand_total)} {sg.demand} bisher "
           f"außerhalb; {len(cands)} Kandidaten")
     sol = sg.solution
     how = {"exact": "exakt (MCLP)", "greedy": "schrittweise (Greedy)",

@@ -127,6 +127,11 @@ class Suggestion:
     unit: str
     seconds: float
     notes: list[str] = field(default_factory=list)
+    #: what the weights count: "Einwohner" where every unit's population is known,
+    #: "Wohnorte" where none is (each home counts once), else both (see :func:`demand_label`)
+    demand: str = "Einwohner"
+    #: sites the optimiser chose that would add nobody (dropped from ``sites``)
+    dropped: int = 0
 
     def changes(self) -> list[Change]:
         """The suggestion as scenario changes (added points)."""
@@ -223,8 +228,43 @@ def suggest(result: CoverageResult, category: str, mode: str = Mode.WALK.value, 
         sites = sites.rename(columns={"gain": "time_saved"})
         sites["cumulative"] = cum  # residents within threshold gained, for comparison
     notes.extend(sol.notes)
+    # a site that adds no resident within the threshold (MCLP) / saves no time (p-median)
+    # is no proposal: say that k sites would add nothing instead of listing it
+    gain_col = "time_saved" if method == "pmedian" else "gain"
+    useless = ~(sites[gain_col].to_numpy(dtype=float) > 1e-9)
+    dropped = int(useless.sum())
+    if dropped:
+        sites = sites[~useless].reset_index(drop=True)
+        sites["rank"] = np.arange(1, len(sites) + 1)
+        what = demand_label(result, category, mode)
+        if len(sites) == 0:
+            notes.append(f"Kein Standort würde {what} zusätzlich erreichen: {k} neue "
+                         "Standorte brächten nichts (alle erreichbaren sind schon versorgt).")
+        else:
+            notes.append(f"Nur {len(sites)} von {k} Standorten erreichen zusätzliche {what}; "
+                         f"{dropped} weitere brächten nichts und werden nicht vorgeschlagen.")
+    demand = demand_label(result, category, mode)
+    if demand != "Einwohner":
+        notes.append("Einwohnerzahl nicht für alle Ortsteile bekannt: dort zählt jeder "
+                     "Wohnort einmal, die Zahlen sind daher „" + demand + "“, keine Einwohner.")
     return Suggestion(category, mode, method, sites, sol, greedy, total, uncovered, thr, unit,
-                      time.perf_counter() - t0, notes)
+                      time.perf_counter() - t0, notes, demand=demand, dropped=dropped)
+
+
+def demand_label(result: CoverageResult, category: str, mode: str, lang: str = "de") -> str:
+    """What suggestion figures count: residents, homes (unknown population), or both."""
+    ind = result.indicators
+    rows = ind[(ind["category"] == category) & (ind["mode"] == mode)]
+    if "weighted" not in rows or not len(rows):
+        weighted = np.array([True])
+    else:
+        weighted = rows.loc[rows["n_origins"] > 0, "weighted"].astype(bool).to_numpy()
+    if weighted.all():
+        return "residents" if lang == "en" else "Einwohner"
+    if not weighted.any():
+        return "homes (residents unknown)" if lang == "en" else "Wohnorte (Einwohner unbekannt)"
+    return ("residents or homes (where residents are unknown)" if lang == "en"
+            else "Einwohner bzw. Wohnorte (wo Einwohner unbekannt)")
 
 
 # ---- mobile service stops ---------------------------------------------------------------------

@@ -237,15 +237,18 @@ def extract_box(path: str | Path, out: str | Path, box: tuple[float, float, floa
                     if loc.valid() and _in_box(loc.lon, loc.lat, box):
                         writer.add_node(obj)
                 elif obj.is_way():
+                    # where first: in a state-wide file almost every way is far from the
+                    # region, and node locations are cheaper to test than tag lists
+                    if not _way_touches(obj, box, near):
+                        continue
                     wid = obj.id
                     in_rel = wid in rel_ways
                     if not in_rel and not any(k in way_keys for k in _keys(obj.tags)):
                         continue
-                    if _way_touches(obj, box, near):
-                        if in_rel:
-                            touched.add(wid)
-                        if obj.tags:
-                            writer.add_way(obj)
+                    if in_rel:
+                        touched.add(wid)
+                    if obj.tags:
+                        writer.add_way(obj)
                 elif obj.is_relation() and any(
                     m.type == "w" and m.ref in touched for m in obj.members
                 ):

@@ -80,7 +80,8 @@ def _file_date(path: Path, data_date: str) -> str:
 
 def import_osm(path: str | Path, region: Region, data_dir: str | Path, *,
                progress: Progress | None = None,
-               cancel: threading.Event | None = None) -> Path:
+               cancel: threading.Event | None = None,
+               warnings: list[str] | None = None) -> Path:
     """Build the region's snapshot from a local ``.osm`` / ``.osm.bz2`` / ``.osm.pbf``.
 
     Municipalities are looked up in the extract by AGS, else by name. If the extract has
@@ -126,7 +127,7 @@ def import_osm(path: str | Path, region: Region, data_dir: str | Path, *,
     municipalities = None
     if missing:
         clip, note = _fallback_clip(region, path, missing)
-        log.warning(note)
+        log.info(note)
     else:
         municipalities = gpd.GeoDataFrame(rows, geometry="geometry", crs=L.WGS84)
         clip = clip_area(municipalities, region)
@@ -159,7 +160,12 @@ def import_osm(path: str | Path, region: Region, data_dir: str | Path, *,
         _check_complete(snap, f"OSM-Auszug {path.name}")
         progress(IMPORT_STEPS[-1], n - 1, n)  # last chance to cancel before writing
         out = write_snapshot(snap, snapshot_path(data_dir, region.id))
-    for w in snap.warnings:
+    # the import summary: incomplete ways, missing networks, data edge (also in the notes);
+    # logged as warnings, so the CLI and the app can show them (``commands.osm``)
+    summary = ([note] if note else []) + snap.warnings
+    if warnings is not None:
+        warnings.extend(summary)
+    for w in summary:
         log.warning(w)
     return out
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import tempfile
 import threading
 import time
@@ -338,4 +339,7 @@ def fetch(region: Region, data_dir: Path, client: OverpassClient,
         except Exception as exc:  # a broken answer that parsed as JSON
             raise FetchError(f"Overpass-Antwort nicht verwertbar: {exc}") from None
         progress(IMPORT_STEPS[-1], n - 1, n)
-        return write_snapshot(snap, snapshot_path(data_dir, region.id))
+        out = write_snapshot(snap, snapshot_path(data_dir, region.id))
+    for w in snap.warnings:  # the import summary (missing networks, incomplete ways)
+        logging.getLogger(__name__).warning(w)
+    return out

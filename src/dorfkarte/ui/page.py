@@ -138,8 +138,11 @@ def main() -> None:
     thresholds = sidebar.choose_thresholds(region, result, category, mode, lang)
     shown = (ws.result(when=when, thresholds=thresholds, listings=listing_error is None)
              if result is not None else None)
+    group = sidebar.choose_group(shown, lang)
+    if shown is not None and group != "all":
+        shown = shown.for_group(group)  # same times, other weights (no new analysis)
     points = sidebar.choose_points(region, category, lang)
-    basemap = sidebar.choose_basemap(lang)
+    basemap = sidebar.choose_basemap(lang, "osm" if snapshot.has_osm else "own")
     # default through the Session State API only (keep_widget_state writes the key back
     # on every run; a value= as well makes Streamlit warn in the server log)
     if KEY_DEMO not in st.session_state:

@@ -38,9 +38,9 @@ from dorfkarte.ui.state import PREV_CATEGORY as _PREV_CATEGORY
 
 __all__ = ["KEY_BASEMAP", "KEY_CATEGORY", "KEY_INDICATOR", "KEY_LANG", "KEY_MODE",
            "KEY_POINTS", "KEY_REGION", "KEY_WHEN", "KEY_WHEN_DAY", "KEY_WHEN_TIME",
-           "THR_PREFIX", "choose_basemap", "choose_language", "choose_listings_when",
-           "choose_points", "choose_region", "choose_thresholds", "choose_view",
-           "default_category", "thr_key"]
+           "THR_PREFIX", "choose_basemap", "choose_group", "choose_language",
+           "choose_listings_when", "choose_points", "choose_region", "choose_thresholds",
+           "choose_view", "default_category", "thr_key"]
 
 
 def thr_key(category: str, mode: str) -> str:
@@ -173,9 +173,21 @@ def choose_points(region: Region, category: str, lang: str) -> tuple[str, ...]:
     return tuple(c for c in cats if c in chosen)
 
 
-def choose_basemap(lang: str) -> str:
+def choose_group(result: Any, lang: str) -> str:
+    """Whose residents weigh the indicators (needs census age weights on the origins)."""
+    groups = ("all", *(g for g in ("65plus", "under18")
+                       if result is not None and f"pop_{g}" in result.origins))
+    if len(groups) == 1:
+        return "all"
+    return str(st.sidebar.radio(t("group", lang), groups,
+                                key="dk_group", horizontal=True,
+                                format_func=lambda g: t(f"group_{g}", lang)))
+
+
+def choose_basemap(lang: str, default: str = "osm") -> str:
+    """Without an OSM snapshot the default is the own (offline) map: no failing tiles."""
     if st.session_state.get(KEY_BASEMAP) not in maps.BASEMAPS:
-        st.session_state[KEY_BASEMAP] = "osm"
+        st.session_state[KEY_BASEMAP] = default
     return str(st.sidebar.radio(t("basemap", lang), maps.BASEMAPS, key=KEY_BASEMAP,
                                 format_func=lambda b: t(f"basemap_{b}", lang)))
 

@@ -16,10 +16,16 @@ def layer_table(ctx: UIContext) -> pd.DataFrame:
     lang = ctx.lang
     rows = []
     for name, info in ctx.snapshot.info.items():
+        # the data's own date (extract / Overpass); the import time apart
+        if info.data_date:
+            stand = info.data_date[:10]
+        else:
+            stand = info.fetched_at if info.embedded else t("date_unknown", lang)
         rows.append({
             t("col_layer", lang): name,
             t("col_count", lang): fmt.integer(info.count, lang),
-            t("col_date", lang): info.fetched_at,
+            t("col_date", lang): stand,
+            t("col_imported", lang): "" if info.embedded else info.fetched_at,
             t("col_source", lang): info.source + (f" [{t('embedded', lang)}]"
                                                   if info.embedded else ""),
             t("col_licence", lang): info.licence,
