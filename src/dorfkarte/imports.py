@@ -33,6 +33,7 @@ import pyogrio
 import shapely
 
 from dorfkarte.atomic import write_text_atomic
+from dorfkarte.embedded import districts_path
 from dorfkarte.errors import DataError, DorfkarteError
 from dorfkarte.jobs import Progress, check_cancel, guarded
 from dorfkarte.region import Region
@@ -109,11 +110,6 @@ def _run_extract(path: str | Path, region: Region, data_dir: str | Path, *,
     from dorfkarte.sources.osm import import_osm
 
     return import_osm(path, region, data_dir, progress=progress, cancel=cancel)
-
-
-def districts_path(data_dir: str | Path, region_id: str) -> Path:
-    """Where an imported districts file is kept for the region."""
-    return Path(data_dir) / "districts" / f"{region_id}.gpkg"
 
 
 def _district_targets(region: Region, data_dir: Path) -> list[Path]:
@@ -285,25 +281,6 @@ def import_districts(path: str | Path, region: Region, data_dir: str | Path, *,
         if os.path.exists(tmp):
             os.unlink(tmp)
     return target
-
-
-def read_imported_districts(data_dir: str | Path, region_id: str
-                            ) -> tuple[gpd.GeoDataFrame, dict[str, str]] | None:
-    """The imported districts and their provenance (source, licence, date), if any."""
-    path = districts_path(data_dir, region_id)
-    if not path.exists():
-        return None
-    try:
-        gdf = pyogrio.read_dataframe(path, layer=DISTRICTS)
-    except Exception as exc:  # GDAL raises several types
-        raise DataError(f"Importierte Bezirksdatei {path} ist nicht lesbar: {exc}") from None
-    first = gdf.iloc[0] if len(gdf) else {}
-    info = {"source": str(first.get("source", "") or ""),
-            "licence": str(first.get("licence", "") or ""),
-            "fetched_at": str(first.get("imported_at", "") or "")}
-    gdf = gdf.drop(columns=[c for c in ("licence", "imported_at") if c in gdf.columns])
-    gdf["approx"] = gdf["approx"].astype(bool)
-    return gdf, info
 
 
 def _check_osm_fetch(path: object, region: Region, data_dir: str | Path | None = None,

@@ -23,7 +23,7 @@ from pyproj import Transformer
 from shapely.prepared import prep
 
 from dorfkarte.districts import norm_name, read_centres
-from dorfkarte.embedded import open_snapshot
+from dorfkarte.embedded import districts_path, open_snapshot
 from dorfkarte.errors import DataError
 from dorfkarte.listings.reader import RawTable
 from dorfkarte.listings.schedule import (
@@ -283,7 +283,6 @@ def _mtime(path: Path | None) -> int | None:
 
 
 def _cache_key(region: Region, data_dir: str | Path) -> tuple:
-    from dorfkarte.imports import districts_path
     from dorfkarte.snapshot import snapshot_path
 
     return (str(region.path), region.id, region.buffer_m, region.crs,
