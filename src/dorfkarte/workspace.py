@@ -23,7 +23,7 @@ from typing import Any
 import geopandas as gpd
 
 from dorfkarte.coverage import CoverageResult, analyse
-from dorfkarte.embedded import open_snapshot
+from dorfkarte.embedded import districts_path, open_snapshot
 from dorfkarte.i18n import t
 from dorfkarte.listings import ListingStore, ValidationContext, destinations, source_label
 from dorfkarte.listings.schedule import When
@@ -110,7 +110,8 @@ class Workspace:
     def _data_key(self) -> tuple:
         region = self.region
         snap = ("fixed", id(self._fixed_snapshot)) if self._fixed_snapshot is not None \
-            else ("file", _stamp(self.snapshot_path))
+            else ("file", _stamp(self.snapshot_path),
+                  _stamp(districts_path(self.data_dir, region.id)))  # imported districts
         # an imported census grid (dorfkarte import-population) changes every result too
         grid = _stamp(imported_grid_path(self.data_dir, region.id))
         return (str(region.path), self._region_stamp, str(self.data_dir), snap, grid)
