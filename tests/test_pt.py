@@ -129,7 +129,7 @@ def test_pt_mode_on_embedded_data_alone(tmp_path, region):
     assert "LEP HR" in row["central_place_source"]
     kern = t[(t["district"] == "Bad Belzig (Kernstadt)") & (t["mode"] == Mode.PT)
              & (t["category"] == "zentralort")].iloc[0]
-    assert kern["median"] == 0 and kern["gap_class"] == "ok"
+    assert kern["median"] <= kern["threshold"]  # most of the town walks or rides in time
     doc = t[(t["category"] == "hausarzt") & (t["mode"] == Mode.PT)]
     assert (doc["gap_class"] == "keine Daten").all()  # no GP in the embedded data
     assert res.pt.query.day.weekday() == 1
