@@ -25,7 +25,7 @@ _WEEKDAYS = ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So")
 _LATLON = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$")
 
 
-class PlaceError(DorfkarteError):
+class PlaceError(DorfkarteError, LookupError):
     """A FROM/TO that matches no stop, Ortsteil or coordinate (or several stops)."""
 
 
