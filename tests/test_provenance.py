@@ -136,3 +136,17 @@ def test_slide_page_for_png(analysed, region: Region) -> None:
                                     offline=True, extra_points=extra)
     assert "display: none !important" not in plain
     assert not has("Ausgewählter Ortsteil", plain)
+
+
+def test_demo_gaps_step_on_a_listing_only_category(analysed, region: Region) -> None:
+    """The demo never says "keine Lücke" / "jeder Ortsteil erreicht" from listings alone."""
+    from dorfkarte import story
+    from dorfkarte.i18n import t
+
+    _snap, _extra, result = analysed
+    g = story.gaps(result, region, "lebensmittel", "walk")
+    assert g.local_only and g.indicator == "gap_class"
+    assert g.n_served + g.n_unknown == len(g.ranking) and g.n_unknown > 0
+    assert t("demo_local_only_head", "de", cat="Lebensmittel") == \
+        "Lebensmittel: nur lokale Angebote, OSM fehlt"
+    assert not story.gaps(result, region, "haltestelle", "walk").local_only

@@ -195,3 +195,31 @@ def test_views_match_the_analysis(region: Region, tmp_path: Path) -> None:
     assert fig.n_gap == int((sub["gap_class"] == "Lücke").sum())
     assert fig.n_units == len(sub) == 29
     assert fig.n_services == len(res.destinations["haltestelle"])
+
+
+def test_headline_unknown_residents_are_not_zero(region: Region, tmp_path: Path) -> None:
+    """Issue 14 item 4: with every population unknown, residents beyond the threshold are
+    unknown (NaN), not 0; with some unknown, they are counted apart."""
+    from dataclasses import replace
+
+    ws = Workspace(region, tmp_path)
+    res = ws.result(categories=["haltestelle"], modes=["walk"],
+                    thresholds={("haltestelle", "walk"): 3.0})
+    fig = views.headline_figures(res, "haltestelle", "walk")
+    rows = res.indicators[(res.indicators["category"] == "haltestelle")
+                          & (res.indicators["mode"] == "walk")]
+    assert fig.residents_outside > 0
+    # the shipped data lacks a population for some units: they are counted apart
+    assert fig.n_unknown_residents == int(rows["population"].isna().sum())
+    ind = res.indicators.copy()
+    ind["population"] = np.nan
+    ind["residents_within"] = np.nan
+    unknown = views.headline_figures(replace(res, indicators=ind), "haltestelle", "walk")
+    assert math.isnan(unknown.residents_outside)
+    assert unknown.n_unknown_residents == unknown.n_units - unknown.n_no_data
+    ind2 = res.indicators.copy()
+    known = ind2.index[(ind2["category"] == "haltestelle") & ind2["population"].notna()]
+    ind2.loc[known[0], ["population", "residents_within"]] = np.nan
+    part = views.headline_figures(replace(res, indicators=ind2), "haltestelle", "walk")
+    assert part.n_unknown_residents == fig.n_unknown_residents + 1
+    assert part.residents_outside == part.residents_outside  # still a (partial) number

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dorfkarte import districts as districts_mod
 from dorfkarte import regiondata
-from dorfkarte.imports import read_imported_districts
+from dorfkarte.imported_districts import read_imported_districts
 from dorfkarte.region import Region
 from dorfkarte.snapshot import (
     BOUNDARIES,

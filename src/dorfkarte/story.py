@@ -149,6 +149,10 @@ class GapsStep:
     transit: bool
     #: map indicator: the share where there are gaps, else the median trip
     indicator: str
+    #: listing-only category (OSM not searched): units served by a listing, units unknown
+    local_only: bool = False
+    n_served: int = 0
+    n_unknown: int = 0
 
     @property
     def worst(self) -> list[str]:
@@ -171,11 +175,16 @@ def gaps(result: CoverageResult, region: Region, category: str, mode: str) -> Ga
     rank = views.ranking(result, category, mode)
     n_gap = int((rank["gap_class"] == GapClass.GAP).sum())
     data = has_data(result, category)
+    local = category in result.local_only
     return GapsStep(
         category=category, mode=mode, ranking=rank, n_gap=n_gap, has_data=data,
         n_beyond=int((rank["share_within"].astype(float) < 1.0).sum()),
         transit=region.category(category).source == Source.TRANSIT,
-        indicator="share_within" if (n_gap or not data) else "median")
+        indicator="gap_class" if local else
+        ("share_within" if (n_gap or not data) else "median"),
+        local_only=local,
+        n_served=int((rank["gap_class"] == GapClass.OK).sum()),
+        n_unknown=int((rank["gap_class"] == GapClass.LOCAL_ONLY).sum()))
 
 
 def profile_rows(result: CoverageResult, name: str, mode: str, app_mode: str

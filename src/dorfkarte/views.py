@@ -80,25 +80,45 @@ class HeadlineFigures:
     threshold: float | None
     unit: str  # "min" or "m"
     worst: str | None
+    #: units with data whose residents are unknown: their residents beyond the threshold
+    #: are not in ``residents_outside`` (NaN when that is every unit: unknown, not 0)
+    n_unknown_residents: int = 0
+    #: units shown as "unbekannt – nur lokale Angebote erfasst" (OSM not searched)
+    n_local_only: int = 0
+    #: the view's flags ("enthält Beispieldaten", "nur lokale Angebote, OSM fehlt")
+    flags: tuple[str, ...] = ()
 
     @property
     def all_no_data(self) -> bool:
         return self.n_units > 0 and self.n_no_data == self.n_units
 
 
-def headline_figures(result: CoverageResult, category: str, mode: str) -> HeadlineFigures:
+def headline_figures(result: CoverageResult, category: str, mode: str,
+                     lang: str = "de") -> HeadlineFigures:
     """Units with a gap / tight / no data, residents beyond the threshold, services, the
-    threshold and the worst-served unit."""
+    threshold and the worst-served unit.
+
+    Unknown is not zero: units whose residents are unknown are counted apart, and with no
+    known figure at all ``residents_outside`` is NaN ("unbekannt"), not 0.
+    """
+    from dorfkarte import provenance
+
     rank = ranking(result, category, mode)
     dests = result.destinations.get(category)
     thr = result.thresholds.get((category, mode))
-    with_data = rank[rank["gap_class"] != GapClass.NO_DATA]
+    with_data = rank[~rank["gap_class"].isin([GapClass.NO_DATA, GapClass.LOCAL_ONLY])]
+    outside = pd.to_numeric(with_data["residents_outside"], errors="coerce")
+    unknown = int(outside.isna().sum())
+    known_sum = float(outside.sum(skipna=True)) if outside.notna().any() else math.nan
     return HeadlineFigures(
+        n_unknown_residents=unknown,
+        n_local_only=int((rank["gap_class"] == GapClass.LOCAL_ONLY).sum()),
+        flags=tuple(provenance.flags(result, None, category, lang)),
         n_units=len(rank),
         n_gap=int((rank["gap_class"] == GapClass.GAP).sum()),
         n_tight=int((rank["gap_class"] == GapClass.TIGHT).sum()),
         n_no_data=int((rank["gap_class"] == GapClass.NO_DATA).sum()),
-        residents_outside=float(rank["residents_outside"].sum(skipna=True)),
+        residents_outside=known_sum,
         n_services=0 if dests is None else len(dests),
         threshold=float(thr) if thr is not None else None,
         unit="m" if mode == Mode.TRANSIT else "min",

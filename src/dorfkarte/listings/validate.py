@@ -25,6 +25,7 @@ from shapely.prepared import prep
 from dorfkarte.districts import norm_name, read_centres
 from dorfkarte.embedded import open_snapshot
 from dorfkarte.errors import DataError
+from dorfkarte.imported_districts import districts_path
 from dorfkarte.listings.reader import RawTable
 from dorfkarte.listings.schedule import (
     ScheduleError,
@@ -283,7 +284,6 @@ def _mtime(path: Path | None) -> int | None:
 
 
 def _cache_key(region: Region, data_dir: str | Path) -> tuple:
-    from dorfkarte.imports import districts_path
     from dorfkarte.snapshot import snapshot_path
 
     return (str(region.path), region.id, region.buffer_m, region.crs,

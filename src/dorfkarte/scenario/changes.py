@@ -94,11 +94,25 @@ class Scenario:
     created: str = ""
     updated: str = ""
     example: bool = False
+    #: the view it was made in (loading switches back to it); "" for older files:
+    #: then the category of its first change, and the current mode
+    category: str = ""
+    mode: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "note": self.note, "created": self.created,
-                "updated": self.updated, "example": self.example,
-                "changes": [c.to_dict() for c in self.changes]}
+        out = {"name": self.name, "note": self.note, "created": self.created,
+               "updated": self.updated, "example": self.example,
+               "changes": [c.to_dict() for c in self.changes]}
+        if self.category:
+            out["category"] = self.category
+        if self.mode:
+            out["mode"] = self.mode
+        return out
+
+    @property
+    def main_category(self) -> str:
+        """The category to show: as saved, else the first change's."""
+        return self.category or (self.changes[0].category if self.changes else "")
 
     @classmethod
     def from_dict(cls, raw: Any, where: str = "Szenario") -> Scenario:
@@ -114,6 +128,8 @@ class Scenario:
                    created=str(raw.get("created", "") or ""),
                    updated=str(raw.get("updated", "") or ""),
                    example=bool(raw.get("example", False)),
+                   category=str(raw.get("category", "") or ""),
+                   mode=str(raw.get("mode", "") or ""),
                    changes=[Change.from_dict(c, f"{where} {name!r}, Änderung {i + 1}")
                             for i, c in enumerate(changes)])
 

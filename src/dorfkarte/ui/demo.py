@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 import streamlit.components.v1 as components
 
-from dorfkarte import fmt, story
+from dorfkarte import fmt, provenance, story
 from dorfkarte.coverage import CoverageResult
 from dorfkarte.export import build_export_html
 from dorfkarte.i18n import category_label, gap_label, mode_label, t
@@ -35,8 +35,13 @@ MAP_HEIGHT = 680
 #: Large type for a projector; static CSS, no data in it.
 DEMO_CSS = """
 <style>
-  .block-container { max-width: 100% !important; padding-top: 1rem; padding-left: 1.5rem;
+  /* below Streamlit's header (3.75rem): the back/next buttons stay whole and clickable
+     with the sidebar folded */
+  .block-container { max-width: 100% !important; padding-top: 4.5rem; padding-left: 1.5rem;
     padding-right: 1.5rem; }
+  /* button labels never cut off (sidebar open: narrower columns) */
+  .stButton button { white-space: nowrap; min-width: max-content; }
+  .stButton button p { white-space: nowrap; }
   .block-container p, .block-container li, .block-container label { font-size: 1.35rem; }
   .block-container h1 { font-size: 2.6rem; }
   .block-container h2 { font-size: 2.1rem; }
@@ -119,7 +124,7 @@ def show_map(doc: str) -> None:
 
 
 def _nav(lang: str, step: int, n: int) -> None:
-    cols = st.columns([1, 1, 6, 1])
+    cols = st.columns([1.6, 1.6, 6.8], gap="small")
     if cols[0].button(t("demo_back", lang), disabled=step == 0, key="demo_back"):
         st.session_state[STEP_KEY] = step - 1
         st.rerun()
@@ -186,6 +191,11 @@ def _gaps(ctx: UIContext, result: CoverageResult, cid: str, mode: str) -> None:
                 "n": fmt.integer(g.n_gap, lang), "total": fmt.integer(len(g.ranking), lang)}
     if not g.has_data:
         st.header(t("demo_nodata_gaps", lang, cat=fmt_args["cat"]))
+    elif g.local_only:
+        # listings alone never make a gap (nor "no gap"): say what is known
+        st.header(t("demo_local_only_head", lang, cat=fmt_args["cat"]))
+        st.write(t("demo_local_only_text", lang, k=fmt.integer(g.n_served, lang),
+                   u=fmt.integer(g.n_unknown, lang), **fmt_args))
     elif g.n_gap:
         st.header(t("demo_gaps_head", lang, **fmt_args))
         st.write(f"{t('demo_worst', lang)}: " + ", ".join(g.worst))
@@ -344,6 +354,10 @@ def render_demo(ctx: UIContext) -> None:
     n = len(story.STEPS)
     step = min(max(int(st.session_state.get(STEP_KEY, 0)), 0), n - 1)
     _nav(lang, step, n)
+    # nothing invented or listing-only reaches the booth unmarked (issue 14, items 1-2)
+    flags = provenance.flags(result, None, ctx.category if step else None, lang)
+    if flags:
+        st.warning(" · ".join(f[:1].upper() + f[1:] for f in flags))
 
     cid = story.pick_category(result, ctx.category, ctx.mode)
     options = [c for c in result.categories if (result.indicators["category"] == c).any()]

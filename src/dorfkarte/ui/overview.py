@@ -9,7 +9,7 @@ from dorfkarte import fmt
 from dorfkarte.coverage import CoverageResult
 from dorfkarte.enums import GapClass
 from dorfkarte.i18n import category_label, gap_label, mode_label, t
-from dorfkarte.region import MODES, Region
+from dorfkarte.region import ALL_MODES, Region
 from dorfkarte.ui.context import UIContext
 from dorfkarte.views import gap_matrix as matrix_rows
 from dorfkarte.views import ranking
@@ -30,8 +30,12 @@ def ranking_display(df: pd.DataFrame, lang: str, *, for_csv: bool = False) -> pd
         outside = df["residents_outside"].round(0).astype("Int64")
         median, p90, thr = df["median"].round(1), df["p90"].round(1), df["threshold"]
     else:
-        pop = df["population"].map(lambda v: fmt.integer(v, lang))
-        outside = df["residents_outside"].map(lambda v: fmt.integer(v, lang))
+        # unknown is not zero (and not a dash that reads as "none"): "unbekannt"
+        def people(v: object) -> str:
+            return t("unknown", lang) if v is None or v != v else fmt.integer(v, lang)
+
+        pop = df["population"].map(people)
+        outside = df["residents_outside"].map(people)
         median = [fmt.value(v, u, lang) for v, u in zip(df["median"], df["unit"], strict=True)]
         p90 = [fmt.value(v, u, lang) for v, u in zip(df["p90"], df["unit"], strict=True)]
         thr = [fmt.threshold(v, u, lang) for v, u in zip(df["threshold"], df["unit"],
@@ -117,7 +121,7 @@ def render_overview(ctx: UIContext) -> None:
         key="dk_dl_ranking",
     )
     st.subheader(t("overview_matrix", lang, mode=mode_label(ctx.mode, lang)))
-    modes_here = [m for m in MODES if (result.indicators["mode"] == m).any()]
+    modes_here = [m for m in ALL_MODES if (result.indicators["mode"] == m).any()]
     if ctx.mode not in modes_here:
         return
     mat = gap_matrix(result, region, ctx.mode, lang)

@@ -26,7 +26,7 @@ from dorfkarte.ui.listings import render_listings_panel
 from dorfkarte.ui.mapview import render_map
 from dorfkarte.ui.overview import render_overview
 from dorfkarte.ui.profile import ensure_selection, render_profile
-from dorfkarte.ui.scenario import render_scenario_panel
+from dorfkarte.ui.scenario import render_scenario_panel, restore_pending
 from dorfkarte.ui.state import KEY_DEMO, KEY_TAB
 from dorfkarte.ui.status import render_osm_hint, render_status
 from dorfkarte.workspace import when_key
@@ -79,16 +79,26 @@ def headline(ctx: UIContext) -> None:
     st.markdown(f"#### {category_label(cat, lang)} · {mode_label(ctx.mode, lang)} — {ind_label}")
     if res is None or (ctx.category, ctx.mode) not in res.times:
         return
-    fig = views.headline_figures(res, ctx.category, ctx.mode)
+    fig = views.headline_figures(res, ctx.category, ctx.mode, lang)
     if not fig.n_units:
         return
+    if fig.flags:
+        st.warning(" · ".join(f[:1].upper() + f[1:] for f in fig.flags))
     c = st.columns(4)
     c[0].metric(t("hl_gap_units", lang), f"{fmt.integer(fig.n_gap, lang)} / "
                                          f"{fmt.integer(fig.n_units, lang)}")
     c[1].metric(t("hl_tight", lang), fmt.integer(fig.n_tight, lang))
-    c[2].metric(t("hl_outside", lang), fmt.integer(fig.residents_outside, lang),
-                help=(f"{t('col_threshold', lang)}: {fmt.threshold(fig.threshold, fig.unit, lang)}"
-                      if fig.threshold else None))
+    outside = (t("unknown", lang) if fig.residents_outside != fig.residents_outside
+               else fmt.integer(fig.residents_outside, lang))
+    if fig.n_unknown_residents and fig.residents_outside == fig.residents_outside:
+        outside = f"≥ {outside}"
+    help_parts = []
+    if fig.threshold:
+        help_parts.append(f"{t('col_threshold', lang)}: "
+                          f"{fmt.threshold(fig.threshold, fig.unit, lang)}")
+    if fig.n_unknown_residents:
+        help_parts.append(t("hl_unknown_residents", lang, n=fig.n_unknown_residents))
+    c[2].metric(t("hl_outside", lang), outside, help=" · ".join(help_parts) or None)
     c[3].metric(t("hl_services", lang), fmt.integer(fig.n_services, lang))
     if fig.worst is not None and (fig.n_gap or fig.n_tight):
         st.caption(t("hl_worst", lang, name=fig.worst))
@@ -101,6 +111,7 @@ def main() -> None:
     # ``?demo=1``: the talk starts on the full-width map, the sidebar folded away.
     st.set_page_config(page_title="dorfkarte", page_icon="🗺️", layout="wide",
                        initial_sidebar_state=initial_sidebar_state())
+    restore_pending()  # a loaded scenario's category/mode/name, before the widgets
     keep_widget_state()
     lang = sidebar.choose_language()
     data_dir = default_data_dir()
@@ -128,15 +139,17 @@ def main() -> None:
 
     result = None
     no_result_reason = None
+    pt_choice = sidebar.choose_timetable(ws, lang)
     try:
         with st.spinner(t("computing", lang)):
-            result = ws.result(when=when, listings=listing_error is None)
+            result = ws.result(when=when, listings=listing_error is None, pt=pt_choice)
     except DorfkarteError as exc:
         no_result_reason = str(exc)
 
     mode, category, indicator = sidebar.choose_view(region, result, lang)
     thresholds = sidebar.choose_thresholds(region, result, category, mode, lang)
-    shown = (ws.result(when=when, thresholds=thresholds, listings=listing_error is None)
+    shown = (ws.result(when=when, thresholds=thresholds, listings=listing_error is None,
+                       pt=pt_choice)
              if result is not None else None)
     group = sidebar.choose_group(shown, lang)
     if shown is not None and group != "all":

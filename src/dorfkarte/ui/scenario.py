@@ -24,7 +24,7 @@ from streamlit_folium import st_folium
 
 from dorfkarte import fmt, sheets
 from dorfkarte.errors import DorfkarteError
-from dorfkarte.i18n import category_label, t
+from dorfkarte.i18n import category_label, mode_label, t
 from dorfkarte.scenario import (
     CANDIDATE_KINDS,
     Change,
@@ -47,6 +47,10 @@ from dorfkarte.ui.state import SCN_NAME as NAME_KEY
 from dorfkarte.ui.state import SCN_RESULT as RESULT_KEY
 from dorfkarte.ui.state import SCN_ROUTE as ROUTE_KEY
 from dorfkarte.ui.state import SCN_SUGGESTION as SUGGEST_KEY
+
+SCN_CATEGORY = "dk_scn_category"
+#: a loaded scenario's view, applied at the start of the next run (restore_pending)
+SCN_PENDING = "_dk_scn_pending"
 
 
 def md(text: object) -> str:
@@ -141,9 +145,10 @@ def render_scenario_panel(ctx: UIContext) -> None:
         st.info(t("scn_no_category_computed", ctx.lang))
         return
     labels = {c: category_label(ctx.region.categories[c], ctx.lang) for c in cats}
-    default = cats.index(ctx.category) if ctx.category in cats else 0
-    cat = st.selectbox(t("scn_category", ctx.lang), cats, index=default,
-                       format_func=lambda c: labels[c], key="dk_scn_category")
+    if st.session_state.get(SCN_CATEGORY) not in cats:  # default via state: no warning
+        st.session_state[SCN_CATEGORY] = ctx.category if ctx.category in cats else cats[0]
+    cat = st.selectbox(t("scn_category", ctx.lang), cats,
+                       format_func=lambda c: labels[c], key=SCN_CATEGORY)
     modes = [m for (c, m) in res.times if c == cat]
     mode = ctx.mode if ctx.mode in modes else modes[0]
     wi = engine(ctx)
@@ -155,7 +160,7 @@ def render_scenario_panel(ctx: UIContext) -> None:
         (st.success if msg[0] == "success" else st.error)(md(msg[1]))
     _render_changes(ctx, wi)
     _render_before_after(ctx, wi, cat, mode)
-    _render_save_load(ctx, wi)
+    _render_save_load(ctx, wi, cat, mode)
     with st.expander(t("scn_where_best_suggest_new", ctx.lang), expanded=False):
         _render_suggest(ctx, wi, cat, mode, modes)
     with st.expander(t("scn_mobile_service_stops_by", ctx.lang), expanded=False):
@@ -403,7 +408,25 @@ def _render_map(ctx: UIContext, wi: WhatIf, cat: str, mode: str) -> None:
         st.rerun()
 
 
-def _render_save_load(ctx: UIContext, wi: WhatIf) -> None:
+def restore_pending() -> None:
+    """Apply a loaded scenario's view (category, mode, name) before any widget exists.
+
+    Loading happens below the sidebar's and the panel's widgets, whose state cannot be
+    changed once they are drawn in a run; the page calls this first in the next run.
+    """
+    pending = st.session_state.pop(SCN_PENDING, None)
+    if not pending:
+        return
+    from dorfkarte.ui.state import KEY_MODE
+
+    if pending.get("category"):
+        st.session_state[SCN_CATEGORY] = pending["category"]
+    if pending.get("mode"):
+        st.session_state[KEY_MODE] = pending["mode"]
+    st.session_state[NAME_KEY] = pending.get("name", "")
+
+
+def _render_save_load(ctx: UIContext, wi: WhatIf, cat: str = "", mode: str = "") -> None:
     store = ScenarioStore(ctx.data_dir)
     st.markdown("##### " + t("scn_save_load_export", ctx.lang))
     c1, c2 = st.columns(2)
@@ -413,7 +436,8 @@ def _render_save_load(ctx: UIContext, wi: WhatIf) -> None:
             st.session_state[MSG_KEY] = ("error", t("scn_please_enter_a_name", ctx.lang))
             st.rerun()
         try:
-            sc = store.save(Scenario(name=name, changes=list(wi.changes)))
+            sc = store.save(Scenario(name=name, changes=list(wi.changes), category=cat,
+                                     mode=mode))
             st.session_state[MSG_KEY] = ("success", t("scn_saved_changes", ctx.lang, name=sc.name,
                                                       changes=len(sc.changes)))
         except DorfkarteError as exc:
@@ -438,6 +462,9 @@ def _render_save_load(ctx: UIContext, wi: WhatIf) -> None:
                 except DorfkarteError as exc:
                     errors.append(str(exc))
             st.session_state[CHANGES_KEY] = list(wi.changes)
+            # its category, mode and name come back on the next run (restore_pending)
+            st.session_state[SCN_PENDING] = {"category": sc.main_category,
+                                             "mode": sc.mode, "name": sc.name}
             st.session_state[MSG_KEY] = (
                 "error" if errors else "success",
                 (f"Fehler: {'; '.join(errors)}" if errors else
@@ -505,7 +532,9 @@ def _render_suggest(ctx: UIContext, wi: WhatIf, cat: str, mode: str, modes: list
     sol = sg.solution
     proof = t("scn_proven_optimal", ctx.lang) if sol.optimal else \
         t("scn_heuristic", ctx.lang)
-    st.caption(f"{methods.get(sg.method, sg.method)} · {proof} · {sg.seconds:.2f} s"
+    # the suggestion's own mode (it may differ from the sidebar's) and what it counts
+    st.caption(f"{mode_label(sg.mode, ctx.lang)} · {sg.demand} · "
+               f"{methods.get(sg.method, sg.method)} · {proof} · {sg.seconds:.2f} s"
                + (f" · {sol.solver}" if sol.solver else ""))
     sites = sg.sites
     newly = sites["cumulative"].diff().fillna(sites["cumulative"])
