@@ -419,8 +419,11 @@ def test_embedded_default_data(region: Region) -> None:
     assert len(res.districts) == 29 and len(res.origins) > 29
     assert set(res.origins["kind"]) == {"census"}
     assert set(res.origins["district"]) == set(res.districts["name"])
-    osm = ind[ind["category"] != "haltestelle"]
+    osm = ind[ind["category"].map(lambda c: region.category(c).source == "osm")]
     assert (osm["gap_class"] == NO_DATA).all()
+    # central places are listed in the region file: known without OSM (dorfkarte.central)
+    places = ind[ind["category"].map(lambda c: region.category(c).source == "places")]
+    assert len(places) and (places["gap_class"] != NO_DATA).all()
     stops = ind[ind["category"] == "haltestelle"]
     assert (stops["method"] == "straight_line").all()
     assert set(stops["mode"]) == {"walk", "bike", "drive", "transit"}

@@ -300,3 +300,53 @@ def test_smart_village_form_imports_from_a_server(tmp_path: Path, monkeypatch) -
     assert len(stored) == 4 and set(stored["source"]) == {f"Smart Village App {server.url}"}
     text = _texts(at)
     assert "4 gültig" in text and "Gespeichert (Import): 4 neu" in text
+
+
+def _official_grid(path: Path) -> Path:
+    """The shipped 1 km cells in the layout of the official download (';', GITTER_ID_1km)."""
+    import pandas as pd
+
+    from dorfkarte.settings import embedded_data_dir
+
+    df = pd.read_csv(embedded_data_dir() / "zensus2022_1km_hoher_flaeming.csv")
+    df[["GITTER_ID_1km", "x_mp_1km", "y_mp_1km", "Einwohner"]].to_csv(path, sep=";",
+                                                                        index=False)
+    return path
+
+
+def test_census_grid_by_path_then_undo(tmp_path: Path) -> None:
+    from dorfkarte.regiondata import imported_grid_path
+
+    grid = _official_grid(tmp_path / "Zensus2022_Bevoelkerungszahl_1km-Gitter.csv")
+    at = _run()
+    at.text_input(key="dk_data_path_census").input(str(grid))
+    at.button(key="dk_data_start_census").click().run()
+    assert not at.exception, at.exception
+    text = _finish(at, "census")
+    assert "Fertig: Einwohnergitter Zensus2022_Bevoelkerungszahl_1km-Gitter.csv" in text, text
+    stored = imported_grid_path(_data_dir(), "hoher-flaeming")
+    assert stored.exists() and stored.with_suffix(".json").exists()
+    assert "import-population" in open_snapshot(_region(), _data_dir()).info["census"].note
+    at.button(key="dk_data_undo_census").click().run()
+    assert not stored.exists() and not stored.with_suffix(".json").exists()
+
+
+def test_broken_census_file_error_in_form(tmp_path: Path) -> None:
+    from dorfkarte.regiondata import imported_grid_path
+
+    at = _run(test_upload=("census", "einwohner.csv", b"Gemeinde;Einwohner\nA;1\n", {}))
+    errors = [str(e.value).replace("\\", "") for e in at.error]
+    assert any("einwohner.csv, Zeile 1: keine Spalte GITTER_ID_100m" in e for e in errors), \
+        errors
+    assert not imported_grid_path(_data_dir(), "hoher-flaeming").exists()
+    # rows are checked by the import itself: a bad cell id fails the job, nothing stored
+    bad = _official_grid(tmp_path / "kaputt.csv")
+    lines = bad.read_text(encoding="utf-8").splitlines()
+    lines[3] = "4478000-3210000" + lines[3][lines[3].index(";"):]
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    at = _run()
+    at.text_input(key="dk_data_path_census").input(str(bad))
+    at.button(key="dk_data_start_census").click().run()
+    text = _finish(at, "census")
+    assert "Fehler: Gitterdatei" in text and "kaputt.csv, Zeile 4" in text, text
+    assert not imported_grid_path(_data_dir(), "hoher-flaeming").exists()

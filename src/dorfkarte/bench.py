@@ -153,7 +153,19 @@ def run(n_nodes: int = 30000, n_homes: int = 15000, sample: int = 20, seed: int 
                "slider_ms": slider * 1000}
     if with_scenario:
         figures.update(_scenario_figures(result, snap, region))
+    figures.update(_pt_figures(result, snap, region))
     return figures
+
+
+def _pt_figures(result: CoverageResult, snap: Snapshot, region: Region) -> dict[str, float]:
+    """Mode pt (dorfkarte.bench_pt): PT analysis of the region vs. a per-origin baseline."""
+    try:
+        from dorfkarte import bench_pt
+
+        return {k: float(v) for k, v in bench_pt.bench_figures(result, snap, region).items()}
+    except Exception as exc:  # a broken add-on must not hide the engine's own figures
+        print(f"Hinweis: bench_pt.bench_figures fehlgeschlagen: {exc}", file=sys.stderr)
+        return {}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -47,6 +47,10 @@ INDICATOR_COLUMNS = [
 ]
 
 Pair = tuple[str, str]
+#: Extra indicator columns of mode ``pt`` rows (NaN elsewhere), see dorfkarte.pt.
+PT_COLUMNS = ["pt_best_median", "pt_departures_per_day", "roundtrip_share", "timetable"]
+#: With central-place categories: the plan designating the nearest place (dorfkarte.central).
+EXTRA_COLUMNS = [*PT_COLUMNS, "central_place_source"]
 
 
 class UnknownModeError(DorfkarteError, ValueError):
@@ -70,6 +74,8 @@ class ModeGraph:
     speed_kmh: float
     detour_factor: float
     unit: str  # "min" | "m"
+    #: mode ``pt``: the timetable run (``dorfkarte.pt.PTRun``) its times come from
+    pt: Any = None
 
     @property
     def metres_per_minute(self) -> float:
@@ -97,6 +103,8 @@ class CoverageResult:
     _groups: _Groups | None = field(default=None, repr=False)
     #: Whose residents weigh the indicators: ``all``, ``65plus`` or ``under18``.
     group: str = "all"
+    #: mode ``pt``: the timetable analysis (``dorfkarte.pt.PTAnalysis``) or None
+    pt: Any = None
 
     @property
     def local_only(self) -> frozenset[str]:
@@ -204,7 +212,8 @@ class CoverageResult:
 
     def table(self) -> pd.DataFrame:
         """Indicators without internal columns (what exports write)."""
-        return self.indicators[INDICATOR_COLUMNS].copy()
+        extra = [c for c in EXTRA_COLUMNS if c in self.indicators]  # pt / central places
+        return self.indicators[INDICATOR_COLUMNS + extra].copy()
 
 
 # ---- destinations -------------------------------------------------------------------
@@ -244,7 +253,11 @@ def destinations_for(snapshot: Snapshot, region: Region, category: str,
     """
     cat = region.category(category)
     frames: list[gpd.GeoDataFrame] = []
-    if cat.source == Source.TRANSIT:
+    if cat.source == Source.PLACES:  # central places named in the region file
+        from dorfkarte import central
+
+        frames.append(central.destinations(region, category))
+    elif cat.source == Source.TRANSIT:
         stops = snapshot.get(STOPS)
         if stops is not None and len(stops):
             w = pd.to_numeric(stops.get("weight"), errors="coerce").to_numpy(dtype=float)
@@ -335,6 +348,10 @@ def nearest_service(mg: ModeGraph, origin_xy: np.ndarray, dest_xy: np.ndarray, *
     n_out = len(origin_xy) if rows is None else len(rows)
     if len(dest_xy) == 0:
         return np.full(n_out, np.inf), np.full(n_out, -1, dtype=np.int64)
+    if mg.mode == Mode.PT and mg.pt is not None:  # by timetable, not by street
+        from dorfkarte import pt as pt_mode
+
+        return pt_mode.nearest_service(mg.pt, origin_xy[sel], dest_xy, limit)
     to_min = 1.0 / mg.metres_per_minute if mg.unit == "m" else 1.0
     if mg.method == "network":
         net = mg.network
@@ -381,13 +398,14 @@ def travel_matrix(mg: ModeGraph, xy: np.ndarray) -> np.ndarray | None:
 
 def _mode_graph(snapshot: Snapshot, region: Region, mode: str,
                 origin_xy: np.ndarray) -> ModeGraph:
-    net_mode = Mode.WALK.value if mode == TRANSIT else mode
+    net_mode = Mode.WALK.value if mode in (TRANSIT, Mode.PT) else mode
     net = network_for(snapshot, net_mode, region)
     unit = "m" if mode == TRANSIT else "min"
     if net is None:
         # Transit: straight-line metres as the BBSR 1,000 m rule defines them (no detour).
         detour = 1.0 if mode == TRANSIT else region.modes.detour_factor
-        speed = region.modes.walk_kmh if mode == TRANSIT else straight_line_kmh(mode, region)
+        speed = region.modes.walk_kmh if mode in (TRANSIT, Mode.PT) \
+            else straight_line_kmh(mode, region)
         return ModeGraph(mode, "straight_line", None, None, None, speed, detour, unit)
     node, off = net.snap(origin_xy)
     return ModeGraph(mode, "network", net, node, off, net.snap_kmh, 1.0, unit)
@@ -403,6 +421,10 @@ def times_from_points(result: CoverageResult, mode: str, points: gpd.GeoDataFram
     """
     if mode not in result.network:
         raise UnknownModeError(f"Modus {mode!r} wurde nicht berechnet")
+    if mode == Mode.PT:
+        from dorfkarte import pt as pt_mode
+
+        return pt_mode.times_from_points(result, points, limit)
     mg = result.network[mode]
     if points.crs is None:
         raise DataError("Punkte ohne Koordinatensystem")
@@ -700,7 +722,7 @@ def threshold_value(th: Threshold, mode: str, region: Region) -> float:
 def _check_modes(modes: Iterable[str] | None) -> list[str]:
     out = list(MODES if modes is None else modes)
     for m in out:
-        if m not in MODES:
+        if m not in MODES and m != Mode.PT:  # pt only on request (needs a timetable)
             raise UnknownModeError(f"Unbekannter Modus {m!r}; erlaubt: {', '.join(MODES)}")
     return out
 
@@ -728,13 +750,15 @@ def data_edge_notes(snapshot: Snapshot, districts: gpd.GeoDataFrame,
 
 def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | None = None,
             modes: Iterable[str] | None = None,
-            extra_destinations: gpd.GeoDataFrame | None = None) -> CoverageResult:
+            extra_destinations: gpd.GeoDataFrame | None = None,
+            pt_options: Any = None) -> CoverageResult:
     """Travel times and indicators for every district x category x mode.
 
     ``transit`` (ÖPNV-Nähe, metres to the nearest served stop) is computed for categories
     whose source is ``transit``; network modes for every category. ``extra_destinations``
     (columns name, category, [source, ref, weight], geometry) adds service points such as
-    local listings.
+    local listings. Mode ``pt`` (only when asked for) takes ``pt_options``
+    (``dorfkarte.pt.PTOptions``: timetable, day, window; default the embedded feed).
     """
     cats = list(region.categories) if categories is None else list(categories)
     for c in cats:
@@ -762,8 +786,8 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
         cat = region.category(c)
         dxy = _xy(dests[c], region.crs)
         for m in mode_list:
-            if m == TRANSIT and cat.source != Source.TRANSIT:
-                continue
+            if (m == TRANSIT and cat.source != Source.TRANSIT) or m == Mode.PT:
+                continue  # pt: all categories at once below
             key = (c, m)
             mg = graphs[m]
             th = cat.thresholds[m]
@@ -781,6 +805,13 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
                 continue
             times[key], nearest[key] = nearest_service(mg, oxy, dxy)
 
+    pt_analysis = None
+    if Mode.PT in mode_list:
+        from dorfkarte import pt as pt_mode
+
+        pt_analysis = pt_mode.add_pairs(snapshot, region, cats, dests, oxy, graphs[Mode.PT],
+                                        times, nearest, methods, thresholds, notes, pt_options)
+        graphs[Mode.PT].pt = pt_analysis
     empty = [region.category(c).label for c in cats if len(dests[c]) == 0]
     if empty:
         notes.append("Keine Einrichtungen im Datenstand für " + ", ".join(empty)
@@ -798,11 +829,18 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
             + f": Luftlinie × {factor} (ÖPNV-Nähe: reine Luftlinie), Näherung."
         )
     ind = _indicators(groups, region, times, nearest, dests, methods, thresholds)
+    if pt_analysis is not None:
+        ind = pt_mode.indicator_columns(ind, groups, pt_analysis,  # type: ignore[assignment]
+                                        weighted_quantile)
+    if any(region.category(c).source == "places" for c in cats):
+        from dorfkarte import central
+
+        ind = central.source_column(ind, dests)
     return CoverageResult(
         region=region, districts=districts, origins=origins, origin_xy=oxy,
         destinations=dests, times=times, nearest=nearest, methods=methods,
         thresholds=thresholds, network=graphs, indicators=ind, categories=cats,
-        modes=mode_list, notes=notes, _groups=groups,
+        modes=mode_list, notes=notes, _groups=groups, pt=pt_analysis,
     )
 
 

@@ -28,6 +28,7 @@ class Mode(StrEnum):
     BIKE = "bike"
     DRIVE = "drive"
     TRANSIT = "transit"
+    PT = "pt"  # bus & rail by timetable: door-to-door minutes (dorfkarte.pt)
 
 
 class Source(StrEnum):
@@ -37,6 +38,7 @@ class Source(StrEnum):
     LISTING = "listing"
     TRANSIT = "transit"
     SCENARIO = "scenario"
+    PLACES = "places"  # central places listed in the region file (dorfkarte.central)
 
 
 class PopulationSource(StrEnum):

@@ -33,8 +33,11 @@ import pyogrio
 import shapely
 
 from dorfkarte.atomic import write_text_atomic
-from dorfkarte.embedded import districts_path
 from dorfkarte.errors import DataError, DorfkarteError
+from dorfkarte.imported_districts import (  # re-exported: imports.districts_path etc.
+    districts_path,
+    read_imported_districts,  # noqa: F401
+)
 from dorfkarte.jobs import Progress, check_cancel, guarded
 from dorfkarte.region import Region
 from dorfkarte.snapshot import DISTRICTS, now_iso, snapshot_path
@@ -46,7 +49,7 @@ MAX_DISTRICTS_BYTES = 200 * 1024 * 1024
 DISTRICT_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".shp")
 
 
-class NothingToUndo(DorfkarteError):  # noqa: N818 - reads as the outcome
+class NothingToUndo(DorfkarteError, LookupError):  # noqa: N818 - reads as the outcome
     """There is no import of this kind to take back."""
 
 
@@ -328,6 +331,50 @@ IMPORTERS: dict[str, Importer] = {
         options=("name_column", "population_column", "municipality_column", "source",
                  "licence")),
 }
+
+def _census_targets(region: Region, data_dir: Path) -> list[Path]:
+    from dorfkarte.regiondata import imported_grid_path
+
+    grid = imported_grid_path(data_dir, region.id)
+    return [grid, grid.with_suffix(".json")]
+
+
+def check_census(path: str | Path, region: Region | None = None,
+                 data_dir: str | Path | None = None) -> str:
+    """The cheap part of the census check, before the job: the file and its header (the
+    rows are checked by :func:`dorfkarte.regiondata.import_population`, nothing stored on
+    any error). Messages are the census module's."""
+    from dorfkarte import census
+
+    p = Path(path)
+    if p.is_dir() or not p.exists():
+        raise census.GridError(f"Gitterdatei nicht gefunden: {p}")
+    head = census._csv_head(p)
+    sep = ";" if head.count(";") >= head.count(",") else ","
+    cols = {c.strip().strip('"').lstrip("\ufeff") for c in head.split(sep)}
+    if not cols & set(census.OFFICIAL_ID_COLUMNS):
+        raise census.GridError(f"Gitterdatei {p}, Zeile 1: keine Spalte GITTER_ID_100m / "
+                               "GITTER_ID_1km (amtliche Zensus-2022-Gitterdatei erwartet)")
+    return f"Einwohnergitter {p.name} ({p.stat().st_size / 1e6:.1f} MB)"
+
+
+def _run_census(path: str | Path, region: Region, data_dir: str | Path, *,
+                progress: Progress | None = None, cancel: threading.Event | None = None
+                ) -> Path:
+    from dorfkarte.regiondata import import_population
+
+    progress = guarded(progress, cancel, "Import des Einwohnergitters")
+    progress("Gitterdatei lesen, prüfen und zuschneiden", 0, 1)  # one step: cancel before
+    out, _, _ = import_population(region, data_dir, path)
+    return out
+
+
+IMPORTERS["census"] = Importer(
+    kind="census", label=("Einwohnergitter (Zensus 2022, CSV)", "Census grid (Zensus 2022, CSV)"),
+    adds=("Einwohner je Gitterzelle statt des mitgelieferten 1-km-Gitters (z. B. 100 m)",
+          "residents per grid cell instead of the shipped 1 km grid (e.g. 100 m)"),
+    suffixes=(".csv",), check=check_census, run=_run_census, targets=_census_targets,
+    cli="dorfkarte import-population DATEI")
 
 #: Importers that share what they replace (undo of one is undo of the other).
 SHARED_TARGETS = {"fetch": "osm", "osm": "osm"}

@@ -865,6 +865,10 @@ def build_map(
         info_l = snapshot.info.get(layer)
         if text and snapshot.has(layer) and info_l is not None and info_l.embedded:
             attributions.append(text)
+    run = getattr(result, "pt", None)  # mode pt: the timetable, labelled as out of date
+    if mode == "pt" and run is not None and getattr(run, "timetable", None) is not None:
+        info = run.timetable.info
+        attributions.append(f"{info.caption(lang)}: {info.attribution or info.source}")
     attr_js = ";".join(f"map.attributionControl.addAttribution({_js_str(esc(a))})"
                        for a in attributions)
     _Script(f"if (map.attributionControl) {{ {attr_js}; }}").add_to(m)

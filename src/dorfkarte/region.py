@@ -29,6 +29,14 @@ MODES: tuple[str, ...] = (*NETWORK_MODES, TRANSIT)
 MODE_LABELS: dict[str, str] = dict(zip(MODES, ("Fuß", "Rad", "Auto", "ÖPNV-Nähe"), strict=True))
 MODE_LABELS_EN: dict[str, str] = dict(zip(MODES, ("Walk", "Bike", "Car", "Transit access"),
                                           strict=True))
+#: Bus & rail by timetable (dorfkarte.pt): computed on request only, thresholds optional.
+PT = "pt"
+ALL_MODES: tuple[str, ...] = (*MODES, PT)
+MODE_LABELS[PT] = "Bus & Bahn (Fahrplan)"
+MODE_LABELS_EN[PT] = "Bus & rail (timetable)"
+#: Category sources: OSM tag rules, the stops layer, or named places of the region file
+#: (central places, dorfkarte.central).
+CATEGORY_SOURCES = (Source.OSM, Source.TRANSIT, Source.PLACES)
 #: Gap class where nothing can be said (no service point, no origin): not a "Lücke", since
 #: "no GP anywhere" would be an invented fact when the data simply lacks it. Same value as
 #: ``dorfkarte.coverage.NO_DATA``; defined here so the region model needs no coverage import.
@@ -53,7 +61,7 @@ class Category:
     color: str
     rules: tuple[TagRule, ...]
     thresholds: dict[str, Threshold]
-    source: str = "osm"  # "osm" or "transit"
+    source: str = "osm"  # "osm", "transit" or "places" (CATEGORY_SOURCES)
 
     def matches(self, tags: dict[str, Any]) -> bool:
         return any(r.matches(tags) for r in self.rules)
@@ -366,7 +374,7 @@ def load_region(path: str | Path) -> Region:
     defaults_raw = raw.get("defaults", {}).get("thresholds", {})
     defaults = {mode: _threshold(v, f"defaults.thresholds.{mode}")
                 for mode, v in defaults_raw.items()}
-    unknown_modes = set(defaults) - set(MODES)
+    unknown_modes = set(defaults) - set(ALL_MODES)
     if unknown_modes:
         raise RegionError(f"Regionsdatei: unbekannter Modus {sorted(unknown_modes)[0]!r}")
 
@@ -378,15 +386,16 @@ def load_region(path: str | Path) -> Region:
         where = f"categories.{cid}"
         label = str(_req(c, "label", where))
         source = str(c.get("source", "osm"))
-        if source not in {Source.OSM, Source.TRANSIT}:
-            raise RegionError(f"Regionsdatei: '{where}.source' = {source!r}; erlaubt: osm, transit")
+        if source not in CATEGORY_SOURCES:
+            raise RegionError(f"Regionsdatei: '{where}.source' = {source!r}; erlaubt: "
+                              + ", ".join(CATEGORY_SOURCES))
         rules_raw = c.get("osm", [])
         if source == Source.OSM and not rules_raw:
             raise RegionError(f"Regionsdatei: Schlüssel '{where}.osm' fehlt oder ist leer")
         rules = tuple(parse_rule(r) for r in rules_raw)
         thresholds = dict(defaults)
         for mode, v in c.get("thresholds", {}).items():
-            if mode not in MODES:
+            if mode not in ALL_MODES:
                 raise RegionError(f"Regionsdatei: '{where}.thresholds.{mode}': unbekannter Modus")
             thresholds[mode] = _threshold(v, f"{where}.thresholds.{mode}")
         missing = [mode for mode in MODES if mode not in thresholds]

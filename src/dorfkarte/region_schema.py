@@ -78,7 +78,7 @@ SHARE = Num(min=0, max=1)
 TEXT = Text()
 RULES = TextList()
 THRESHOLD = Table({"minutes": POS, "metres": POS, "source": TEXT})
-MODES_ALL = ("walk", "bike", "drive", "transit")
+MODES_ALL = ("walk", "bike", "drive", "transit", "pt")
 #: Extra / excluded ways of a network, as tag rules (``dorfkarte.tags``).
 NETWORK_KEYS = {"include": RULES, "exclude": RULES}
 
@@ -121,10 +121,19 @@ SCHEMA = Table({
     "gap_classes": Table({"ok_share": SHARE, "knapp_share": SHARE, "source": TEXT}),
     "homes": Table({"rules": RULES}),
     "smart_village": Table({"categories": Map(TEXT)}),
+    # mode pt, dorfkarte.pt (times "HH:MM" are checked there)
+    "timetable": Table({
+        "feed": TEXT, "min_transfer_min": Num(min=0), "transfer_walk_m": Num(min=0),
+        "access_max_m": POS, "max_minutes": POS, "window": TextList(),
+        "roundtrip_arrive_by": TEXT, "roundtrip_hours": POS, "roundtrip_stay_min": Num(min=0),
+    }),
     "defaults": Table({"thresholds": Map(THRESHOLD, keys=MODES_ALL)}),
     "categories": Map(Table({
         "label": TEXT, "label_en": TEXT, "icon": TEXT, "color": TEXT, "osm": RULES,
         "source": TEXT, "thresholds": Map(THRESHOLD, keys=MODES_ALL),
+        # central places (source = "places", dorfkarte.central)
+        "places": Array(Table({"name": TEXT, "level": TEXT, "source": TEXT, "centre": TEXT,
+                               "lat": Num(min=-90, max=90), "lon": Num(min=-180, max=180)})),
     })),
 })
 

@@ -46,6 +46,13 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "method": ("Methode", "Method"),
     "weighted": ("Nach Einwohnern gewichtet", "Weighted by residents"),
     "example": ("Beispieldaten", "Example data"),
+    # mode pt (dorfkarte.pt) and central places (dorfkarte.central)
+    "pt_best_median": ("Bus & Bahn: beste Verbindung (Median)", "Bus & rail: best trip (median)"),
+    "pt_departures_per_day": ("Bus & Bahn: nutzbare Abfahrten je Tag",
+                              "Bus & rail: usable departures per day"),
+    "roundtrip_share": ("Hin und zurück möglich (Anteil)", "Round trip possible (share)"),
+    "timetable": ("Fahrplan", "Timetable"),
+    "central_place_source": ("Festlegung zentraler Ort (Plan)", "Central place designated by"),
     # scenario before/after (dorfkarte.scenario.compare)
     "share_before": ("Anteil erreichbar vorher", "Share within before"),
     "share_after": ("Anteil erreichbar nachher", "Share within after"),

@@ -18,12 +18,14 @@ import shlex
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 
 from dorfkarte.coverage import CoverageResult, analyse
 from dorfkarte.embedded import open_snapshot
 from dorfkarte.i18n import t
+from dorfkarte.imported_districts import districts_path
 from dorfkarte.listings import ListingStore, ValidationContext, destinations, source_label
 from dorfkarte.listings.schedule import When
 from dorfkarte.region import Region, load_region
@@ -109,7 +111,8 @@ class Workspace:
     def _data_key(self) -> tuple:
         region = self.region
         snap = ("fixed", id(self._fixed_snapshot)) if self._fixed_snapshot is not None \
-            else ("file", _stamp(self.snapshot_path))
+            else ("file", _stamp(self.snapshot_path),
+                  _stamp(districts_path(self.data_dir, region.id)))  # imported districts
         # an imported census grid (dorfkarte import-population) changes every result too
         grid = _stamp(imported_grid_path(self.data_dir, region.id))
         return (str(region.path), self._region_stamp, str(self.data_dir), snap, grid)
@@ -164,25 +167,46 @@ class Workspace:
 
     # ---- answers -----------------------------------------------------------------------
 
+    def timetable(self) -> Any:
+        """The region's timetable: imported (``import-gtfs``), else the region's own feed."""
+        from dorfkarte.pt import timetable_for
+
+        return timetable_for(self.region, self.data_dir)  # cached per file state
+
     def result(self, *, when: When = None, thresholds: dict[tuple[str, str], float] | None = None,
                modes: Iterable[str] | None = None, categories: Iterable[str] | None = None,
-               listings: bool = True) -> CoverageResult:
+               listings: bool = True,
+               pt: tuple[str | None, str | None, str | None] | None = None) -> CoverageResult:
         """The coverage analysis for this data, remembered per key.
 
         ``when``: which listings count; ``listings=False`` leaves them out.
         ``thresholds``: slider values ``{(category, mode): value}``; only those differing
         from the region's are applied, by ``with_thresholds`` (no new shortest paths).
+        ``pt``: (day ISO, "HH:MM", "HH:MM", each None = default) adds mode pt (timetable).
         """
         cats = tuple(categories) if categories is not None else None
         mds = tuple(modes) if modes is not None else None
+        pt_options = None
+        if pt is not None:
+            import datetime as _dt
+
+            from dorfkarte.pt import PTOptions
+            from dorfkarte.region import MODES, PT
+
+            mds = tuple(dict.fromkeys([*(mds or MODES), PT]))
+            pt_options = PTOptions(timetable=self.timetable(),
+                                   day=_dt.date.fromisoformat(pt[0]) if pt[0] else None,
+                                   start=pt[1], end=pt[2])
         key = (*self._data_key(), self._store_key() if listings else -1,
-               when_key(when) if listings else "", cats, mds)
+               when_key(when) if listings else "", cats, mds, pt,
+               id(pt_options.timetable) if pt_options is not None else 0)
         with self._lock:
             base = self._results.get(key)
             if base is None:
                 extra = self.listing_points(when) if listings else None
                 base = analyse(self.snapshot, self.region, categories=list(cats) if cats else None,
-                               modes=list(mds) if mds else None, extra_destinations=extra)
+                               modes=list(mds) if mds else None, extra_destinations=extra,
+                               pt_options=pt_options)
                 if len(self._results) >= MAX_RESULTS:
                     self._results.pop(next(iter(self._results)))
                 self._results[key] = base

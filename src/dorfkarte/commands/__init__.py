@@ -12,7 +12,7 @@ from dorfkarte.cliargs import add_common
 
 #: Command modules, in the order they appear in ``--help``.
 MODULES = ("info", "osm", "imports", "population", "analyse", "listings", "export",
-           "scenario")
+           "scenario", "transit")
 
 
 def register_all(sub: argparse._SubParsersAction) -> None:

@@ -20,7 +20,7 @@ from dorfkarte.atomic import atomic_path
 from dorfkarte.commands import subparser
 from dorfkarte.coverage import CoverageResult
 from dorfkarte.errors import DataError
-from dorfkarte.region import MODES
+from dorfkarte.region import ALL_MODES, MODES, PT
 from dorfkarte.safe import frame_safe
 from dorfkarte.snapshot import MUNICIPALITIES
 
@@ -36,8 +36,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="Zielordner für coverage.csv/.gpkg")
     p.add_argument("--category", action="append", default=None, metavar="ID",
                    help="nur diese Kategorie (mehrfach möglich); Standard: alle")
-    p.add_argument("--mode", action="append", default=None, choices=MODES,
-                   help="nur dieses Verkehrsmittel (mehrfach möglich); Standard: alle")
+    p.add_argument("--mode", action="append", default=None, choices=ALL_MODES,
+                   help="nur dieses Verkehrsmittel (mehrfach möglich); Standard: alle "
+                        "(pt = Bus & Bahn nach Fahrplan, wenn ein Fahrplan vorliegt)")
+    p.add_argument("--date", default=None, metavar="JJJJ-MM-TT",
+                   help="Fahrtag für pt (Standard: Dienstag des Fahrplans mit den meisten Fahrten)")
+    p.add_argument("--window", default=None, metavar="HH:MM-HH:MM",
+                   help="Abfahrtsfenster für pt (Standard aus der Regionsdatei, 07:00-09:00)")
     p.add_argument("--ohne-angebote", dest="listings", action="store_false",
                    help="lokale Angebote (dorfkarte listings) nicht einbeziehen")
     p.set_defaults(func=run)
@@ -46,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def coverage_table(result: CoverageResult) -> pd.DataFrame:
     """Indicator rows in a stable order: district, category, mode (all by name)."""
     t = result.table()
-    mode_rank = {m: i for i, m in enumerate(MODES)}
+    mode_rank = {m: i for i, m in enumerate(ALL_MODES)}
     t["_m"] = t["mode"].map(mode_rank)
     t = t.sort_values(["district", "category", "_m"], kind="stable").drop(columns="_m")
     return t.reset_index(drop=True)
@@ -131,14 +136,36 @@ def _municipalities(snap) -> gpd.GeoDataFrame | None:
     return out
 
 
+def _pt_modes(args: argparse.Namespace, region, data_dir: Path):
+    """Modes to compute (default: all, with pt when a timetable exists) and pt's options."""
+    from dorfkarte import pt
+    from dorfkarte.commands.transit import parse_date
+
+    modes = args.mode
+    if modes is None:
+        modes = [*MODES, PT] if pt.has_timetable(region, data_dir) else list(MODES)
+    if PT not in modes:
+        return modes, None
+    start = end = None
+    window = getattr(args, "window", None)
+    if window:
+        if "-" not in window:
+            raise DataError(f"--window {window!r}: erwartet HH:MM-HH:MM, z. B. 07:00-09:00")
+        start, end = window.split("-", 1)
+    day = parse_date(getattr(args, "date", None))
+    pt.timetable_for(region, data_dir)  # no timetable: one clear error now
+    return modes, (day.isoformat() if day else None, start, end)
+
+
 def run(args: argparse.Namespace, ctx) -> int:
     region = ctx.region
     out: Path = args.out
     if out.exists() and not out.is_dir():
         raise DataError(f"--out {out}: ist eine Datei, kein Ordner")
     # local listings count as the app and exports count them, unless --ohne-angebote
-    result = ctx.workspace.result(categories=args.category, modes=args.mode,
-                                  listings=getattr(args, "listings", True))
+    modes, pt_choice = _pt_modes(args, region, Path(ctx.data_dir))
+    result = ctx.workspace.result(categories=args.category, modes=modes,
+                                  listings=getattr(args, "listings", True), pt=pt_choice)
     csv_path = write_csv(result, out / CSV_NAME)
     people_path = write_people_csv(result, out / PEOPLE_CSV_NAME)
     gpkg_path = write_gpkg(result, out / GPKG_NAME, _municipalities(ctx.workspace.snapshot))

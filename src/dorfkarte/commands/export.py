@@ -17,7 +17,7 @@ from dorfkarte.commands import subparser
 from dorfkarte.coverage import CoverageResult
 from dorfkarte.export import export_html
 from dorfkarte.png import screenshot_html
-from dorfkarte.region import MODES, Region
+from dorfkarte.region import ALL_MODES, MODES, PT, Region
 from dorfkarte.report import export_report
 from dorfkarte.snapshot import Snapshot
 
@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = subparser(sub, "export-report",
                   "Abdeckungstabelle (CSV, XLSX) und Layer als GeoPackage für QGIS.")
     p.add_argument("outdir", type=Path, metavar="OUTDIR", help="Zielordner")
-    p.add_argument("--mode", default="walk", choices=MODES,
+    p.add_argument("--mode", default="walk", choices=ALL_MODES,
                    help="Verkehrsmittel für die Ortsteil-Spalten im GeoPackage (Standard: walk)")
     p.add_argument("--lang", default="de", choices=("de", "en"),
                    help="Sprache der Tabellen (de: Excel-CSV mit ';' und Dezimalkomma)")
@@ -51,17 +51,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _map_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--category", default=None,
                    help="Kategorie-ID (z. B. lebensmittel); ohne: Übersicht aller Kategorien")
-    p.add_argument("--mode", default="walk", choices=MODES, help="Verkehrsmittel (Standard: walk)")
+    p.add_argument("--mode", default="walk", choices=ALL_MODES,
+                   help="Verkehrsmittel (Standard: walk; pt = Bus & Bahn nach Fahrplan)")
     p.add_argument("--lang", default="de", choices=("de", "en"), help="Sprache (Standard: de)")
     p.add_argument("--highlight", default=None, metavar="ORTSTEIL",
                    help="einen Ortsteil hervorheben")
 
 
-def load(ctx: Any, categories: list[str] | None = None
+def load(ctx: Any, categories: list[str] | None = None, mode: str | None = None
          ) -> tuple[Region, Snapshot, gpd.GeoDataFrame | None, CoverageResult]:
-    """Region, snapshot, listings and the coverage result for an export (``ctx.workspace``)."""
+    """Region, snapshot, listings and the coverage result for an export (``ctx.workspace``);
+    with mode pt when it is the one exported (imported timetable, else the region's)."""
     ws = ctx.workspace
-    result = ws.result(categories=categories)
+    if mode == PT:
+        result = ws.result(categories=categories, modes=[*MODES, PT], pt=(None, None, None))
+    else:
+        result = ws.result(categories=categories)
     return ws.region, ws.snapshot, ws.listing_points(), result
 
 
@@ -69,7 +74,7 @@ def run_html(args: argparse.Namespace, ctx: Any) -> int:
     region = ctx.region
     if args.category is not None:
         region.category(args.category)
-    region, snap, extra, result = load(ctx)
+    region, snap, extra, result = load(ctx, mode=args.mode)
     info = export_html(snap, region, args.out, result, category=args.category, mode=args.mode,
                        offline=args.offline, lang=args.lang, extra_points=extra,
                        highlight=args.highlight)
@@ -79,7 +84,7 @@ def run_html(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def run_report(args: argparse.Namespace, ctx: Any) -> int:
-    region, snap, _extra, result = load(ctx)
+    region, snap, _extra, result = load(ctx, mode=args.mode)
     rep = export_report(snap, region, result, args.outdir, mode=args.mode,
                         lang=getattr(args, "lang", "de"))
     print(f"Abdeckungstabelle: {rep.csv} und {rep.xlsx} ({rep.rows} Zeilen)")
@@ -91,7 +96,7 @@ def run_png(args: argparse.Namespace, ctx: Any) -> int:
     region = ctx.region
     if args.category is not None:
         region.category(args.category)
-    region, snap, extra, result = load(ctx)
+    region, snap, extra, result = load(ctx, mode=args.mode)
     with tempfile.TemporaryDirectory(prefix="dorfkarte-png-") as tmp:
         page = Path(tmp) / "karte.html"
         export_html(snap, region, page, result, category=args.category, mode=args.mode,

@@ -23,8 +23,9 @@ from pyproj import Transformer
 from shapely.prepared import prep
 
 from dorfkarte.districts import norm_name, read_centres
-from dorfkarte.embedded import districts_path, open_snapshot
+from dorfkarte.embedded import open_snapshot
 from dorfkarte.errors import DataError
+from dorfkarte.imported_districts import districts_path
 from dorfkarte.listings.reader import RawTable
 from dorfkarte.listings.schedule import (
     ScheduleError,

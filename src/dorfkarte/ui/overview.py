@@ -9,7 +9,7 @@ from dorfkarte import fmt
 from dorfkarte.coverage import CoverageResult
 from dorfkarte.enums import GapClass
 from dorfkarte.i18n import category_label, gap_label, mode_label, t
-from dorfkarte.region import MODES, Region
+from dorfkarte.region import ALL_MODES, Region
 from dorfkarte.ui.context import UIContext
 from dorfkarte.views import gap_matrix as matrix_rows
 from dorfkarte.views import ranking
@@ -121,7 +121,7 @@ def render_overview(ctx: UIContext) -> None:
         key="dk_dl_ranking",
     )
     st.subheader(t("overview_matrix", lang, mode=mode_label(ctx.mode, lang)))
-    modes_here = [m for m in MODES if (result.indicators["mode"] == m).any()]
+    modes_here = [m for m in ALL_MODES if (result.indicators["mode"] == m).any()]
     if ctx.mode not in modes_here:
         return
     mat = gap_matrix(result, region, ctx.mode, lang)

@@ -139,15 +139,17 @@ def main() -> None:
 
     result = None
     no_result_reason = None
+    pt_choice = sidebar.choose_timetable(ws, lang)
     try:
         with st.spinner(t("computing", lang)):
-            result = ws.result(when=when, listings=listing_error is None)
+            result = ws.result(when=when, listings=listing_error is None, pt=pt_choice)
     except DorfkarteError as exc:
         no_result_reason = str(exc)
 
     mode, category, indicator = sidebar.choose_view(region, result, lang)
     thresholds = sidebar.choose_thresholds(region, result, category, mode, lang)
-    shown = (ws.result(when=when, thresholds=thresholds, listings=listing_error is None)
+    shown = (ws.result(when=when, thresholds=thresholds, listings=listing_error is None,
+                       pt=pt_choice)
              if result is not None else None)
     group = sidebar.choose_group(shown, lang)
     if shown is not None and group != "all":

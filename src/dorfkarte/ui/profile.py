@@ -192,6 +192,67 @@ def render_profile(ctx: UIContext) -> None:
     st.markdown(f"**{t('nearest_providers', lang)}**")
     st.dataframe(parts.nearest, hide_index=True, width="stretch",
                  height=_rows_height(len(parts.nearest)))
+    _connections(ctx, name)
+
+
+def _connections(ctx: UIContext, name: str) -> None:
+    """Next connections by timetable to the Kernort / central place and back."""
+    run = getattr(ctx.result, "pt", None)
+    if run is None or getattr(run, "timetable", None) is None:
+        return
+    from dorfkarte import journey, pt
+    from dorfkarte.errors import DorfkarteError
+
+    lang = ctx.lang
+    q = run.query
+    planner = _planner(ctx, run)
+    try:
+        places = journey.centre_places(ctx.region, name)
+    except DorfkarteError:
+        places = []
+    districts = ctx.snapshot.get(DISTRICTS)
+    hit = districts[districts["name"].astype(str) == name]
+    if not places or hit.empty:
+        return
+    home = journey.unit_place(planner, name, hit.to_crs("EPSG:4326").geometry.iloc[0])
+    st.markdown("**" + t("pt_next", lang, caption=run.caption,
+                         day=q.day.strftime("%d.%m.%Y")) + "**")
+    back_from = pt.parse_hhmm(run.settings.roundtrip_arrive_by) + 60 * \
+        run.settings.roundtrip_stay_min
+    cols = {"depart": t("pt_depart", lang), "arrive": t("pt_arrive", lang),
+            "minutes": t("pt_minutes", lang), "transfers": t("pt_transfers", lang),
+            "lines": t("pt_lines", lang)}
+    for target in places[:2]:
+        try:
+            there = journey.resolve_place(target, planner.tt, ctx.region, planner)
+        except DorfkarteError:
+            continue
+        c1, c2 = st.columns(2)
+        for col, label, a, b, t0 in ((c1, t("pt_to", lang, place=target), home, there,
+                                      q.start_s),
+                                     (c2, t("pt_back", lang, place=target), there, home,
+                                      back_from)):
+            with col:
+                st.caption(f"{label} ({t('pt_depart', lang).lower()} {pt.fmt_hhmm(t0)})")
+                rows = [journey.connection_rows(j, planner)
+                        for j in journey.next_connections(planner, a, b, t0)]
+                if rows:
+                    st.dataframe(pd.DataFrame(rows).rename(columns=cols), hide_index=True,
+                                 width="stretch")
+                else:
+                    st.caption(t("pt_none", lang))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _planner_cached(key: tuple[Any, ...], _tt: Any, _region: Any) -> Any:
+    from dorfkarte import journey
+
+    return journey.Planner(_tt, _region, key[0])
+
+
+def _planner(ctx: UIContext, run: Any) -> Any:
+    return _planner_cached((run.query.day, id(run.timetable), str(ctx.region.path)),
+                           run.timetable, ctx.region)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from dorfkarte.enums import GapClass
 from dorfkarte.i18n import LANG_LABELS, LANGS, category_label, indicator_label, mode_label, t
 from dorfkarte.listings import describe_when
 from dorfkarte.listings.schedule import When, next_weekday_time
-from dorfkarte.region import MODES, TRANSIT, Region
+from dorfkarte.region import ALL_MODES, MODES, TRANSIT, Region
 from dorfkarte.ui.state import (
     KEY_BASEMAP,
     KEY_CATEGORY,
@@ -90,7 +90,7 @@ def choose_view(region: Region, result: CoverageResult | None, lang: str) -> tup
     """Mode, category, indicator (categories offered are those analysed for the mode)."""
     sb = st.sidebar
     pairs = _pairs(region, result)
-    modes = [m for m in MODES if any(pm == m for _, pm in pairs)] or list(MODES)
+    modes = [m for m in ALL_MODES if any(pm == m for _, pm in pairs)] or list(MODES)
     if st.session_state.get(KEY_MODE) not in modes:
         st.session_state[KEY_MODE] = modes[0]
     mode = sb.radio(t("mode", lang), modes, key=KEY_MODE, horizontal=True,
@@ -106,6 +106,42 @@ def choose_view(region: Region, result: CoverageResult | None, lang: str) -> tup
     indicator = sb.selectbox(t("indicator", lang), maps.INDICATORS, key=KEY_INDICATOR,
                              format_func=lambda i: indicator_label(i, mode, lang))
     return str(mode), str(category), str(indicator)
+
+
+def choose_timetable(ws: Any, lang: str) -> tuple[str, str, str] | None:
+    """Day and departure window of mode pt (None without a timetable); shows its validity."""
+    from dorfkarte import pt
+    from dorfkarte.errors import DorfkarteError
+
+    region = ws.region
+    if not pt.has_timetable(region, ws.data_dir):
+        return None
+    try:
+        tt = ws.timetable()
+    except DorfkarteError as exc:
+        st.sidebar.error(f"Fehler: {exc}")
+        return None
+    st_ = pt.settings(region)
+    sb = st.sidebar
+    info = tt.info
+    sb.caption(t("pt_valid", lang, caption=info.caption(lang), start=info.valid_from or "?",
+                 end=info.valid_to or "?", source=info.attribution or info.source))
+    days = tt.days()
+    default = tt.default_day()
+    day = sb.date_input(t("pt_day", lang), value=default, min_value=days[0],
+                        max_value=days[-1], key="dk_pt_day", format="DD.MM.YYYY")
+    if not isinstance(day, dt.date) or not tt.active_trips(day).any():
+        sb.warning(t("pt_no_service", lang, day=str(day), default=default.isoformat()))
+        day = default
+    a, b = (pt.parse_hhmm(x) for x in st_.window)
+    start, end = sb.slider(t("pt_window", lang), min_value=dt.time(4, 0),
+                           max_value=dt.time(23, 0),
+                           value=(dt.time(a // 3600, a % 3600 // 60),
+                                  dt.time(b // 3600, b % 3600 // 60)),
+                           step=dt.timedelta(minutes=15), key="dk_pt_window")
+    if end <= start:
+        end = (dt.datetime.combine(day, start) + dt.timedelta(minutes=15)).time()
+    return day.isoformat(), start.strftime("%H:%M"), end.strftime("%H:%M")
 
 
 def _points_follow(category: str) -> None:
