@@ -110,8 +110,9 @@ def test_analyse_out_writes_machine_and_people_csv(tmp_path: Path, example_dir: 
     assert "share_within" in machine.columns and "Anteil erreichbar" in people.columns
     assert not (out / "coverage.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     merged = machine.assign(p=people["Anteil erreichbar"].to_numpy())
+    # the people's table rounds to 4 decimals (a council paper needs no twelve digits)
     assert merged["share_within"].fillna(-1).to_numpy() == pytest.approx(
-        merged["p"].fillna(-1).to_numpy(), abs=1e-9)
+        merged["p"].fillna(-1).to_numpy(), abs=1e-4)
 
 
 def test_slide_page_for_png(analysed, region: Region) -> None:
