@@ -23,8 +23,9 @@ from typing import Any
 import geopandas as gpd
 
 from dorfkarte.coverage import CoverageResult, analyse
-from dorfkarte.embedded import districts_path, open_snapshot
+from dorfkarte.embedded import open_snapshot
 from dorfkarte.i18n import t
+from dorfkarte.imported_districts import districts_path
 from dorfkarte.listings import ListingStore, ValidationContext, destinations, source_label
 from dorfkarte.listings.schedule import When
 from dorfkarte.region import Region, load_region
