@@ -350,3 +350,40 @@ def test_broken_census_file_error_in_form(tmp_path: Path) -> None:
     text = _finish(at, "census")
     assert "Fehler: Gitterdatei" in text and "kaputt.csv, Zeile 4" in text, text
     assert not imported_grid_path(_data_dir(), "hoher-flaeming").exists()
+
+
+def test_gtfs_feed_upload_then_broken_feeds(tmp_path: Path) -> None:
+    from gtfs_feeds import write_feed
+
+    from dorfkarte import gtfs
+    from dorfkarte.settings import embedded_data_dir
+
+    src = embedded_data_dir() / gtfs.EMBEDDED_FEED
+    at = _run(test_upload=("gtfs", "vbb.zip", src.read_bytes(),
+                           {"source": "VBB (Test)", "licence": "CC BY 3.0"}))
+    assert not at.exception, at.exception
+    text = _finish(at, "gtfs")
+    assert "Fertig: GTFS-Fahrplan vbb.zip" in text, text
+    stored = gtfs.stored_feed_path(_data_dir(), "hoher-flaeming")
+    assert gtfs.read_feed(stored).info.source == "VBB (Test)"
+    before = stored.read_bytes()
+    # a feed without stop_times.txt: one line in the form, nothing started
+    incomplete = write_feed(tmp_path / "ohne.zip", {"A": (0, 0), "B": (500, 0)},
+                            {"t1": [("A", "07:00:00", "07:00:00"),
+                                    ("B", "07:05:00", "07:05:00")]}, drop=("stop_times.txt",))
+    at = _run(test_upload=("gtfs", "ohne.zip", incomplete.read_bytes(), {}))
+    errors = [str(e.value).replace("\\", "") for e in at.error]
+    assert any("ohne.zip: Datei 'stop_times.txt' fehlt im GTFS-Feed" in e for e in errors), \
+        errors
+    # a bad row is found by the import itself: the job fails, the stored feed stays
+    bad = write_feed(tmp_path / "bad.zip", {"A": (0, 0), "B": (500, 0)},
+                     {"t1": [("A", "07:00:00", "07:00:00"), ("B", "07:05:00", "07:05:00")]},
+                     replace={"stop_times.txt": "trip_id,arrival_time,departure_time,stop_id,"
+                              "stop_sequence\nt1,07:00:00,07:00:00,A,0\n"
+                              "t1,25:61:00,25:61:00,B,1\n"})
+    at = _run(test_upload=("gtfs", "bad.zip", bad.read_bytes(), {}))
+    text = _finish(at, "gtfs")
+    assert "stop_times.txt, Zeile 3, Spalte 'arrival_time'" in text, text
+    assert stored.read_bytes() == before
+    at.button(key="dk_data_undo_gtfs").click().run()
+    assert not stored.exists()  # the first import created it

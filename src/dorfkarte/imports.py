@@ -376,6 +376,59 @@ IMPORTERS["census"] = Importer(
     suffixes=(".csv",), check=check_census, run=_run_census, targets=_census_targets,
     cli="dorfkarte import-population DATEI")
 
+def _gtfs_targets(region: Region, data_dir: Path) -> list[Path]:
+    from dorfkarte.gtfs import stored_feed_path
+
+    return [stored_feed_path(data_dir, region.id)]
+
+
+def check_gtfs(path: str | Path, region: Region | None = None,
+               data_dir: str | Path | None = None, **_: Any) -> str:
+    """The cheap part of the feed check, before the job: a zip with the GTFS files that
+    :func:`dorfkarte.gtfs.read_feed` needs (it checks the rows, nothing stored on any error;
+    a national feed takes too long to read for a form)."""
+    from dorfkarte.gtfs import REQUIRED, FeedError
+
+    p = Path(path)
+    if not p.is_file():
+        raise FeedError(f"GTFS-Datei nicht gefunden: {p}")
+    try:
+        with zipfile.ZipFile(p) as zf:
+            names = {Path(n).name for n in zf.namelist()}
+    except zipfile.BadZipFile:
+        raise FeedError(f"{p.name}: keine ZIP-Datei (GTFS wird als .zip erwartet)") from None
+    missing = [n for n in REQUIRED if n not in names]
+    if missing:
+        raise FeedError(f"{p.name}: Datei '{missing[0]}' fehlt im GTFS-Feed")
+    return f"GTFS-Fahrplan {p.name} ({p.stat().st_size / 1e6:.1f} MB)"
+
+
+def _run_gtfs(path: str | Path, region: Region, data_dir: str | Path, *,
+              progress: Progress | None = None, cancel: threading.Event | None = None,
+              source: str = "", licence: str = "", attribution: str = "") -> Path:
+    """As ``dorfkarte import-gtfs``: keep the trips that touch the districts + buffer."""
+    from dorfkarte import gtfs
+    from dorfkarte.embedded import open_snapshot
+
+    progress = guarded(progress, cancel, "Import des Fahrplans")
+    progress("Gebiet der Region", 0, 2)
+    d = open_snapshot(region, data_dir).get(DISTRICTS)
+    area = shapely.union_all(d.to_crs(region.crs).geometry.to_numpy()).buffer(region.buffer_m)
+    area_ll = gpd.GeoSeries([area], crs=region.crs).to_crs("EPSG:4326").iloc[0]
+    progress("Fahrplan lesen, prüfen, zuschneiden und speichern", 1, 2)
+    dest = gtfs.stored_feed_path(data_dir, region.id)
+    gtfs.import_gtfs(path, dest, area_ll, source=source, licence=licence,
+                     attribution=attribution)
+    return dest
+
+
+IMPORTERS["gtfs"] = Importer(
+    kind="gtfs", label=("Fahrplan (GTFS-Feed, .zip)", "Timetable (GTFS feed, .zip)"),
+    adds=("Reisezeiten mit Bus und Bahn nach Fahrplan (Modus ÖPNV nach Fahrplan)",
+          "travel times by bus and train from the timetable (public transport mode)"),
+    suffixes=(".zip",), check=check_gtfs, run=_run_gtfs, targets=_gtfs_targets,
+    cli="dorfkarte import-gtfs FEED.zip", options=("source", "licence"))
+
 #: Importers that share what they replace (undo of one is undo of the other).
 SHARED_TARGETS = {"fetch": "osm", "osm": "osm"}
 

@@ -154,6 +154,12 @@ def _form(ctx: UIContext, imp: Importer) -> None:
             path = save_upload(ctx, up.name, up.getvalue())
     if kind == "districts":
         opts.update(_district_options(ctx, path))
+    elif kind == "gtfs":
+        c1, c2 = st.columns(2)
+        opts["source"] = c1.text_input(t("data_source_field", lang),
+                                       key=f"{_PREFIX}gtfs_source").strip()
+        opts["licence"] = c2.text_input(t("data_licence_field", lang),
+                                        key=f"{_PREFIX}gtfs_licence").strip()
     if st.button(t("data_start", lang), key=f"{_PREFIX}start_{kind}", type="primary"):
         if path is None:
             st.error(t("data_no_file", lang))
