@@ -250,7 +250,9 @@ def bench_app(browser: Any, repeat: int, env: dict[str, str],
                 if m is None:
                     raise RuntimeError(f"no threshold in the legend: {legend!r}")
                 value = int(m.group(1))
-                slider = page.get_by_role("slider").first
+                # the threshold slider, not the timetable's departure window
+                slider = page.locator('[data-testid="stSlider"]', has_text="Schwelle")
+                slider = slider.get_by_role("slider").first
                 out["slider"] = []
                 for _ in range(repeat):
                     slider.focus()

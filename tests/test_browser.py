@@ -164,7 +164,9 @@ def test_map_in_browser_without_network(server: tuple[str, float], region) -> No
             before = re.search(r"Schwelle: (\d+) min", legend_text)
             assert before is not None
             value = int(before.group(1))
-            slider = page.get_by_role("slider").first
+            # the threshold slider, not the timetable's departure window
+            slider = page.locator('[data-testid="stSlider"]', has_text="Schwelle")
+            slider = slider.get_by_role("slider").first
             timings = []
             for _ in range(3):
                 slider.focus()

@@ -230,7 +230,7 @@ def test_info_shows_the_other_region(other, capsys):
     assert lines["districts"].split()[1] == "3"
     assert "Testbezirke (synthetisch) (Testlizenz)" in lines["districts"]
     assert "stops" not in lines  # this region has no transit stops file
-    counts = {cid: int(ln.split()[-2]) for ln in out.splitlines()
+    counts = {cid: int(ln.split()[-3]) for ln in out.splitlines()  # columns: OSM, lokal
               for cid in CATEGORIES if ln.strip().endswith(f"({cid})")}
     # Testmarkt Ost, Testladen West, Grenzmarkt / three doctors' practices (any speciality) /
     # Test-Apotheke only: "Ferne Apotheke" lies outside municipalities + 2 km
@@ -250,7 +250,7 @@ def test_info_shows_the_other_region(other, capsys):
     assert rc == 2
     assert err.strip().splitlines() == [
         "Fehler: Unbekannte Kategorie 'lebensmittel' (Region testkreis-nordost); "
-        "bekannt: nahversorgung, arzt, apotheke"]
+        "bekannt: nahversorgung (Nahversorgung), arzt (Arztpraxis), apotheke (Apotheke)"]
     assert_repo_data_untouched(before)
 
 
@@ -392,6 +392,9 @@ def _required_args(p: argparse.ArgumentParser) -> list[str]:
             value = (str(next(iter(a.choices))) if a.choices
                      else "1" if a.type in (int, float) else "x")
             out += [a.option_strings[0], value]
+    for g in p._mutually_exclusive_groups:  # e.g. --url | --file: one of them is needed
+        if g.required and not any(a.required for a in g._group_actions):
+            out += [g._group_actions[0].option_strings[0], "x"]
     return out
 
 

@@ -788,6 +788,8 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
         for m in mode_list:
             if (m == TRANSIT and cat.source != Source.TRANSIT) or m == Mode.PT:
                 continue  # pt: all categories at once below
+            if not cat.measured_in(m):
+                continue  # a central place is measured only where the plan sets a threshold
             key = (c, m)
             mg = graphs[m]
             th = cat.thresholds[m]

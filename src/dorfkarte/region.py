@@ -62,6 +62,17 @@ class Category:
     rules: tuple[TagRule, ...]
     thresholds: dict[str, Threshold]
     source: str = "osm"  # "osm", "transit" or "places" (CATEGORY_SOURCES)
+    #: Modes whose threshold the category states itself (not from ``[defaults]``).
+    own_modes: frozenset[str] = frozenset()
+
+    def measured_in(self, mode: str) -> bool:
+        """Whether the category is analysed in ``mode``.
+
+        Central places (``source = "places"``) are a test with its own thresholds (RIN 2008:
+        public transport and car): walking 15 min to the Mittelzentrum is no criterion of
+        any plan, so such a category exists only in the modes it states thresholds for.
+        """
+        return self.source != Source.PLACES or mode in self.own_modes
 
     def matches(self, tags: dict[str, Any]) -> bool:
         return any(r.matches(tags) for r in self.rules)
@@ -413,6 +424,7 @@ def load_region(path: str | Path) -> Region:
             rules=rules,
             thresholds=thresholds,
             source=source,
+            own_modes=frozenset(str(m) for m in c.get("thresholds", {})),
         )
 
     population = _population(raw.get("population", {}), base)

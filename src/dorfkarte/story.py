@@ -69,12 +69,18 @@ def no_data_categories(result: CoverageResult) -> list[str]:
 
 
 def pick_category(result: CoverageResult, category: str | None, mode: str) -> str:
-    """The app's category if it has data, else the one with most gaps (the story's point)."""
+    """The app's category if it has data, else the one with most gaps (the story's point).
+
+    The automatic choice skips the central-place test (``source = "places"``): its list of
+    places holds only what a plan could be cited for, so its "gaps" partly mirror places
+    left out, not a missing service; a planner opens it on purpose, the story does not.
+    """
     with_data = views.categories_with_data(result)
     if category in with_data:
         return str(category)
+    services = [c for c in with_data if result.region.category(c).source != Source.PLACES]
     best, best_n = None, -1
-    for cid in with_data:
+    for cid in services or with_data:
         n = int(views.gap_counts(result, demo_mode(result, cid, mode)).get(cid, 0))
         if n > best_n:
             best, best_n = cid, n
