@@ -40,7 +40,7 @@ def table_with(at: AppTest, column: str):
 def gap_count(result, category: str, mode: str) -> int:
     ind = result.indicators
     rows = ind[(ind["category"] == category) & (ind["mode"] == mode)]
-    return int((rows["gap_class"] == "Lücke").sum())
+    return int((rows["gap_class"] == "gap").sum())
 
 
 def test_starts_on_embedded_data_with_german_hint(region: Region, _isolated_data_dir: Path):

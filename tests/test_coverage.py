@@ -190,7 +190,7 @@ def test_disconnected_origin_is_unreachable(test_region: Region) -> None:
     row = _row(res, "Beheim", "laden", "walk")
     assert row["unreachable_share"] == 1.0
     assert row["share_within"] == 0.0
-    assert row["gap_class"] == "Lücke"
+    assert row["gap_class"] == "gap"
     assert math.isinf(row["median"]) and math.isinf(row["max"])
     assert row["nearest_name"] == ""
     assert not row["weighted"]  # Beheim's population is unknown
@@ -205,7 +205,7 @@ def test_provider_outside_region_counts_and_thresholds(test_region: Region) -> N
     assert row["threshold"] == 10
     assert row["share_within"] == pytest.approx(0.5)  # 5.2 min yes, 10.5 min no
     assert row["residents_within"] == pytest.approx(50.0)
-    assert row["gap_class"] == "knapp"
+    assert row["gap_class"] == "tight"
     assert row["median"] == pytest.approx(5.2)
     assert row["p90"] == pytest.approx(10.5)
     assert row["max"] == pytest.approx(10.5)
@@ -216,7 +216,7 @@ def test_provider_outside_region_counts_and_thresholds(test_region: Region) -> N
     r2 = _row(looser, "Ahaus", "laden", "walk")
     assert r2["share_within"] == 1.0 and r2["gap_class"] == "ok" and r2["threshold"] == 11
     stricter = res.with_thresholds({("laden", "walk"): 5})
-    assert _row(stricter, "Ahaus", "laden", "walk")["gap_class"] == "Lücke"
+    assert _row(stricter, "Ahaus", "laden", "walk")["gap_class"] == "gap"
     # the original is unchanged
     assert _row(res, "Ahaus", "laden", "walk")["threshold"] == 10
     with pytest.raises(DorfkarteError):
@@ -428,7 +428,7 @@ def test_embedded_default_data(region: Region) -> None:
     assert (stops["method"] == "straight_line").all()
     assert set(stops["mode"]) == {"walk", "bike", "drive", "transit"}
     assert stops["median"].notna().all()
-    assert set(stops["gap_class"]) <= {"ok", "knapp", "Lücke"}
+    assert set(stops["gap_class"]) <= {"ok", "tight", "gap"}
 
 
 def test_osm_fixture_snapshot_end_to_end(region: Region, tmp_path: Path) -> None:
@@ -452,7 +452,7 @@ def test_osm_fixture_snapshot_end_to_end(region: Region, tmp_path: Path) -> None
     drive = res.times[("lebensmittel", "drive")][homes]
     assert (drive <= walk + 1e-9).mean() > 0.9
     ind = res.indicators
-    assert set(ind["gap_class"]) <= {"ok", "knapp", "Lücke", NO_DATA}
+    assert set(ind["gap_class"]) <= {"ok", "tight", "gap", NO_DATA}
     assert (ind.loc[ind["category"] == "lebensmittel", "gap_class"] != NO_DATA).all()
     outs = []
     for k in range(2):
@@ -478,5 +478,5 @@ def test_zero_population_district_counts_unweighted(test_region: Region) -> None
     d.loc[d["name"] == "Ahaus", "population"] = 0.0
     snap.add("districts", d, source="test")
     row = _row(analyse(snap, test_region, modes=["walk"]), "Ahaus", "laden", "walk")
-    assert row["share_within"] == pytest.approx(0.5) and row["gap_class"] == "knapp"
+    assert row["share_within"] == pytest.approx(0.5) and row["gap_class"] == "tight"
     assert not row["weighted"]

@@ -83,7 +83,7 @@ def test_pip_install_runs_info_and_analyse_from_another_folder(tmp_path: Path) -
     assert len({r["district"] for r in rows}) == 29
     # embedded data only: stops give real answers, every other category is "no data"
     stop_rows = [r for r in rows if r["category"] == "haltestelle"]
-    assert stop_rows and all(r["gap_class"] != "keine Daten" for r in stop_rows)
-    assert all(r["gap_class"] == "keine Daten" for r in rows if r["category"] == "lebensmittel")
+    assert stop_rows and all(r["gap_class"] != "no_data" for r in stop_rows)
+    assert all(r["gap_class"] == "no_data" for r in rows if r["category"] == "lebensmittel")
     assert (out / "coverage.gpkg").stat().st_size > 0
     assert not list(work.iterdir())  # nothing written into the folder it ran from

@@ -105,8 +105,8 @@ def test_choropleth_follows_gap_classes_and_thresholds(embedded: Snapshot, regio
     # a 1-minute threshold leaves nearly everyone beyond it: more gaps, all hatched
     strict = res.with_thresholds({("haltestelle", "walk"): 1.0})
     strict_table = maps.indicator_table(strict, "haltestelle", "walk")
-    n_gaps = int((strict_table["gap_class"] == "Lücke").sum())
-    assert n_gaps > int((table["gap_class"] == "Lücke").sum())
+    n_gaps = int((strict_table["gap_class"] == "gap").sum())
+    assert n_gaps > int((table["gap_class"] == "gap").sum())
     layers = geojson_layers(render(maps.build_map(embedded, region, strict,
                                                   category="haltestelle", mode="walk")))
     hatched = [fc for fc in layers if fc["features"]
@@ -195,7 +195,7 @@ def test_formatting_and_scales():
     scale = maps.legend_scale("median", 15.0, "min")
     assert scale[1][1] == "7,5 min–15 min" and len(scale) == 6
     assert [c for c, _ in maps.legend_scale("gap_class", None, "min")] == [
-        maps.GAP_COLOURS["ok"], maps.GAP_COLOURS["knapp"], maps.GAP_COLOURS["Lücke"]]
+        maps.GAP_COLOURS["ok"], maps.GAP_COLOURS["tight"], maps.GAP_COLOURS["gap"]]
 
 
 def test_vendored_assets_are_complete():

@@ -280,7 +280,7 @@ def test_analyse_uses_the_regions_units_categories_and_thresholds(other, capsys,
     assert t["share_within"].notna().all()
     gaps = GapClasses(ok_share=0.8, knapp_share=0.4)
     assert [gaps.classify(s) for s in t["share_within"]] == t["gap_class"].tolist()
-    assert set(t["gap_class"]) <= {"ok", "knapp", "Lücke"}
+    assert set(t["gap_class"]) <= {"ok", "tight", "gap"}
     # the walk speed of this region (5 km/h, not 4.5): a shop near the eastern village
     oststadt = t[(t["district"] == "Oststadt") & (t["category"] == "nahversorgung")]
     walk = float(oststadt.loc[oststadt["mode"] == "walk", "median"].iloc[0])
@@ -449,7 +449,7 @@ def test_other_region_without_snapshot(other, capsys, tmp_path):
     t = pd.read_csv(out_dir / "coverage.csv")
     assert set(t["district"]) == set(DISTRICTS) and set(t["category"]) == set(CATEGORIES)
     # no service point of any category is known: "keine Daten", never "Lücke"
-    assert (t["gap_class"] == "keine Daten").all()
+    assert (t["gap_class"] == "no_data").all()
     assert "Ergebnis: ok 0, knapp 0, Lücke 0, keine Daten 27" in out
     assert not data.exists() or not any(data.rglob("*.gpkg"))
     assert_repo_data_untouched(before)

@@ -131,7 +131,7 @@ def test_pt_mode_on_embedded_data_alone(tmp_path, region):
              & (t["category"] == "zentralort")].iloc[0]
     assert kern["median"] <= kern["threshold"]  # most of the town walks or rides in time
     doc = t[(t["category"] == "hausarzt") & (t["mode"] == Mode.PT)]
-    assert (doc["gap_class"] == "keine Daten").all()  # no GP in the embedded data
+    assert (doc["gap_class"] == "no_data").all()  # no GP in the embedded data
     assert res.pt.query.day.weekday() == 1
     assert any("Fahrplan 2021 – veraltet" in n for n in res.notes)
     # thresholds slider works for pt like for other modes

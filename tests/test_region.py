@@ -150,8 +150,8 @@ def test_overpass_tags_superset(region):
 
 @pytest.mark.parametrize(
     ("share", "expected"),
-    [(1.0, "ok"), (0.9, "ok"), (0.8999, "knapp"), (0.5, "knapp"), (0.4999, "Lücke"),
-     (0.0, "Lücke"), (None, NO_DATA), (float("nan"), NO_DATA)],
+    [(1.0, "ok"), (0.9, "ok"), (0.8999, "tight"), (0.5, "tight"), (0.4999, "gap"),
+     (0.0, "gap"), (None, NO_DATA), (float("nan"), NO_DATA)],
 )
 def test_gap_classes_classify(share, expected):
     assert GapClasses(ok_share=0.9, knapp_share=0.5).classify(share) == expected
@@ -166,7 +166,7 @@ def test_gap_classes_no_data_matches_coverage_and_region_limits(tmp_path):
     gaps = load_region(_write(tmp_path, text)).gap_classes
     assert (gaps.ok_share, gaps.knapp_share, gaps.source) == (0.75, 0.25, "Test")
     assert [gaps.classify(x) for x in (0.8, 0.75, 0.5, 0.25, 0.2, float("nan"))] == [
-        "ok", "ok", "knapp", "knapp", "Lücke", NO_DATA]
+        "ok", "ok", "tight", "tight", "gap", NO_DATA]
 
 
 def test_gap_class_limits_must_be_ordered(tmp_path):

@@ -60,15 +60,15 @@ def world() -> SimpleNamespace:
     - Eheide: no data (NaN share): never "worst"
     """
     rows = [
-        _row("Ahof", "shop", "walk", "Lücke", 0.2, 100, 20, 25),
-        _row("Bdorf", "shop", "walk", "Lücke", 0.2, 200, 40, 30),
-        _row("Cstadt", "shop", "walk", "knapp", 0.6, 50, 30, 12),
+        _row("Ahof", "shop", "walk", "gap", 0.2, 100, 20, 25),
+        _row("Bdorf", "shop", "walk", "gap", 0.2, 200, 40, 30),
+        _row("Cstadt", "shop", "walk", "tight", 0.6, 50, 30, 12),
         _row("Dfeld", "shop", "walk", "ok", 1.0, 80, 80, 4),
-        _row("Eheide", "shop", "walk", "keine Daten", np.nan, 10, np.nan, np.nan),
+        _row("Eheide", "shop", "walk", "no_data", np.nan, 10, np.nan, np.nan),
         _row("Ahof", "gp", "walk", "ok", 1.0, 100, 100, 5),
-        _row("Bdorf", "gp", "walk", "Lücke", 0.0, 200, 0, INF),
+        _row("Bdorf", "gp", "walk", "gap", 0.0, 200, 0, INF),
         _row("Cstadt", "gp", "walk", "ok", 1.0, 50, 50, 3),
-        _row("Dfeld", "gp", "walk", "knapp", 0.7, 80, 56, 11),
+        _row("Dfeld", "gp", "walk", "tight", 0.7, 80, 56, 11),
         _row("Eheide", "gp", "walk", "ok", 1.0, 10, 10, 2),
     ]
     return fake_result(rows, ["shop", "gp"], {"shop": 3, "gp": 2})
@@ -95,7 +95,7 @@ def test_worst_unit_skips_no_data_and_none_without_data() -> None:
     assert views.worst_unit(world(), "shop", "walk") == "Bdorf"
     assert views.worst_unit(world(), "gp", "walk") == "Bdorf"
     assert views.worst_unit(None, "shop", "walk") is None
-    rows = [_row("A", "x", "walk", "keine Daten", np.nan, 10, np.nan, np.nan)]
+    rows = [_row("A", "x", "walk", "no_data", np.nan, 10, np.nan, np.nan)]
     assert views.worst_unit(fake_result(rows, ["x"]), "x", "walk") is None
     assert views.worst_unit(world(), "shop", "bike") is None  # pair not analysed
 
@@ -116,11 +116,11 @@ def test_gap_matrix_counts_per_unit() -> None:
     assert m["district"].iloc[0] == "Bdorf"  # two gaps
     b = m.set_index("district")
     assert b.loc["Bdorf", "gaps"] == 2 and b.loc["Dfeld", "tight"] == 1
-    assert b.loc["Eheide", "shop"] == "keine Daten" and b.loc["Eheide", "gaps"] == 0
+    assert b.loc["Eheide", "shop"] == "no_data" and b.loc["Eheide", "gaps"] == 0
 
 
 def test_categories_with_data() -> None:
-    rows = [_row("A", "x", "walk", "keine Daten", np.nan, 10, np.nan, np.nan),
+    rows = [_row("A", "x", "walk", "no_data", np.nan, 10, np.nan, np.nan),
             _row("A", "y", "walk", "ok", 1.0, 10, 10, 1)]
     res = fake_result(rows, ["x", "y"])
     assert views.categories_with_data(res) == ["y"]
@@ -197,7 +197,7 @@ def test_views_match_the_analysis(region: Region, tmp_path: Path) -> None:
     ind = res.indicators
     sub = ind[(ind["category"] == "haltestelle") & (ind["mode"] == "walk")]
     fig = views.headline_figures(res, "haltestelle", "walk")
-    assert fig.n_gap == int((sub["gap_class"] == "Lücke").sum())
+    assert fig.n_gap == int((sub["gap_class"] == "gap").sum())
     assert fig.n_units == len(sub) == 29
     assert fig.n_services == len(res.destinations["haltestelle"])
 

@@ -13,12 +13,12 @@ class GapClass(StrEnum):
     """How well a unit is served for one category x mode."""
 
     OK = "ok"
-    TIGHT = "knapp"
-    GAP = "Lücke"
-    NO_DATA = "keine Daten"
+    TIGHT = "tight"
+    GAP = "gap"
+    NO_DATA = "no_data"
     #: Only local listings, no OSM search for the category: a unit no listing serves is
     #: unknown (an unlisted service may be there), never a gap.
-    LOCAL_ONLY = "nur lokale Angebote"
+    LOCAL_ONLY = "local_only"
 
 
 class Mode(StrEnum):

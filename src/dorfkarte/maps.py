@@ -387,7 +387,7 @@ _MAP_CSS = """
 .dk-tip table td{padding:0}.dk-tip b{font-weight:700}
 .dk-pop table{border-collapse:collapse;font-size:12px}
 .dk-pop td,.dk-pop th{padding:1px 5px;border-bottom:1px solid #ddd;text-align:left}
-.dk-pop .dk-l-cke{color:#a50f15;font-weight:700}.dk-pop .dk-knapp{color:#b35806}
+.dk-pop .dk-gap{color:#a50f15;font-weight:700}.dk-pop .dk-tight{color:#b35806}
 """
 
 

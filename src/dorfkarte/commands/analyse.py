@@ -19,7 +19,9 @@ import pyogrio
 from dorfkarte.atomic import atomic_path
 from dorfkarte.commands import subparser
 from dorfkarte.coverage import CoverageResult
+from dorfkarte.enums import GapClass
 from dorfkarte.errors import DataError
+from dorfkarte.i18n import gap_label
 from dorfkarte.region import ALL_MODES, MODES, PT
 from dorfkarte.safe import frame_safe
 from dorfkarte.snapshot import MUNICIPALITIES
@@ -173,8 +175,9 @@ def run(args: argparse.Namespace, ctx) -> int:
     counts = t["gap_class"].value_counts()
     print(f"{region.name}: {len(result.origins)} Ausgangspunkte, "
           f"{t['district'].nunique()} Ortsteile, {len(t)} Zeilen")
-    print("Ergebnis: " + ", ".join(f"{k} {int(counts.get(k, 0))}"
-                                   for k in ("ok", "knapp", "Lücke", "keine Daten")))
+    print("Ergebnis: " + ", ".join(f"{gap_label(k)} {int(counts.get(k, 0))}"
+                                   for k in (GapClass.OK, GapClass.TIGHT, GapClass.GAP,
+                                             GapClass.NO_DATA)))
     for note in result.notes:
         print(f"Hinweis: {note}")
     print(f"Geschrieben: {csv_path} (für Skripte)")
