@@ -113,3 +113,29 @@ def test_html_escape_helper():
     assert html_escape('a"b\'c&') == "a&quot;b&#x27;c&amp;"
     assert html_escape(None) == "" and html_escape(float("nan")) == ""
     assert maps.esc is html_escape  # one helper
+
+
+def test_app_profile_shows_hostile_unit_name_as_text(tmp_path, monkeypatch):
+    """The Streamlit page: a unit name from a districts file reaches the profile only through
+    Streamlit's escaping markdown (never a block that allows raw HTML) and reads as text."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+    from test_other_region import FILE_DISTRICTS, write_region
+
+    region_file = write_region(tmp_path / "r", FILE_DISTRICTS)
+    gj_path = tmp_path / "r" / "bezirke.geojson"
+    gj = json.loads(gj_path.read_text(encoding="utf-8"))
+    gj["features"][0]["properties"]["ortsname"] = EVIL
+    gj_path.write_text(json.dumps(gj), encoding="utf-8")
+    monkeypatch.setenv("DORFKARTE_REGION", str(region_file))
+    monkeypatch.setenv("DORFKARTE_DATA", str(tmp_path / "d"))
+    app = str(Path(__file__).resolve().parents[1] / "app.py")
+    at = AppTest.from_file(app, default_timeout=180)
+    at.session_state["selected_unit"] = EVIL
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any(h.value == EVIL for h in at.subheader)  # the name, verbatim, as text
+    for md in at.markdown:
+        if md.proto.allow_html:  # the few HTML blocks (page CSS) never carry data
+            assert "<img src=x" not in md.value and "onerror" not in md.value
