@@ -41,6 +41,7 @@ from dorfkarte.imported_districts import (  # re-exported: imports.districts_pat
 from dorfkarte.jobs import Progress, check_cancel, guarded
 from dorfkarte.region import Region
 from dorfkarte.snapshot import DISTRICTS, now_iso, snapshot_path
+from dorfkarte.sources.osm_build import clip_area
 
 LOG_NAME = "imports.json"
 PREV_SUFFIX = ".prev"
@@ -412,9 +413,7 @@ def _run_gtfs(path: str | Path, region: Region, data_dir: str | Path, *,
 
     progress = guarded(progress, cancel, "Import des Fahrplans")
     progress("Gebiet der Region", 0, 2)
-    d = open_snapshot(region, data_dir).get(DISTRICTS)
-    area = shapely.union_all(d.to_crs(region.crs).geometry.to_numpy()).buffer(region.buffer_m)
-    area_ll = gpd.GeoSeries([area], crs=region.crs).to_crs("EPSG:4326").iloc[0]
+    area_ll = clip_area(open_snapshot(region, data_dir).get(DISTRICTS), region)
     progress("Fahrplan lesen, prüfen, zuschneiden und speichern", 1, 2)
     dest = gtfs.stored_feed_path(data_dir, region.id)
     gtfs.import_gtfs(path, dest, area_ll, source=source, licence=licence,

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from dorfkarte.commands import subparser
 from dorfkarte.errors import DorfkarteError
+from dorfkarte.snapshot import DISTRICTS
+from dorfkarte.sources.osm_build import clip_area
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,14 +50,8 @@ def run_import(args: argparse.Namespace, ctx: object) -> int:
     region = ctx.region  # type: ignore[attr-defined]
     data_dir = ctx.data_dir  # type: ignore[attr-defined]
     day = parse_date(args.date)
-    snap = open_snapshot(region, data_dir)
-    from dorfkarte.snapshot import DISTRICTS
-
-    d = snap.get(DISTRICTS)
-    area = d.to_crs(region.crs).union_all().buffer(region.buffer_m)
-    import geopandas as gpd
-
-    area_ll = gpd.GeoSeries([area], crs=region.crs).to_crs("EPSG:4326").iloc[0]
+    # the districts plus the buffer, as for an OSM import
+    area_ll = clip_area(open_snapshot(region, data_dir).get(DISTRICTS), region)
     dest = gtfs.stored_feed_path(data_dir, region.id)
     tt = gtfs.import_gtfs(args.feed, dest, area_ll, source=args.source, licence=args.licence,
                           attribution=args.attribution, day=day)
