@@ -34,7 +34,7 @@ def headline(at: AppTest) -> str:
 
 
 def table_with(at: AppTest, column: str):
-    return next(d.value for d in at.dataframe if column in d.value.columns)
+    return next(d.value for d in [*at.dataframe, *at.table] if column in d.value.columns)
 
 
 def gap_count(result, category: str, mode: str) -> int:

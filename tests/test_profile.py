@@ -37,7 +37,7 @@ def _flipping_unit(region: Region, data_dir: Path) -> tuple[str, float, str, flo
 
 
 def _profile_row(at: AppTest) -> dict[str, str]:
-    table = next(d.value for d in at.dataframe if "Klasse" in d.value.columns
+    table = next(d.value for d in at.table if "Klasse" in d.value.columns
                  and "Median" in d.value.columns)
     rows = table[table["Kategorie"] == LABEL]
     assert len(rows) == 1, table

@@ -27,6 +27,6 @@ def test_pt_mode_map_profile_and_connections(_isolated_data_dir: Path):
     assert not at.exception, [e.message for e in at.exception]
     text = " ".join(m.value for m in at.markdown)
     assert "Nächste Verbindungen (Bus & Bahn, Fahrplan 2021 – veraltet" in text
-    tables = [d.value for d in at.dataframe if "Linien" in d.value.columns]
+    tables = [d.value for d in at.table if "Linien" in d.value.columns]
     assert len(tables) >= 2  # to Bad Belzig and back
     assert any("581" in " ".join(map(str, t["Linien"])) for t in tables)

@@ -9,22 +9,19 @@ embedded data alone (no OSM snapshot needed).
 
 from __future__ import annotations
 
-import tomllib
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from dorfkarte.errors import RegionError
-from dorfkarte.region import Region
+from dorfkarte.region import Region, raw_tables
 
 PLACES = "places"
 
 
 def places(region: Region, category: str) -> pd.DataFrame:
     """The listed places of one category: name, level, source, lat, lon (WGS84)."""
-    with open(region.path, "rb") as fh:
-        raw = tomllib.load(fh)
+    raw = raw_tables(region.path)
     where = f"categories.{category}.places"
     rows = raw.get("categories", {}).get(category, {}).get("places", [])
     if not isinstance(rows, list):

@@ -17,7 +17,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from dorfkarte import census
+from dorfkarte import census, filememo
 from dorfkarte.enums import PopulationSource
 from dorfkarte.errors import DataError
 from dorfkarte.region import Region
@@ -41,8 +41,17 @@ def norm_name(name: str) -> str:
     return re.sub(r"[^0-9a-zäöüß]+", "", s)
 
 
+def _centres_key(region: Region) -> tuple[tuple[str, ...], list[Path | None]]:
+    d = region.districts
+    return ((str(d.imprecise_marker),), [d.centres_file, d.centre_stops_file])
+
+
+@filememo.by_files(_centres_key)
 def read_centres(region: Region) -> pd.DataFrame:
-    """The centres file (e.g. ``ortsteile.csv``): name, municipality, kind, population, lat, lon."""
+    """The centres file (e.g. ``ortsteile.csv``): name, municipality, kind, population, lat, lon.
+
+    Read once per file version (:mod:`dorfkarte.filememo`); each caller gets its own copy.
+    """
     path = region.districts.centres_file
     if path is None:
         raise DataError("Region nennt keine 'districts.centres_file'")

@@ -84,6 +84,8 @@ class Timetable:
     st_arr: np.ndarray  # int32 seconds
     st_dep: np.ndarray  # int32 seconds
     services: dict[dt.date, frozenset[str]] = field(default_factory=dict)
+    #: :meth:`default_day`, found once (the app asks on every rerun; ~0.09 s each)
+    _default_day: dt.date | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def n_stops(self) -> int:
@@ -106,6 +108,8 @@ class Timetable:
         A Tuesday is the planners' usual weekday; taking the busiest one avoids a school
         holiday with thinned-out school buses.
         """
+        if self._default_day is not None:
+            return self._default_day
         counts = self.trips.groupby("service_id").size()
         best: tuple[int, dt.date] | None = None
         for day, ids in self.services.items():
@@ -116,6 +120,7 @@ class Timetable:
                 best = (n, day)
         if best is None:
             raise FeedError("Fahrplan: kein Dienstag mit Fahrten im Gültigkeitszeitraum")
+        self._default_day = best[1]
         return best[1]
 
     def check_day(self, day: dt.date) -> None:

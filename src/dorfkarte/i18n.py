@@ -45,6 +45,7 @@ _T: dict[str, tuple[str, str]] = {
     "pt_minutes": ("Minuten", "Minutes"),
     "pt_transfers": ("Umstiege", "Transfers"),
     "pt_lines": ("Linien", "Lines"),
+    "pt_on_foot": ("zu Fuß", "on foot"),
     "indicator": ("Kennzahl", "Indicator"),
     "threshold": ("Schwelle", "Threshold"),
     "threshold_help": ("Ab wann gilt eine Einrichtung als erreichbar? Quelle: {source}",

@@ -16,6 +16,7 @@ import numpy as np
 
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.gtfs import Timetable
+from dorfkarte.i18n import t
 from dorfkarte.network import transform_xy
 from dorfkarte.pt import fmt_hhmm, prepare, settings
 from dorfkarte.region import Region
@@ -233,12 +234,49 @@ def next_connections(planner: Planner, a: Place, b: Place, t0: float,
     return out
 
 
-def connection_rows(j: Journey, planner: Planner) -> dict[str, object]:
+def connection_rows(j: Journey, planner: Planner, lang: str = "de") -> dict[str, object]:
     """One journey as a table row: depart, arrive, minutes, transfers, lines."""
     trips = planner.tt.trips
     lines = [str(trips["route"].iloc[leg.trip]) for leg in j.legs if leg.kind == "ride"]
     return {"depart": fmt_hhmm(j.depart), "arrive": fmt_hhmm(j.arrive), "minutes": j.minutes,
-            "transfers": j.transfers, "lines": " → ".join(lines) or "zu Fuß"}
+            "transfers": j.transfers,
+            "lines": " → ".join(lines) or t("pt_on_foot", lang)}
+
+
+@dataclass(frozen=True)
+class RoundTrip:
+    """The next connections from a unit to one of its centres and back (table rows)."""
+
+    target: str
+    there: list[dict[str, object]]
+    back: list[dict[str, object]]
+
+
+def round_trips(planner: Planner, name: str, area_lonlat: object, there_from: float,
+                back_from: float, *, n_targets: int = 2,
+                lang: str = "de") -> list[RoundTrip]:
+    """Next connections to the unit's Kernort / central places (:func:`centre_places`) and
+    back: what the profile shows, one search per direction and target."""
+    try:
+        targets = centre_places(planner.region, name)
+    except DorfkarteError:
+        return []
+    if not targets:
+        return []
+    home = unit_place(planner, name, area_lonlat)
+    out = []
+    for target in targets[:n_targets]:
+        try:
+            there = resolve_place(target, planner.tt, planner.region, planner)
+        except DorfkarteError:
+            continue
+        out.append(RoundTrip(
+            target,
+            [connection_rows(j, planner, lang)
+             for j in next_connections(planner, home, there, there_from)],
+            [connection_rows(j, planner, lang)
+             for j in next_connections(planner, there, home, back_from)]))
+    return out
 
 
 def centre_places(region: Region, unit: str) -> list[str]:
@@ -264,6 +302,6 @@ def centre_places(region: Region, unit: str) -> list[str]:
     return [x for k, x in enumerate(out) if x not in out[:k] and x != unit]
 
 
-__all__ = ["Journey", "Place", "PlaceError", "Planner", "centre_places", "connection_rows",
-           "describe", "next_connections", "place_at", "resolve_place", "summary_line",
-           "unit_place"]
+__all__ = ["Journey", "Place", "PlaceError", "Planner", "RoundTrip", "centre_places",
+           "connection_rows", "describe", "next_connections", "place_at", "resolve_place",
+           "round_trips", "summary_line", "unit_place"]

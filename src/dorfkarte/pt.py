@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from scipy.spatial import cKDTree
 from dorfkarte.errors import DorfkarteError, RegionError
 from dorfkarte.gtfs import Timetable
 from dorfkarte.network import Network, transform_xy
-from dorfkarte.region import Region
+from dorfkarte.region import Region, raw_tables
 from dorfkarte.router import (
     AccessGroups,
     Connections,
@@ -92,9 +91,8 @@ def fmt_hhmm(sec: float) -> str:
 def settings(region: Region) -> PTSettings:
     """Read ``[timetable]`` from the region file (numbers positive, times HH:MM)."""
     try:
-        with open(region.path, "rb") as fh:
-            raw = tomllib.load(fh).get("timetable", {})
-    except (OSError, tomllib.TOMLDecodeError):
+        raw = raw_tables(region.path).get("timetable", {})
+    except RegionError:  # unreadable since it was loaded: the defaults
         raw = {}
     out: dict = {}
     for key in ("min_transfer_min", "transfer_walk_m", "access_max_m", "max_minutes",

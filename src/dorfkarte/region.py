@@ -15,7 +15,7 @@ from typing import Any
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from dorfkarte import region_schema
+from dorfkarte import filememo, region_schema
 from dorfkarte.enums import GapClass, Mode, Source
 from dorfkarte.errors import RegionError, UnknownCategoryError
 from dorfkarte.tags import TagRule, parse_rule
@@ -509,6 +509,12 @@ def _population(p: Any, base: Path) -> PopulationGrid:
     )
 
 
+def raw_tables(path: str | Path) -> dict[str, Any]:
+    """The region file's TOML tables as read (for the tables other modules check themselves:
+    ``[timetable]``, central places), read once per file version; a copy per call."""
+    return _read_toml_memo(Path(path))
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     """The file as TOML; a folder, UTF-16 or binary file gets a sentence, not a traceback."""
     if path.is_dir():
@@ -533,6 +539,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RegionError(f"Regionsdatei {path}: kein gültiges TOML ({exc})") from None
+
+
+_read_toml_memo = filememo.by_files(lambda path: ((), [path]))(_read_toml)
 
 
 def _with_network_rules(modes: Modes, raw: dict[str, Any]) -> Modes:

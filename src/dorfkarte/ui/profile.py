@@ -181,8 +181,7 @@ def render_profile(ctx: UIContext) -> None:
     c1, c2 = st.columns([3, 2])
     with c1:
         st.markdown(f"**{t('profile_table', lang)}** ({mode_label(ctx.mode, lang)})")
-        st.dataframe(parts.table, hide_index=True, width="stretch",
-                     height=_rows_height(len(parts.table)))
+        st.table(parts.table, hide_index=True)
     with c2:
         st.markdown(f"**{t('profile_chart', lang)}**")
         if parts.chart_spec is not None:
@@ -190,8 +189,7 @@ def render_profile(ctx: UIContext) -> None:
         else:
             st.caption(t("no_data", lang))
     st.markdown(f"**{t('nearest_providers', lang)}**")
-    st.dataframe(parts.nearest, hide_index=True, width="stretch",
-                 height=_rows_height(len(parts.nearest)))
+    st.table(parts.nearest, hide_index=True)
     _connections(ctx, name)
 
 
@@ -200,47 +198,48 @@ def _connections(ctx: UIContext, name: str) -> None:
     run = getattr(ctx.result, "pt", None)
     if run is None or getattr(run, "timetable", None) is None:
         return
-    from dorfkarte import journey, pt
-    from dorfkarte.errors import DorfkarteError
+    from dorfkarte import pt
 
     lang = ctx.lang
     q = run.query
-    planner = _planner(ctx, run)
-    try:
-        places = journey.centre_places(ctx.region, name)
-    except DorfkarteError:
-        places = []
-    districts = ctx.snapshot.get(DISTRICTS)
-    hit = districts[districts["name"].astype(str) == name]
-    if not places or hit.empty:
-        return
-    home = journey.unit_place(planner, name, hit.to_crs("EPSG:4326").geometry.iloc[0])
-    st.markdown("**" + t("pt_next", lang, caption=run.caption,
-                         day=q.day.strftime("%d.%m.%Y")) + "**")
     back_from = pt.parse_hhmm(run.settings.roundtrip_arrive_by) + 60 * \
         run.settings.roundtrip_stay_min
+    trips = _round_trips((ctx.ws.fingerprint, q.day, q.start_s, back_from, lang,
+                          id(run.timetable)), name, ctx, run)
+    if not trips:
+        return
+    st.markdown("**" + t("pt_next", lang, caption=run.caption,
+                         day=q.day.strftime("%d.%m.%Y")) + "**")
     cols = {"depart": t("pt_depart", lang), "arrive": t("pt_arrive", lang),
             "minutes": t("pt_minutes", lang), "transfers": t("pt_transfers", lang),
             "lines": t("pt_lines", lang)}
-    for target in places[:2]:
-        try:
-            there = journey.resolve_place(target, planner.tt, ctx.region, planner)
-        except DorfkarteError:
-            continue
+    for trip in trips:
         c1, c2 = st.columns(2)
-        for col, label, a, b, t0 in ((c1, t("pt_to", lang, place=target), home, there,
+        for col, label, rows, t0 in ((c1, t("pt_to", lang, place=trip.target), trip.there,
                                       q.start_s),
-                                     (c2, t("pt_back", lang, place=target), there, home,
+                                     (c2, t("pt_back", lang, place=trip.target), trip.back,
                                       back_from)):
             with col:
                 st.caption(f"{label} ({t('pt_depart', lang).lower()} {pt.fmt_hhmm(t0)})")
-                rows = [journey.connection_rows(j, planner)
-                        for j in journey.next_connections(planner, a, b, t0)]
                 if rows:
-                    st.dataframe(pd.DataFrame(rows).rename(columns=cols), hide_index=True,
-                                 width="stretch")
+                    st.table(pd.DataFrame(rows).rename(columns=cols), hide_index=True)
                 else:
                     st.caption(t("pt_none", lang))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _round_trips(key: tuple[Any, ...], name: str, _ctx: UIContext, _run: Any) -> list[Any]:
+    """The unit's next connections (:func:`dorfkarte.journey.round_trips`), searched once
+    per unit, day and window (~0.3 s): a slider rerun does not search again."""
+    from dorfkarte import journey
+
+    districts = _ctx.snapshot.get(DISTRICTS)
+    hit = districts[districts["name"].astype(str) == name]
+    if hit.empty:
+        return []
+    return journey.round_trips(_planner(_ctx, _run), name,
+                               hit.to_crs("EPSG:4326").geometry.iloc[0], key[2], key[3],
+                               lang=key[4])
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -301,7 +300,3 @@ def _nearest(identity: tuple[Any, ...], name: str, mode: str, lang: str,
     """The nearest providers do not depend on the thresholds: cached without them."""
     return nearest_providers(_ctx, name)
 
-
-def _rows_height(n: int) -> int:
-    """Pixel height showing every row (no inner scrolling for a dozen categories)."""
-    return 35 * (n + 1) + 3
