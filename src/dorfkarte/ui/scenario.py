@@ -23,7 +23,7 @@ from streamlit_folium import st_folium
 
 from dorfkarte import fmt, maps, sheets
 from dorfkarte.errors import DorfkarteError
-from dorfkarte.i18n import category_label, mode_label, t
+from dorfkarte.i18n import category_label, has_key, mode_label, t
 from dorfkarte.safe import html_escape
 from dorfkarte.scenario import (
     CANDIDATE_KINDS,
@@ -235,7 +235,7 @@ def _render_add(ctx: UIContext, wi: WhatIf, cat: str) -> None:
                           value="", placeholder=name or t("scn_e_g_village_shop", ctx.lang),
                           key="dk_scn_add_name")
     if st.button(t("scn_add", ctx.lang), disabled=lat is None, key="dk_scn_add_btn"):
-        label = label.strip() or (f"{name} (neu)" if name else "")
+        label = label.strip() or (t("scn_new_named", ctx.lang, name=name) if name else "")
         _apply(ctx, wi, Change("add", cat, name=label, lat=lat, lon=lon,
                                kind=src if src != "coords" else "user"))
         st.rerun()
@@ -248,12 +248,19 @@ def _render_remove(ctx: UIContext, wi: WhatIf, cat: str) -> None:
         st.info(t("scn_no_service_of_this", ctx.lang))
         return
     k = st.selectbox(t("scn_which_service", ctx.lang), live,
-                     format_func=lambda i: f"{d['name'].iloc[i] or '(ohne Name)'} · "
-                     f"{d['source'].iloc[i]} · {dest_ref(d, int(i))}", key="dk_scn_rm_pick")
+                     format_func=lambda i: f"{d['name'].iloc[i] or t('scn_unnamed', ctx.lang)}"
+                     f" · {_source_label(d['source'].iloc[i], ctx.lang)} · "
+                     f"{dest_ref(d, int(i))}", key="dk_scn_rm_pick")
     if st.button(t("scn_close_scenario", ctx.lang), key="dk_scn_rm_btn"):
         _apply(ctx, wi, Change("remove", cat, ref=dest_ref(d, int(k)),
                                name=str(d["name"].iloc[int(k)])))
         st.rerun()
+
+
+def _source_label(source: object, lang: str) -> str:
+    """Where a destination comes from, in words (OSM, local listing, scenario, ...)."""
+    key = f"source_{source}"
+    return t(key, lang) if has_key(key) else str(source)
 
 
 def _render_schedule(ctx: UIContext, wi: WhatIf, cat: str) -> None:
@@ -268,9 +275,10 @@ def _render_schedule(ctx: UIContext, wi: WhatIf, cat: str) -> None:
         st.info(t("scn_no_mobile_listings_of", ctx.lang))
         return
     ids = mob["id"].astype(str).tolist()
+    always = t("scn_always", ctx.lang)
     pick = st.selectbox(t("scn_mobile_service", ctx.lang), ids,
                         format_func=lambda i: f"{mob.loc[mob['id'] == i, 'name'].iloc[0]} "
-                        f"({mob.loc[mob['id'] == i, 'opening_hours'].iloc[0] or 'immer'})",
+                        f"({mob.loc[mob['id'] == i, 'opening_hours'].iloc[0] or always})",
                         key="dk_scn_sched_pick")
     new = st.text_input(t("scn_new_schedule_opening_hours", ctx.lang),
                         key="dk_scn_sched_text")
@@ -471,13 +479,14 @@ def _render_save_load(ctx: UIContext, wi: WhatIf, cat: str = "", mode: str = "")
     else:
         c2.caption(t("scn_no_saved_scenarios_yet", ctx.lang))
     if wi.changes:
-        sc = Scenario(name=name.strip() or "Szenario", changes=list(wi.changes))
+        sc = Scenario(name=name.strip() or t("scn_default_name", ctx.lang),
+                      changes=list(wi.changes))
         e1, e2, e3 = st.columns(3)
-        e1.download_button("Szenario (JSON)", json.dumps(sc.to_dict(), ensure_ascii=False,
+        e1.download_button(t("scn_dl_json", ctx.lang), json.dumps(sc.to_dict(), ensure_ascii=False,
                                                           indent=1),
                            file_name="szenario.json", mime="application/json",
                            key="dk_scn_dl_json")
-        e2.download_button("Änderungen (GeoJSON)",
+        e2.download_button(t("scn_dl_geojson", ctx.lang),
                            json.dumps(scenario_geojson(sc, wi.result), ensure_ascii=False),
                            file_name="szenario.geojson", mime="application/geo+json",
                            key="dk_scn_dl_geojson")
