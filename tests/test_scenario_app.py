@@ -296,6 +296,18 @@ def test_panel_shows_figures_per_mode_map_and_route(tmp_path: Path) -> None:
     assert not at.exception, at.exception
     at.radio(key="dk_mode").set_value("bike")
     at.run()
+    # mobile stops (before any change): the world has a car network, the drive is on it
+    at.button(key="dk_scn_route_btn").click()
+    at.run()
+    assert not at.exception, at.exception
+    route = [d.value for d in at.dataframe if "Fahrzeit nach" in d.value.columns]
+    assert route, [list(d.value.columns) for d in at.dataframe]
+    r = route[0]
+    assert r["Fahrzeit nach"].iloc[0] == "– (erster Halt)"
+    assert len(r) >= 2  # two stops in this world: one drive between them
+    assert (r["Fahrzeit min"].iloc[1:] > 0).all()
+    assert set(r["Fahrzeit nach"].iloc[1:]) == {"Straßennetz"}
+    assert any("auf dem Straßennetz (Auto)" in c for c in (str(c.value) for c in at.caption))
     pt = gpd.GeoSeries([shapely.Point(X0 + 14 * STEP, Y0 + 1 * STEP)],
                        crs="EPSG:25833").to_crs(4326).iloc[0]
     at.session_state["dk_map_click"] = (pt.y, pt.x)
@@ -315,15 +327,3 @@ def test_panel_shows_figures_per_mode_map_and_route(tmp_path: Path) -> None:
     caps = [str(c.value) for c in at.caption]
     assert any(c.startswith("Ortsteile und Wohnorte (Rad): grün = Einwohner neu versorgt")
                for c in caps), caps
-    # mobile stops: the world has a car network, so the drive is timed on it
-    at.button(key="dk_scn_route_btn").click()
-    at.run()
-    assert not at.exception, at.exception
-    route = [d.value for d in at.dataframe if "Fahrzeit nach" in d.value.columns]
-    assert route, [list(d.value.columns) for d in at.dataframe]
-    r = route[0]
-    assert r["Fahrzeit nach"].iloc[0] == "– (erster Halt)"
-    assert len(r) >= 2  # two stops in this world: one drive between them
-    assert (r["Fahrzeit min"].iloc[1:] > 0).all()
-    assert set(r["Fahrzeit nach"].iloc[1:]) == {"Straßennetz"}
-    assert any("auf dem Straßennetz (Auto)" in c for c in (str(c.value) for c in at.caption))

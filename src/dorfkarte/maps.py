@@ -703,8 +703,8 @@ def scenario_group(districts: gpd.GeoDataFrame, units: pd.DataFrame, *, mode: st
             g = s4326.geometry.iloc[i]
             new = status == "neu"
             word = t("scn_new", lang) if new else t("scn_closes", lang)
-            folium.CircleMarker(
-                location=(float(g.y), float(g.x)), radius=9, weight=3,
+            folium.CircleMarker(  # around the point's icon (drawn above it), not under it
+                location=(float(g.y), float(g.x)), radius=16, weight=4,
                 color=SCENARIO_NEW_SITE if new else SCENARIO_CLOSED_SITE, fill=True,
                 fill_color="#ffffff" if new else "#9e9e9e", fill_opacity=0.9,
                 tooltip=esc(f"{s4326['name'].iloc[i]} ({word})"),
