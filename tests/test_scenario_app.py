@@ -280,3 +280,50 @@ def test_load_restores_category_mode_and_name(tmp_path: Path) -> None:
     assert at.text_input(key="dk_scn_name").value == "Laden Ost, Rad"
     assert at.selectbox(key="dk_scn_category").value == "lebensmittel"
     assert at.radio(key="dk_mode").value == "bike"
+
+
+def test_panel_shows_figures_per_mode_map_and_route(tmp_path: Path) -> None:
+    """Issue 14 item 6: "neu versorgt" per mode (never summed over walk and bike), the
+    change table for the sidebar's mode with the mode named, the map caption naming its
+    colours and mode, and the mobile route's drive between stops with how it was timed."""
+    import geopandas as gpd
+    import shapely
+    from test_scenario import STEP, X0, Y0
+
+    at = AppTest.from_function(view_script, args=(str(TESTS), str(tmp_path)),
+                               default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    at.radio(key="dk_mode").set_value("bike")
+    at.run()
+    # mobile stops (before any change): the world has a car network, the drive is on it
+    at.button(key="dk_scn_route_btn").click()
+    at.run()
+    assert not at.exception, at.exception
+    route = [d.value for d in at.dataframe if "Fahrzeit nach" in d.value.columns]
+    assert route, [list(d.value.columns) for d in at.dataframe]
+    r = route[0]
+    assert r["Fahrzeit nach"].iloc[0] == "– (erster Halt)"
+    assert len(r) >= 2  # two stops in this world: one drive between them
+    assert (r["Fahrzeit min"].iloc[1:] > 0).all()
+    assert set(r["Fahrzeit nach"].iloc[1:]) == {"Straßennetz"}
+    assert any("auf dem Straßennetz (Auto)" in c for c in (str(c.value) for c in at.caption))
+    pt = gpd.GeoSeries([shapely.Point(X0 + 14 * STEP, Y0 + 1 * STEP)],
+                       crs="EPSG:25833").to_crs(4326).iloc[0]
+    at.session_state["dk_map_click"] = (pt.y, pt.x)
+    at.run()
+    at.button(key="dk_scn_add_btn").click()
+    at.run()
+    assert not at.exception, at.exception
+    msg = [s.value for s in at.success if "Übernommen" in s.value]
+    assert msg and "nicht addierbar" in msg[0] and "alle Verkehrsmittel" not in msg[0]
+    assert "Fuß \\+" in msg[0] and "Rad \\+" in msg[0]  # markdown-escaped "+"
+    changes = [d.value for d in at.dataframe if "ms" in d.value.columns][0]
+    assert {"neu versorgt (Rad)", "verlieren (Rad)"} <= set(changes.columns)
+    per_mode = changes["je Verkehrsmittel (+ neu / − verlieren)"].iloc[0]
+    assert per_mode.startswith("Fuß +") and " · Rad +" in per_mode
+    # the bike figure in its own column is the bike part of the per-mode text
+    assert f"Rad +{changes['neu versorgt (Rad)'].iloc[0]:,.0f}".replace(",", ".") in per_mode
+    caps = [str(c.value) for c in at.caption]
+    assert any(c.startswith("Ortsteile und Wohnorte (Rad): grün = Einwohner neu versorgt")
+               for c in caps), caps

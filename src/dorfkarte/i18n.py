@@ -146,6 +146,7 @@ _T: dict[str, tuple[str, str]] = {
     "source_sva_provider": ("Smart Village App, Datenanbieter: {provider}",
                             "Smart Village App, data provider: {provider}"),
     "source_scenario": ("Szenario", "scenario"),
+    "source_transit": ("ÖPNV", "public transport"),
     "example_data": ("Beispieldaten, kein echter Eintrag", "example data, not a real listing"),
     "weight": ("Fahrten (Ab- und Ankünfte) im Fahrplan", "Arrivals + departures in timetable"),
     "profile_popup_head": ("Erreichbarkeit ({mode})", "Accessibility ({mode})"),
@@ -636,10 +637,26 @@ _T: dict[str, tuple[str, str]] = {
     "scn_show_all_units": ("alle Ortsteile zeigen",
                 "show all units"),
     "scn_green_newly_covered_red": (
-        "Grün: neu versorgt · Rot: verliert Versorgung · blauer Ring: neuer Standort · "
-                "grau: schließt. Klick setzt den Punkt für „Neuer Standort“.",
-                "Green: newly covered · red: losing coverage · blue ring: new site · grey: "
-                "closes. A click sets the point for 'New site'."),
+        "Ortsteile und Wohnorte ({mode}): grün = Einwohner neu versorgt, rot = verlieren "
+        "Versorgung, gelb = beides, weiß = unverändert, grau = unbekannt · blauer Ring: neuer "
+        "Standort · grauer Kreis: schließt. Klick setzt den Punkt für „Neuer Standort“.",
+        "Units and homes ({mode}): green = residents newly covered, red = losing coverage, "
+        "yellow = both, white = unchanged, grey = unknown · blue ring: new site · grey "
+        "circle: closes. A click sets the point for 'New site'."),
+    "scn_map_legend_title": ("Wirkung des Szenarios · {mode}",
+                             "Effect of the scenario · {mode}"),
+    "scn_map_legend_units": ("Ortsteile (Einwohner über die Schwelle)",
+                             "Units (residents crossing the threshold)"),
+    "scn_unit_gain": ("neu versorgt", "newly covered"),
+    "scn_unit_loss": ("verlieren Versorgung", "losing coverage"),
+    "scn_unit_mixed": ("beides: neu versorgt und verlieren", "both: newly covered and losing"),
+    "scn_unit_unchanged": ("unverändert", "unchanged"),
+    "scn_unit_unknown": ("unbekannt (keine Daten)", "unknown (no data)"),
+    "scn_map_legend_homes": ("Punkte: einzelne Wohnorte", "Dots: single homes"),
+    "scn_map_site_new": ("blauer Ring: neuer Standort", "blue ring: new site"),
+    "scn_map_site_closed": ("grauer Kreis: schließt", "grey circle: closes"),
+    "scn_unit_tip": ("{mode}: neu versorgt {gained}, verlieren {lost}",
+                     "{mode}: newly covered {gained}, losing {lost}"),
     "scn_scenario_name": ("Name des Szenarios",
                 "Scenario name"),
     "scn_save": ("Speichern",
@@ -673,17 +690,47 @@ _T: dict[str, tuple[str, str]] = {
                 "Time budget (min/week)"),
     "scn_stop_duration_min": ("Haltedauer (min)",
                 "Stop duration (min)"),
-    "scn_drive_time_between_stops": ("Fahrzeit zwischen Halten",
-                "Drive time between stops"),
     "scn_suggest_stops": ("Halte vorschlagen",
                 "Suggest stops"),
-    "scn_drive_time_from_the": (
-        "Fahrzeit ab dem nächstgelegenen schon gewählten Halt: eine Näherung, keine "
-                "Tourenplanung.",
-                "Drive time from the nearest stop already chosen: an estimate, not a tour plan."),
-    "scn_newly_covered_all_modes": (
-        " Neu versorgt (alle Verkehrsmittel): {gained}, verlieren: {lost}.",
-                " Newly covered (all modes): {gained}, losing: {lost}."),
+    "scn_route_travel_network": (
+        "Fahrzeit zwischen aufeinanderfolgenden Halten auf dem Straßennetz (Auto); die "
+        "Anfahrt zum ersten Halt ist nicht gerechnet. Eine Näherung, keine Tourenplanung.",
+        "Drive between consecutive stops on the road network (car); the way to the first "
+        "stop is not counted. An estimate, not a tour plan."),
+    "scn_route_travel_line": (
+        "Fahrzeit zwischen aufeinanderfolgenden Halten: Luftlinie × {detour} (Umwegfaktor) "
+        "bei {kmh} km/h, kein Straßennetz im Datenstand; die Anfahrt zum ersten Halt ist nicht "
+        "gerechnet. Eine Näherung, keine Tourenplanung.",
+        "Drive between consecutive stops: straight line × {detour} (detour factor) at {kmh} "
+        "km/h, no road network in the data; the way to the first stop is not counted. An "
+        "estimate, not a tour plan."),
+    "scn_route_travel_mixed": (
+        "Fahrzeit zwischen aufeinanderfolgenden Halten auf dem Straßennetz (Auto); {n} ohne "
+        "Netzverbindung als Luftlinie × {detour} bei {kmh} km/h. Die Anfahrt zum ersten Halt "
+        "ist nicht gerechnet. Eine Näherung, keine Tourenplanung.",
+        "Drive between consecutive stops on the road network (car); {n} without a network "
+        "connection as straight line × {detour} at {kmh} km/h. The way to the first stop is "
+        "not counted. An estimate, not a tour plan."),
+    "scn_route_travel_none": ("Ohne Fahrzeit zwischen Halten gerechnet (nur Haltedauer).",
+                              "Computed without drive time between stops (stop time only)."),
+    "scn_travel_min": ("Fahrzeit min", "Drive min"),
+    "scn_travel_how": ("Fahrzeit nach", "Drive timed by"),
+    "scn_travel_network": ("Straßennetz", "road network"),
+    "scn_travel_straight_line": ("Luftlinie × Umwegfaktor", "straight line × detour"),
+    "scn_travel_none": ("– (erster Halt)", "– (first stop)"),
+    "scn_effect_by_mode": (
+        " Je Verkehrsmittel (nicht addierbar) neu versorgt / verlieren Versorgung: {figures}.",
+        " Per mode (not additive) newly covered / losing coverage: {figures}."),
+    "scn_new_named": ("{name} (neu)", "{name} (new)"),
+    "scn_unnamed": ("(ohne Name)", "(no name)"),
+    "scn_always": ("immer", "always"),
+    "scn_default_name": ("Szenario", "Scenario"),
+    "scn_dl_json": ("Szenario (JSON)", "Scenario (JSON)"),
+    "scn_dl_geojson": ("Änderungen (GeoJSON)", "Changes (GeoJSON)"),
+    "scn_effect_mode_item": ("{mode} +{gained} / −{lost}", "{mode} +{gained} / −{lost}"),
+    "scn_newly_covered_mode": ("neu versorgt ({mode})", "newly covered ({mode})"),
+    "scn_losing_mode": ("verlieren ({mode})", "losing ({mode})"),
+    "scn_by_mode": ("je Verkehrsmittel (+ neu / − verlieren)", "per mode (+ new / − losing)"),
     "scn_scenarios_need_the_coverage": ("Ohne Erreichbarkeitsanalyse keine Szenarien.",
                 "Scenarios need the coverage analysis."),
     "scn_no_category_computed": ("Keine Kategorie berechnet.",
@@ -790,10 +837,6 @@ _T: dict[str, tuple[str, str]] = {
                 "Category"),
     "scn_site_2": ("Standort",
                 "Site"),
-    "scn_newly_covered_4": ("neu versorgt",
-                "newly covered"),
-    "scn_losing": ("verlieren",
-                "losing"),
     "scn_please_enter_a_name": ("Bitte einen Namen eingeben.",
                 "Please enter a name."),
     "scn_saved_changes": ("Gespeichert: {name} ({changes} Änderungen)",

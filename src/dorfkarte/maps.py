@@ -30,7 +30,7 @@ from dorfkarte import assets, fmt, provenance
 from dorfkarte.basemap import light_base
 from dorfkarte.coverage import CoverageResult
 from dorfkarte.districts import read_centres
-from dorfkarte.enums import GapClass, PopulationSource
+from dorfkarte.enums import GapClass, PopulationSource, Source
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.i18n import (
     category_label,
@@ -436,7 +436,7 @@ def _source_kind(source: object) -> str:
     s = str(source or "osm").lower()
     if s.startswith("listing") or s in {"local", "lokal"}:
         return "listing"
-    if s.startswith(("scenario", "szenario")) or s in {"planned", "new"}:
+    if s.startswith(Source.SCENARIO) or s in {"planned", "new"}:
         return "scenario"
     return "osm"
 
@@ -616,6 +616,101 @@ def indicator_group(
     _LegendPart(_legend_indicator_html(region, category, mode, indicator, result is not None,
                                        info, lang)).add_to(group)
     return group
+
+
+#: Scenario map: unit fill (and home dot) per class of ``scenario.unit_changes``.
+SCENARIO_COLOURS: dict[str, str] = {"gain": "#2e7d32", "loss": "#c62828", "mixed": "#f9a825",
+                                    "unchanged": "#ffffff", "unknown": NO_DATA_COLOUR}
+SCENARIO_NEW_SITE = "#0d47a1"
+SCENARIO_CLOSED_SITE = "#616161"
+
+
+def scenario_legend_html(mode: str, lang: str = "de") -> str:
+    """The legend part of the scenario map: what each unit colour, dot and ring means."""
+    out = [f"<h4>{esc(t('scn_map_legend_title', lang, mode=mode_label(mode, lang)))}</h4>",
+           f'<div class="dk-note">{esc(t("scn_map_legend_units", lang))}</div>']
+    for change in ("gain", "loss", "mixed", "unchanged", "unknown"):
+        out.append(f'<div class="dk-row" data-change="{change}"><span class="dk-sw" '
+                   f'style="background:{SCENARIO_COLOURS[change]}"></span>'
+                   f"{esc(t('scn_unit_' + change, lang))}</div>")
+    out.append(f'<div class="dk-note">{esc(t("scn_map_legend_homes", lang))}</div>')
+    out.append(f'<div class="dk-row"><span class="dk-sw" style="border:3px solid '
+               f'{SCENARIO_NEW_SITE};background:#fff;border-radius:50%"></span>'
+               f"{esc(t('scn_map_site_new', lang))}</div>")
+    out.append(f'<div class="dk-row"><span class="dk-sw" style="border:3px solid '
+               f'{SCENARIO_CLOSED_SITE};background:#9e9e9e;border-radius:50%"></span>'
+               f"{esc(t('scn_map_site_closed', lang))}</div>")
+    return "".join(out)
+
+
+def scenario_group(districts: gpd.GeoDataFrame, units: pd.DataFrame, *, mode: str,
+                   origins: gpd.GeoDataFrame | None = None,
+                   sites: gpd.GeoDataFrame | None = None, lang: str = "de",
+                   max_dots: int = 4000) -> folium.FeatureGroup:
+    """The scenario map's layer: units coloured by what the scenario does to them.
+
+    ``units``: ``scenario.unit_changes`` (district, newly_covered, losing_coverage,
+    change); a unit missing there is "unknown". ``origins``: ``scenario.origin_changes``
+    (``status`` +1 gains / -1 loses) as dots in the same colours; ``sites``: the
+    category's destinations with ``status`` (neu / entfällt) as rings. Its legend part
+    replaces the map legend's indicator part (the base map is built with
+    ``dynamic_indicator=True``), so legend, caption and colours agree.
+    """
+    fg = folium.FeatureGroup(name=esc(t("scn_scenario_changes", lang)))
+    by_name = {str(r["district"]): r for r in units.to_dict("records")} if len(units) else {}
+    d = districts.to_crs("EPSG:4326").reset_index(drop=True) if len(districts) else districts
+    mlabel = mode_label(mode, lang)
+    props = []
+    for name in d["name"].astype(str) if len(d) else []:
+        row = by_name.get(name)
+        change = str(row["change"]) if row is not None else "unknown"
+        tip = f"<b>{esc(name)}</b><br>{esc(t('scn_unit_' + change, lang))}"
+        if row is not None and change != "unknown":
+            tip += "<br>" + esc(t("scn_unit_tip", lang, mode=mlabel,
+                                  gained=fmt.integer(row["newly_covered"], lang),
+                                  lost=fmt.integer(row["losing_coverage"], lang)))
+        props.append({"name": name, "change": change, "fill": SCENARIO_COLOURS[change],
+                      "tip": tip})
+    if len(d):
+        folium.GeoJson(
+            feature_collection(d, props, simplify=0.0001),
+            style_function=lambda f: {"fillColor": f["properties"]["fill"],
+                                      "fillOpacity": 0.5, "color": "#4d4d4d",
+                                      "weight": 1.2, "opacity": 0.9},
+            tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True,
+                                          class_name="dk-tip"),
+            pane="dk-units",
+        ).add_to(fg)
+    if origins is not None and len(origins):
+        oc = origins.to_crs("EPSG:4326")
+        if len(oc) > max_dots:  # keep the page light: a sample still shows where
+            oc = oc.sample(max_dots, random_state=0)
+        for status, change in ((1, "gain"), (-1, "loss")):
+            part = oc[oc["status"] == status]
+            if len(part):
+                folium.GeoJson(
+                    json.loads(part[["geometry"]].to_json()),
+                    marker=folium.CircleMarker(radius=3, weight=1, color="#ffffff",
+                                               fill=True, fill_color=SCENARIO_COLOURS[change],
+                                               fill_opacity=0.9),
+                    interactive=False).add_to(fg)
+    if sites is not None and len(sites):
+        s4326 = sites.to_crs("EPSG:4326")
+        for i in range(len(s4326)):
+            status = str(s4326["status"].iloc[i])
+            if status not in ("neu", "entfällt"):
+                continue
+            g = s4326.geometry.iloc[i]
+            new = status == "neu"
+            word = t("scn_new", lang) if new else t("scn_closes", lang)
+            folium.CircleMarker(  # around the point's icon (drawn above it), not under it
+                location=(float(g.y), float(g.x)), radius=16, weight=4,
+                color=SCENARIO_NEW_SITE if new else SCENARIO_CLOSED_SITE, fill=True,
+                fill_color="#ffffff" if new else "#9e9e9e", fill_opacity=0.9,
+                tooltip=esc(f"{s4326['name'].iloc[i]} ({word})"),
+            ).add_to(fg)
+    _LegendPart(scenario_legend_html(mode, lang)).add_to(fg)
+    return fg
 
 
 # --------------------------------------------------------------------------- labels

@@ -68,8 +68,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
 }
 UNREACHABLE = {"de": "nicht erreichbar", "en": "not reachable"}
 YES_NO = {"de": ("ja", "nein"), "en": ("yes", "no")}
-_SOURCES = {"osm": "source_osm", "listing": "source_listing", "scenario": "source_scenario",
-            "szenario": "source_scenario"}
+_SOURCES = {"osm": "source_osm", "listing": "source_listing", "scenario": "source_scenario"}
 
 
 def header(column: str, lang: str = "de") -> str:

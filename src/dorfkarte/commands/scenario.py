@@ -29,6 +29,7 @@ from dorfkarte.scenario import (
     WhatIf,
     compare,
     mobile_stops,
+    route_travel_note,
     scenario_geojson,
     suggest,
 )
@@ -87,9 +88,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     ro.add_argument("--category", required=True)
     ro.add_argument("--budget", type=float, required=True, help="Minuten pro Woche")
     ro.add_argument("--stop-minutes", type=float, default=30.0, help="Haltedauer (Standard 30)")
-    ro.add_argument("--mode", default="walk", choices=MODES)
-    ro.add_argument("--no-travel", dest="travel", action="store_false",
-                    help="Fahrzeit zwischen Halten nicht mitrechnen")
+    ro.add_argument("--mode", default="walk", choices=MODES,
+                    help="wie die Einwohner zum Halt kommen (Standard walk); die Fahrzeit "
+                    "zwischen den Halten zählt immer (Straßennetz, sonst Luftlinie × Umweg)")
     s.set_defaults(func=run_scenario)
 
 
@@ -247,23 +248,25 @@ def run_scenario(args: argparse.Namespace, ctx: Any) -> int:
             print(f"CSV: {args.csv}")
         return 0
     if cmd == "route":
-        modes = [args.mode] + (["drive"] if args.travel and args.mode != "drive" else [])
-        if args.mode == "transit":
-            modes = ["walk", "transit"] + (["drive"] if args.travel else [])
+        # the drive between stops comes from the snapshot's car network (no car analysis)
+        modes = ["walk", "transit"] if args.mode == "transit" else [args.mode]
         result, snap = _result(ctx, args, [args.category], modes)
         cands = ctx.workspace.candidates()
         df = mobile_stops(result, args.category, cands, budget_min=args.budget,
-                          stop_min=args.stop_minutes, mode=args.mode, travel=args.travel)
+                          stop_min=args.stop_minutes, mode=args.mode, snapshot=snap)
         print(f"Mobiles Angebot {ctx.region.category(args.category).label}: Budget "
               f"{args.budget:g} min/Woche, Halt {args.stop_minutes:g} min")
         if df.empty:
             print("Kein Halt erreicht zusätzliche Einwohner innerhalb des Budgets.")
         for _, r in df.iterrows():
+            drive = ("" if r["travel_method"] == "none" else
+                     f", davon Fahrt {r['travel_min']:.1f} min"
+                     + (" Luftlinie" if r["travel_method"] == "straight_line" else ""))
             print(f"{int(r['rank']):>3}  {str(r['name'])[:32]:<32} +{_fmt(r['newly_covered']):>6}"
-                  f" EW  {r['minutes']:5.1f} min  ({r['per_minute']:.1f} EW/min)")
+                  f" EW  {r['minutes']:5.1f} min{drive}  ({r['per_minute']:.1f} EW/min)")
         if len(df):
             print(f"Summe: {_fmt(df['newly_covered'].sum())} Einwohner neu erreicht, "
                   f"{df['minutes_used'].iloc[-1]:.0f} von {args.budget:g} min")
-            print("Fahrzeiten: ab nächstgelegenem gewähltem Halt (Näherung, keine Tourenplanung).")
+            print(route_travel_note(df))
         return 0
     raise DataError(f"Unbekannte Aktion {cmd!r}")

@@ -8,7 +8,10 @@ Split by reason to change:
   public shortest-path API of :mod:`dorfkarte.coverage`), :func:`compare`,
   :func:`origin_changes`;
 - :mod:`~dorfkarte.scenario.suggest`: :func:`candidate_sites`, :func:`suggest` (MCLP,
-  p-median via :mod:`dorfkarte.siting`), :func:`mobile_stops`.
+  p-median via :mod:`dorfkarte.siting`), :func:`mobile_stops` (drive between stops:
+  :func:`stop_travel`);
+- :mod:`~dorfkarte.scenario.summary`: figures per mode (:func:`effect_by_mode`,
+  :func:`effect_text`, never summed over modes) and :func:`unit_changes` for the scenario map.
 
 Everything public is re-exported here: ``from dorfkarte.scenario import WhatIf``.
 """
@@ -28,16 +31,28 @@ from dorfkarte.scenario.changes import (
 from dorfkarte.scenario.suggest import (
     CANDIDATE_KINDS,
     METHODS,
+    TRAVEL_METHODS,
     Suggestion,
     candidate_sites,
     candidate_times,
     mobile_stops,
+    stop_travel,
     suggest,
+)
+from dorfkarte.scenario.summary import (
+    UNIT_CHANGES,
+    ModeEffect,
+    effect_by_mode,
+    effect_text,
+    mode_effect,
+    route_travel_note,
+    unit_changes,
 )
 from dorfkarte.scenario.whatif import (
     DIFF_COLUMNS,
     DYNAMIC_COLUMNS,
     SCENARIO_SOURCE,
+    TOTAL_ROW,
     ChangeEffect,
     WhatIf,
     compare,
@@ -46,7 +61,9 @@ from dorfkarte.scenario.whatif import (
 
 __all__ = [
     "ACTIONS", "CANDIDATE_KINDS", "DIFF_COLUMNS", "DYNAMIC_COLUMNS", "METHODS", "SCENARIO_FILE",
-    "SCENARIO_SOURCE", "Change", "ChangeEffect", "Scenario", "ScenarioError", "ScenarioStore",
-    "Suggestion", "WhatIf", "candidate_sites", "candidate_times", "compare", "dest_ref",
-    "mobile_stops", "origin_changes", "scenario_geojson", "suggest",
+    "SCENARIO_SOURCE", "TOTAL_ROW", "TRAVEL_METHODS", "UNIT_CHANGES", "Change", "ChangeEffect",
+    "ModeEffect", "Scenario", "ScenarioError", "ScenarioStore", "Suggestion", "WhatIf",
+    "candidate_sites", "candidate_times", "compare", "dest_ref", "effect_by_mode",
+    "effect_text", "mode_effect", "mobile_stops", "origin_changes", "route_travel_note",
+    "scenario_geojson", "stop_travel", "suggest", "unit_changes",
 ]

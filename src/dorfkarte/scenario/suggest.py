@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 
 from dorfkarte import siting
-from dorfkarte.coverage import CoverageResult, times_from_points, travel_matrix
+from dorfkarte.coverage import CoverageResult, ModeGraph, times_from_points, travel_matrix
 from dorfkarte.districts import read_centres
 from dorfkarte.enums import Mode
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.listings.store import ListingStore
-from dorfkarte.network import point_xy
+from dorfkarte.network import network_for, point_xy, straight_line_kmh
 from dorfkarte.region import Region
 from dorfkarte.scenario.changes import Change, ScenarioError
 from dorfkarte.snapshot import STOPS, Snapshot
@@ -269,15 +269,28 @@ def demand_label(result: CoverageResult, category: str, mode: str, lang: str = "
 
 # ---- mobile service stops ---------------------------------------------------------------------
 
+#: How :func:`mobile_stops` timed the drive between two stops (column ``travel_method``).
+TRAVEL_METHODS: tuple[str, ...] = ("network", "straight_line", "none")
+
+
 def mobile_stops(result: CoverageResult, category: str, candidates: gpd.GeoDataFrame, *,
                  budget_min: float, stop_min: float, mode: str = Mode.WALK.value,
-                 travel: bool = True, threshold: float | None = None) -> pd.DataFrame:
+                 travel: bool = True, threshold: float | None = None,
+                 snapshot: Snapshot | None = None) -> pd.DataFrame:
     """Stops for a mobile service with a weekly time budget, by residents per minute.
 
     Each step picks the candidate with the most residents newly within ``threshold``
-    (default: the category's, for ``mode``) per minute it costs: ``stop_min`` plus, if
-    ``travel`` and a car network exists, the drive from the nearest stop already chosen
-    (a rough tour estimate, not a route plan). Stops while the budget lasts.
+    (default: the category's, for ``mode``) per minute it costs: ``stop_min`` plus the drive
+    from the stop before it (so the rows are a route in order; the way to the first stop is
+    not counted). The drive is timed on the car network (the result's, else ``snapshot``'s),
+    else as straight line x the region's detour factor at its straight-line car speed, the
+    same fallback the analysis uses; a pair the network does not connect (or connects in
+    0 min) falls back to the straight line, so two different stops are never 0 min apart.
+    Column ``travel_method`` (:data:`TRAVEL_METHODS`) says which per row (``none`` for the
+    first); ``attrs`` hold ``travel`` (the route's method) and ``detour_factor`` /
+    ``drive_kmh`` of the fallback (:func:`~dorfkarte.scenario.summary.route_travel_note`).
+    ``travel=False`` counts stop time only ("none": for comparisons; the app and CLI always
+    count the drive).
     """
     key = (category, mode)
     if key not in result.times:
@@ -291,7 +304,11 @@ def mobile_stops(result: CoverageResult, category: str, candidates: gpd.GeoDataF
     cur = np.asarray(result.times[key], dtype=float)
     demand = siting.uncovered_weights(w, np.where(np.isnan(cur), np.inf, cur), thr)
     cover = candidate_times(result, mode, candidates, limit=thr) <= thr
-    drive = _drive_matrix(result, candidates) if travel else None
+    if travel:
+        drive, how = stop_travel(result, candidates, snapshot=snapshot)
+    else:
+        drive = np.zeros((len(candidates), len(candidates)))
+        how = np.full((len(candidates), len(candidates)), "none", dtype=object)
     chosen: list[int] = []
     rows = []
     used = 0.0
@@ -299,8 +316,7 @@ def mobile_stops(result: CoverageResult, category: str, candidates: gpd.GeoDataF
     open_ = np.ones(len(candidates), dtype=bool)
     while True:
         gain = cover.T.dot(left)
-        trav = np.zeros(len(candidates)) if drive is None or not chosen else \
-            drive[chosen].min(axis=0)
+        trav = np.zeros(len(candidates)) if not chosen else drive[chosen[-1]]
         cost = stop_min + np.where(np.isfinite(trav), trav, np.inf)
         fits = open_ & (used + cost <= budget_min) & (gain > 0)
         if not fits.any():
@@ -308,6 +324,7 @@ def mobile_stops(result: CoverageResult, category: str, candidates: gpd.GeoDataF
         rate = np.where(fits, gain / cost, -1.0)
         j = int(np.argmax(rate))
         used += float(cost[j])
+        method = "none" if not chosen else str(how[chosen[-1], j])
         chosen.append(j)
         open_[j] = False
         left = np.where(cover[:, j], 0.0, left)
@@ -315,17 +332,48 @@ def mobile_stops(result: CoverageResult, category: str, candidates: gpd.GeoDataF
         rows.append({"rank": len(chosen), "name": str(candidates["name"].iloc[j]),
                      "kind": str(candidates["kind"].iloc[j]) if "kind" in candidates else "",
                      "newly_covered": float(gain[j]), "minutes": float(cost[j]),
-                     "travel_min": float(trav[j]), "per_minute": float(rate[j]),
-                     "minutes_used": used, "lat": float(g.y), "lon": float(g.x)})
+                     "travel_min": float(trav[j]), "travel_method": method,
+                     "per_minute": float(rate[j]), "minutes_used": used,
+                     "lat": float(g.y), "lon": float(g.x)})
     df = pd.DataFrame(rows, columns=["rank", "name", "kind", "newly_covered", "minutes",
-                                     "travel_min", "per_minute", "minutes_used", "lat", "lon"])
+                                     "travel_min", "travel_method", "per_minute",
+                                     "minutes_used", "lat", "lon"])
     df["cumulative"] = df["newly_covered"].cumsum()
+    overall = "none" if not travel else (
+        "network" if (how == "network").any() else "straight_line")
+    df.attrs.update(travel=overall, detour_factor=float(result.region.modes.detour_factor),
+                    drive_kmh=float(straight_line_kmh(Mode.DRIVE, result.region)))
     return df
 
 
-def _drive_matrix(result: CoverageResult, candidates: gpd.GeoDataFrame) -> np.ndarray | None:
-    """Car minutes between candidates (on the car network), None without one."""
+def stop_travel(result: CoverageResult, candidates: gpd.GeoDataFrame, *,
+                snapshot: Snapshot | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Car minutes between candidates and how each was timed (``network``/``straight_line``).
+
+    The result's car network, else the snapshot's; without one (or for a pair it leaves
+    unconnected or at 0 min), straight-line metres x ``region.modes.detour_factor`` at
+    :func:`~dorfkarte.network.straight_line_kmh` (the analysis' own fallback). Diagonal 0.
+    """
+    region = result.region
+    xy = point_xy(candidates.to_crs("EPSG:4326"), region.crs)
+    straight = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+    kmh = straight_line_kmh(Mode.DRIVE, region)
+    line = straight * region.modes.detour_factor / (kmh * 1000.0 / 60.0)
+    net_min = None
     mg = result.network.get(Mode.DRIVE)
-    if mg is None:
-        return None
-    return travel_matrix(mg, point_xy(candidates.to_crs("EPSG:4326"), result.region.crs))
+    if mg is not None and mg.method == "network":
+        net_min = travel_matrix(mg, xy)
+    elif snapshot is not None:
+        net = network_for(snapshot, Mode.DRIVE.value, region)
+        if net is not None:
+            net_min = travel_matrix(ModeGraph(Mode.DRIVE.value, "network", net, None, None,
+                                              net.snap_kmh, 1.0, "min"), xy)
+    how = np.full(line.shape, "straight_line", dtype=object)
+    if net_min is None:
+        return line, how
+    distinct = straight > 0
+    usable = np.isfinite(net_min) & ((net_min > 0) | ~distinct)
+    how[usable] = "network"
+    out = np.where(usable, net_min, line)
+    np.fill_diagonal(out, 0.0)
+    return out, how

@@ -31,7 +31,7 @@ import pandas as pd
 import shapely
 
 from dorfkarte.coverage import CoverageResult, nearest_service
-from dorfkarte.enums import GapClass
+from dorfkarte.enums import GapClass, Source
 from dorfkarte.listings.schedule import available, check_schedule
 from dorfkarte.network import point_xy
 from dorfkarte.scenario.changes import Change, ScenarioError, _find_ref, dest_ref
@@ -39,7 +39,11 @@ from dorfkarte.scenario.changes import Change, ScenarioError, _find_ref, dest_re
 #: Indicator columns that depend on the service points (the rest is fixed per district).
 DYNAMIC_COLUMNS = ("median", "p90", "max", "share_within", "residents_within", "gap_class",
                    "nearest_name", "nearest_source", "nearest_weight", "unreachable_share")
-SCENARIO_SOURCE = "szenario"
+#: ``source`` of a point a scenario adds: the enum's value (``"scenario"``), as the demo's
+#: points and every map/sheet expect; kept as a name for importers
+SCENARIO_SOURCE: str = Source.SCENARIO.value
+#: ``district`` of the total row of :func:`compare` (one per mode)
+TOTAL_ROW = "Gesamt"
 
 Pair = tuple[str, str]
 
@@ -405,7 +409,7 @@ DIFF_COLUMNS = ["district", "category", "mode", "population", "share_before", "s
 
 def compare(before: CoverageResult, after: CoverageResult, category: str,
             mode: str | None = None) -> pd.DataFrame:
-    """Per district (and a total row ``Gesamt``): who gains, who loses, share change.
+    """Per district (and a :data:`TOTAL_ROW` per mode): who gains, who loses, share change.
 
     ``newly_covered`` / ``losing_coverage`` are residents (origin weights) crossing the
     threshold, computed per origin, so gains and losses inside one district both show.
@@ -445,7 +449,7 @@ def compare(before: CoverageResult, after: CoverageResult, category: str,
             ok = bool(pop) and pop == pop
             sb = rb / pop if ok and part["share_before"].notna().any() else np.nan
             sa = ra / pop if ok and part["share_after"].notna().any() else np.nan
-            tot.append({"district": "Gesamt", "category": category, "mode": m,
+            tot.append({"district": TOTAL_ROW, "category": category, "mode": m,
                         "population": pop, "share_before": sb, "share_after": sa,
                         "share_change": sa - sb if sa == sa and sb == sb else np.nan,
                         "residents_before": rb, "residents_after": ra,

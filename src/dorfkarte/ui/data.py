@@ -72,13 +72,14 @@ def _map(key: tuple, _ws: Workspace, _snapshot: Snapshot, _result: CoverageResul
 def get_map(key: tuple, ws: Workspace, result: CoverageResult | None,
             extra: gpd.GeoDataFrame | None, *, category: str, mode: str, indicator: str,
             basemap: str, lang: str, points: tuple[str, ...],
-            snapshot: Snapshot | None = None) -> folium.Map:
+            snapshot: Snapshot | None = None, dynamic: bool = False) -> folium.Map:
     """A fresh copy of a cached complete map (choropleth included) for other panels.
 
     ``key`` must start with the workspace's fingerprint and change whenever ``result``
-    does. See :func:`get_map_layers` for why a copy.
+    does. See :func:`get_map_layers` for why a copy. ``dynamic``: without the choropleth
+    (the panel adds its own unit layer and legend part, e.g. the scenario map).
     """
-    fmap = _map((*key, category, mode, indicator, basemap, lang, points, False), ws,
+    fmap = _map((*key, category, mode, indicator, basemap, lang, points, dynamic), ws,
                 snapshot if snapshot is not None else ws.snapshot, result, extra)
     return copy.deepcopy(fmap)
 

@@ -11,7 +11,6 @@ from the context's :class:`~dorfkarte.workspace.Workspace`.
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from typing import Any
@@ -22,20 +21,27 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from dorfkarte import fmt, sheets
+from dorfkarte import fmt, maps, sheets
 from dorfkarte.errors import DorfkarteError
-from dorfkarte.i18n import category_label, mode_label, t
+from dorfkarte.i18n import category_label, has_key, mode_label, t
+from dorfkarte.safe import html_escape
 from dorfkarte.scenario import (
     CANDIDATE_KINDS,
+    TOTAL_ROW,
     Change,
     Scenario,
     ScenarioStore,
     WhatIf,
     compare,
     dest_ref,
+    effect_text,
     mobile_stops,
+    mode_effect,
+    origin_changes,
+    route_travel_note,
     scenario_geojson,
     suggest,
+    unit_changes,
 )
 from dorfkarte.ui import data
 from dorfkarte.ui.context import UIContext
@@ -55,7 +61,7 @@ SCN_PENDING = "_dk_scn_pending"
 
 def md(text: object) -> str:
     """Untrusted text (names from OSM/uploads) safe inside Streamlit markdown."""
-    s = html.escape(str(text), quote=True)
+    s = html_escape(text)
     return re.sub(r"([\\`*_{}\[\]()#+\-.!|~>$])", r"\\\1", s)
 
 
@@ -92,17 +98,15 @@ def _apply(ctx: UIContext, wi: WhatIf, change: Change) -> None:
     try:
         eff = wi.apply(change)
     except DorfkarteError as exc:
-        st.session_state[MSG_KEY] = ("error", f"Fehler: {exc}")
+        st.session_state[MSG_KEY] = ("error", t("error", ctx.lang, msg=exc))
         return
     st.session_state[CHANGES_KEY] = list(wi.changes)
-    gained = sum(eff.gained.values())
-    lost = sum(eff.lost.values())
     msg = t("scn_applied_in_ms", ctx.lang, ms=eff.ms)
     if eff.note:
         msg += " " + eff.note
+    # one figure per mode: the same residents are counted on foot and by bike, never summed
     st.session_state[MSG_KEY] = ("success", msg + t(
-        "scn_newly_covered_all_modes", ctx.lang, gained=_fmt(gained, ctx.lang),
-        lost=_fmt(lost, ctx.lang)))
+        "scn_effect_by_mode", ctx.lang, figures=effect_text(eff, ctx.lang)))
 
 
 def candidates(ctx: UIContext) -> gpd.GeoDataFrame:
@@ -158,7 +162,7 @@ def render_scenario_panel(ctx: UIContext) -> None:
     msg = st.session_state.pop(MSG_KEY, None)
     if msg:
         (st.success if msg[0] == "success" else st.error)(md(msg[1]))
-    _render_changes(ctx, wi)
+    _render_changes(ctx, wi, mode)
     _render_before_after(ctx, wi, cat, mode)
     _render_save_load(ctx, wi, cat, mode)
     with st.expander(t("scn_where_best_suggest_new", ctx.lang), expanded=False):
@@ -231,7 +235,7 @@ def _render_add(ctx: UIContext, wi: WhatIf, cat: str) -> None:
                           value="", placeholder=name or t("scn_e_g_village_shop", ctx.lang),
                           key="dk_scn_add_name")
     if st.button(t("scn_add", ctx.lang), disabled=lat is None, key="dk_scn_add_btn"):
-        label = label.strip() or (f"{name} (neu)" if name else "")
+        label = label.strip() or (t("scn_new_named", ctx.lang, name=name) if name else "")
         _apply(ctx, wi, Change("add", cat, name=label, lat=lat, lon=lon,
                                kind=src if src != "coords" else "user"))
         st.rerun()
@@ -244,12 +248,19 @@ def _render_remove(ctx: UIContext, wi: WhatIf, cat: str) -> None:
         st.info(t("scn_no_service_of_this", ctx.lang))
         return
     k = st.selectbox(t("scn_which_service", ctx.lang), live,
-                     format_func=lambda i: f"{d['name'].iloc[i] or '(ohne Name)'} · "
-                     f"{d['source'].iloc[i]} · {dest_ref(d, int(i))}", key="dk_scn_rm_pick")
+                     format_func=lambda i: f"{d['name'].iloc[i] or t('scn_unnamed', ctx.lang)}"
+                     f" · {_source_label(d['source'].iloc[i], ctx.lang)} · "
+                     f"{dest_ref(d, int(i))}", key="dk_scn_rm_pick")
     if st.button(t("scn_close_scenario", ctx.lang), key="dk_scn_rm_btn"):
         _apply(ctx, wi, Change("remove", cat, ref=dest_ref(d, int(k)),
                                name=str(d["name"].iloc[int(k)])))
         st.rerun()
+
+
+def _source_label(source: object, lang: str) -> str:
+    """Where a destination comes from, in words (OSM, local listing, scenario, ...)."""
+    key = f"source_{source}"
+    return t(key, lang) if has_key(key) else str(source)
 
 
 def _render_schedule(ctx: UIContext, wi: WhatIf, cat: str) -> None:
@@ -264,9 +275,10 @@ def _render_schedule(ctx: UIContext, wi: WhatIf, cat: str) -> None:
         st.info(t("scn_no_mobile_listings_of", ctx.lang))
         return
     ids = mob["id"].astype(str).tolist()
+    always = t("scn_always", ctx.lang)
     pick = st.selectbox(t("scn_mobile_service", ctx.lang), ids,
                         format_func=lambda i: f"{mob.loc[mob['id'] == i, 'name'].iloc[0]} "
-                        f"({mob.loc[mob['id'] == i, 'opening_hours'].iloc[0] or 'immer'})",
+                        f"({mob.loc[mob['id'] == i, 'opening_hours'].iloc[0] or always})",
                         key="dk_scn_sched_pick")
     new = st.text_input(t("scn_new_schedule_opening_hours", ctx.lang),
                         key="dk_scn_sched_text")
@@ -276,20 +288,27 @@ def _render_schedule(ctx: UIContext, wi: WhatIf, cat: str) -> None:
         st.rerun()
 
 
-def _render_changes(ctx: UIContext, wi: WhatIf) -> None:
+def _render_changes(ctx: UIContext, wi: WhatIf, mode: str) -> None:
+    """The changes made so far: figures for the panel's mode (named), and per mode."""
     if not wi.changes:
         st.caption(t("scn_no_change_in_the", ctx.lang))
         return
+    mlabel = mode_label(mode, ctx.lang)
     rows = []
     for i, (ch, eff) in enumerate(zip(wi.changes, wi.effects, strict=True)):
         what = {"add": t("scn_new_2", ctx.lang), "remove": t("scn_closes_2", ctx.lang),
                 "schedule": t("scn_schedule", ctx.lang)}[ch.action]
+        here = mode_effect(eff, mode)  # None: the category has no result for this mode
         rows.append({"Nr": i + 1, t("scn_change_2", ctx.lang): what,
-                     t("scn_category_2", ctx.lang): ctx.region.categories[ch.category].label
+                     t("scn_category_2", ctx.lang):
+                     category_label(ctx.region.categories[ch.category], ctx.lang)
                      if ch.category in ctx.region.categories else ch.category,
                      t("scn_site_2", ctx.lang): ch.name or ch.ref,
-                     t("scn_newly_covered_4", ctx.lang): round(sum(eff.gained.values())),
-                     t("scn_losing", ctx.lang): round(sum(eff.lost.values())),
+                     t("scn_newly_covered_mode", ctx.lang, mode=mlabel):
+                     None if here is None else round(here.gained),
+                     t("scn_losing_mode", ctx.lang, mode=mlabel):
+                     None if here is None else round(here.lost),
+                     t("scn_by_mode", ctx.lang): effect_text(eff, ctx.lang),
                      "ms": round(eff.ms, 1)})
     st.dataframe(pd.DataFrame(rows), hide_index=True)
     c1, c2 = st.columns(2)
@@ -326,7 +345,7 @@ def _render_before_after(ctx: UIContext, wi: WhatIf, cat: str, mode: str) -> Non
 
     st.markdown("##### " + t("scn_before_after", ctx.lang))
     diff = compare(wi.base, wi.result, cat, mode)
-    total = diff[diff["district"] == "Gesamt"]
+    total = diff[diff["district"] == TOTAL_ROW]
     if len(total):
         r = total.iloc[0]
         c = st.columns(4)
@@ -338,9 +357,9 @@ def _render_before_after(ctx: UIContext, wi: WhatIf, cat: str, mode: str) -> Non
         c[3].metric(t("scn_gaps_after", ctx.lang), str(r["gap_after"]).split()[0])
     if st.toggle(t("scn_scenario_map", ctx.lang), value=True,
                  key="dk_scn_show_map"):
-        _render_map(ctx, wi, cat, mode)
+        _render_map(ctx, wi, cat, mode, diff)
     changed = diff[(diff["newly_covered"] > 0) | (diff["losing_coverage"] > 0)
-                   | (diff["share_change"].abs() > 1e-12) | (diff["district"] == "Gesamt")]
+                   | (diff["share_change"].abs() > 1e-12) | (diff["district"] == TOTAL_ROW)]
     show_all = st.toggle(t("scn_show_all_units", ctx.lang),
                          key="dk_scn_show_all")
     st.dataframe(diff_display(diff if show_all else changed, ctx), hide_index=True)
@@ -350,54 +369,38 @@ def _render_before_after(ctx: UIContext, wi: WhatIf, cat: str, mode: str) -> Non
     st.session_state["dk_scn_diff"] = diff
 
 
-def changes_layer(ctx: UIContext, wi: WhatIf, cat: str, mode: str) -> Any:
-    """Folium layer: residents gaining (green) / losing (red) coverage, new and closed sites."""
-    import folium
-
-    from dorfkarte.scenario import origin_changes
-
-    fg = folium.FeatureGroup(name=t("scn_scenario_changes", ctx.lang))
+def changes_layer(ctx: UIContext, wi: WhatIf, cat: str, mode: str,
+                  diff: pd.DataFrame | None = None) -> Any:
+    """Folium layer of the scenario map (``maps.scenario_group``): units coloured by
+    residents newly covered / losing coverage in ``mode``, the homes that change, new and
+    closed sites, and the legend saying so."""
     key = (cat, mode)
+    units = oc = None
     if key in wi.result.times:
-        oc = origin_changes(wi.base, wi.result, key).to_crs("EPSG:4326")
-        if len(oc) > 4000:  # keep the page light: a sample still shows where
-            oc = oc.sample(4000, random_state=0)
-        for status, colour in ((1, "#2e7d32"), (-1, "#c62828")):
-            part = oc[oc["status"] == status]
-            if len(part):
-                folium.GeoJson(
-                    json.loads(part[["geometry"]].to_json()),
-                    marker=folium.CircleMarker(radius=3, weight=0, fill=True,
-                                               fill_color=colour, fill_opacity=0.8),
-                    interactive=False).add_to(fg)
-    d = wi.destinations(cat)
-    for i in range(len(d)):
-        status = str(d["status"].iloc[i])
-        if status == "bestehend":
-            continue
-        g = d.geometry.iloc[i]
-        word = t("scn_new", ctx.lang) if status == "neu" else t("scn_closes", ctx.lang)
-        folium.CircleMarker(
-            location=(float(g.y), float(g.x)), radius=9, weight=3,
-            color="#0d47a1" if status == "neu" else "#616161",
-            fill=True, fill_color="#ffffff" if status == "neu" else "#9e9e9e", fill_opacity=0.9,
-            tooltip=html.escape(f"{d['name'].iloc[i]} ({word})"),
-        ).add_to(fg)
-    return fg
+        if diff is None:
+            diff = compare(wi.base, wi.result, cat, mode)
+        units = unit_changes(diff[diff["mode"] == mode])
+        oc = origin_changes(wi.base, wi.result, key)
+    return maps.scenario_group(wi.result.districts,
+                               units if units is not None else pd.DataFrame(),
+                               mode=mode, origins=oc, sites=wi.destinations(cat),
+                               lang=ctx.lang)
 
 
-def _render_map(ctx: UIContext, wi: WhatIf, cat: str, mode: str) -> None:
-    """The region map coloured by the scenario's indicators, with the changes on top;
-    a click on it sets the point for "Neuer Standort"."""
+def _render_map(ctx: UIContext, wi: WhatIf, cat: str, mode: str,
+                diff: pd.DataFrame | None = None) -> None:
+    """The region map with the units coloured by the scenario's effect (gain, loss, both,
+    unchanged, unknown) as its legend and caption say; a click on it sets the point for
+    "Neuer Standort"."""
     key = (ctx.ws.fingerprint, "scenario", id(ctx.result),
            tuple(repr(c) for c in wi.changes))
     fmap = data.get_map(key, ctx.ws, wi.result, ctx.extra_points, category=cat, mode=mode,
                         indicator=ctx.view.indicator, basemap=ctx.view.basemap,
-                        lang=ctx.lang, points=(cat,), snapshot=ctx.snapshot)
+                        lang=ctx.lang, points=(cat,), snapshot=ctx.snapshot, dynamic=True)
     out = st_folium(fmap, key="dk_scn_map", height=460, use_container_width=True,
                     returned_objects=["last_clicked"],
-                    feature_group_to_add=changes_layer(ctx, wi, cat, mode))
-    st.caption(t("scn_green_newly_covered_red", ctx.lang))
+                    feature_group_to_add=changes_layer(ctx, wi, cat, mode, diff))
+    st.caption(t("scn_green_newly_covered_red", ctx.lang, mode=mode_label(mode, ctx.lang)))
     click = (out or {}).get("last_clicked")
     if click and click != st.session_state.get("_dk_scn_last_click"):
         st.session_state["_dk_scn_last_click"] = click
@@ -441,12 +444,12 @@ def _render_save_load(ctx: UIContext, wi: WhatIf, cat: str = "", mode: str = "")
             st.session_state[MSG_KEY] = ("success", t("scn_saved_changes", ctx.lang, name=sc.name,
                                                       changes=len(sc.changes)))
         except DorfkarteError as exc:
-            st.session_state[MSG_KEY] = ("error", f"Fehler: {exc}")
+            st.session_state[MSG_KEY] = ("error", t("error", ctx.lang, msg=exc))
         st.rerun()
     try:
         names = store.names()
     except DorfkarteError as exc:
-        c2.error(md(f"Fehler: {exc}"))
+        c2.error(md(t("error", ctx.lang, msg=exc)))
         names = []
     if names:
         pick = c2.selectbox(t("scn_saved_scenarios", ctx.lang), names,
@@ -467,7 +470,7 @@ def _render_save_load(ctx: UIContext, wi: WhatIf, cat: str = "", mode: str = "")
                                              "mode": sc.mode, "name": sc.name}
             st.session_state[MSG_KEY] = (
                 "error" if errors else "success",
-                (f"Fehler: {'; '.join(errors)}" if errors else
+                (t("error", ctx.lang, msg="; ".join(errors)) if errors else
                  t("scn_loaded", ctx.lang, name=sc.name)))
             st.rerun()
         if b2.button(t("scn_delete", ctx.lang), key="dk_scn_delete"):
@@ -476,13 +479,14 @@ def _render_save_load(ctx: UIContext, wi: WhatIf, cat: str = "", mode: str = "")
     else:
         c2.caption(t("scn_no_saved_scenarios_yet", ctx.lang))
     if wi.changes:
-        sc = Scenario(name=name.strip() or "Szenario", changes=list(wi.changes))
+        sc = Scenario(name=name.strip() or t("scn_default_name", ctx.lang),
+                      changes=list(wi.changes))
         e1, e2, e3 = st.columns(3)
-        e1.download_button("Szenario (JSON)", json.dumps(sc.to_dict(), ensure_ascii=False,
+        e1.download_button(t("scn_dl_json", ctx.lang), json.dumps(sc.to_dict(), ensure_ascii=False,
                                                           indent=1),
                            file_name="szenario.json", mime="application/json",
                            key="dk_scn_dl_json")
-        e2.download_button("Änderungen (GeoJSON)",
+        e2.download_button(t("scn_dl_geojson", ctx.lang),
                            json.dumps(scenario_geojson(sc, wi.result), ensure_ascii=False),
                            file_name="szenario.geojson", mime="application/geo+json",
                            key="dk_scn_dl_geojson")
@@ -525,7 +529,7 @@ def _render_suggest(ctx: UIContext, wi: WhatIf, cat: str, mode: str, modes: list
                              candidates=gpd.GeoDataFrame(cands, crs="EPSG:4326"))
             st.session_state[SUGGEST_KEY] = sg
         except DorfkarteError as exc:
-            st.error(md(f"Fehler: {exc}"))
+            st.error(md(t("error", ctx.lang, msg=exc)))
     sg = st.session_state.get(SUGGEST_KEY)
     if sg is None or sg.category != cat:
         return
@@ -565,21 +569,21 @@ def _render_suggest(ctx: UIContext, wi: WhatIf, cat: str, mode: str, modes: list
 
 
 def _render_route(ctx: UIContext, wi: WhatIf, cat: str, modes: list[str]) -> None:
-    c1, c2, c3 = st.columns(3)
+    """Stops of a mobile service; the drive between consecutive stops is always counted
+    (road network, else straight line x detour at the car speed: the caption says which)."""
+    c1, c2 = st.columns(2)
     budget = c1.number_input(t("scn_time_budget_min_week", ctx.lang),
                              min_value=10.0, value=240.0, step=10.0, key="dk_scn_budget")
     stop = c2.number_input(t("scn_stop_duration_min", ctx.lang),
                            min_value=5.0, value=30.0, step=5.0, key="dk_scn_stopmin")
-    travel = c3.checkbox(t("scn_drive_time_between_stops", ctx.lang),
-                         value="drive" in modes, key="dk_scn_travel")
     rmode = "walk" if "walk" in modes else modes[0]
     if st.button(t("scn_suggest_stops", ctx.lang), key="dk_scn_route_btn"):
         try:
             df = mobile_stops(wi.result, cat, candidates(ctx), budget_min=budget,
-                              stop_min=stop, mode=rmode, travel=travel)
+                              stop_min=stop, mode=rmode, snapshot=ctx.snapshot)
             st.session_state[ROUTE_KEY] = (cat, df)
         except DorfkarteError as exc:
-            st.error(md(f"Fehler: {exc}"))
+            st.error(md(t("error", ctx.lang, msg=exc)))
     held = st.session_state.get(ROUTE_KEY)
     if held is None or held[0] != cat:
         return
@@ -587,11 +591,14 @@ def _render_route(ctx: UIContext, wi: WhatIf, cat: str, modes: list[str]) -> Non
     if df.empty:
         st.info(t("scn_no_stop_reaches_additional", ctx.lang))
         return
+    how = {m: t(f"scn_travel_{m}", ctx.lang) for m in ("network", "straight_line", "none")}
     st.dataframe(pd.DataFrame({
         "Nr": df["rank"], t("scn_stop", ctx.lang): df["name"],
         t("scn_newly_reached", ctx.lang): df["newly_covered"].round(0),
+        t("scn_travel_min", ctx.lang): df["travel_min"].round(1),
+        t("scn_travel_how", ctx.lang): df["travel_method"].map(lambda m: how.get(m, m)),
         t("scn_minutes", ctx.lang): df["minutes"].round(1),
         t("scn_residents_per_minute", ctx.lang): df["per_minute"].round(2),
         t("scn_minutes_used", ctx.lang): df["minutes_used"].round(0)}),
-        hide_index=True)
-    st.caption(t("scn_drive_time_from_the", ctx.lang))
+        hide_index=True, key="dk_scn_route_table")
+    st.caption(f"{mode_label(rmode, ctx.lang)} · " + route_travel_note(df, ctx.lang))
