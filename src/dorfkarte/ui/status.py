@@ -57,7 +57,9 @@ def render_osm_hint(ctx: UIContext, compact: bool = False) -> None:
     st.warning(f"**{first}** {works}")
     with st.expander(t("hint_expander", ctx.lang)):
         st.caption(t("data_hint_tab", ctx.lang, tab=t("tab_data", ctx.lang)))
-        st.code(commands, language=None)
+        # plain preformatted text: st.code would load the syntax highlighter (1.5 MB of
+        # JavaScript, ~2.7 s of browser CPU on the conference laptop) for three lines
+        st.text(commands)
 
 
 def example_note(extra: gpd.GeoDataFrame | None, lang: str = "de") -> str | None:
