@@ -47,7 +47,7 @@ def test_starts_on_embedded_data_with_german_hint(region: Region, _isolated_data
     at = start()
     warnings = " ".join(w.value for w in at.warning)
     assert "Noch kein OSM-Schnappschuss" in warnings
-    assert "dorfkarte fetch" in " ".join(c.value for c in at.code)
+    assert "dorfkarte fetch" in " ".join(c.value for c in at.text)
     assert not at.error
     # with embedded data only the stops have data: that category is chosen by default
     assert at.session_state[KEY_CATEGORY] == "haltestelle"

@@ -27,6 +27,7 @@ from dorfkarte.ui.state import (
     KEY_INDICATOR,
     KEY_LANG,
     KEY_MODE,
+    KEY_MORE_THRESHOLDS,
     KEY_POINTS,
     KEY_REGION,
     KEY_WHEN,
@@ -187,14 +188,25 @@ def choose_thresholds(region: Region, result: CoverageResult | None, category: s
     slider(st.sidebar, category, f"{t('threshold', lang)}: "
            f"{category_label(region.categories[category], lang)}")
     others = [c for c in region.categories if c != category and (c, mode) in defaults]
-    if others:
-        with st.sidebar.expander(t("more_thresholds", lang, mode=mode_label(mode, lang))):
-            for cid in others:
-                slider(st, cid, category_label(region.categories[cid], lang))
-            if st.button(t("reset_thresholds", lang), key="dk_thr_reset"):
-                for (c, m), v in defaults.items():
-                    st.session_state[thr_key(c, m)] = float(v)
-                st.rerun()
+    if not others:
+        return out
+    # Lazy: the dozen other sliders are drawn only while the expander is open (a rerun on
+    # opening); folded, their values come from the session (page.keep_widget_state keeps
+    # them), so every slider rerun has a dozen widgets less to send and draw.
+    box = st.sidebar.expander(t("more_thresholds", lang, mode=mode_label(mode, lang)),
+                              key=KEY_MORE_THRESHOLDS, on_change="rerun")
+    if box.open is False:
+        for cid in others:
+            out[(cid, mode)] = float(st.session_state.get(thr_key(cid, mode),
+                                                          defaults[(cid, mode)]))
+        return out
+    with box:
+        for cid in others:
+            slider(st, cid, category_label(region.categories[cid], lang))
+        if st.button(t("reset_thresholds", lang), key="dk_thr_reset"):
+            for (c, m), v in defaults.items():
+                st.session_state[thr_key(c, m)] = float(v)
+            st.rerun()
     return out
 
 

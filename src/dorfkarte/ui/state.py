@@ -16,6 +16,8 @@ KEY_MODE = "dk_mode"
 KEY_INDICATOR = "dk_indicator"
 KEY_BASEMAP = "dk_basemap"
 KEY_POINTS = "dk_points"
+#: The sidebar expander with the other categories' threshold sliders (drawn only when open).
+KEY_MORE_THRESHOLDS = "dk_more_thresholds"
 KEY_WHEN = "dk_listings_when"
 KEY_WHEN_DAY = "dk_listings_day"
 KEY_WHEN_TIME = "dk_listings_time"
