@@ -23,3 +23,11 @@ def _isolated_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
 @pytest.fixture(scope="session")
 def region() -> Region:
     return load_region(default_region_path())
+
+
+@pytest.fixture()
+def test_region(tmp_path: Path) -> Region:
+    """The hand-made line region of :mod:`linefixtures` (Ahaus, Beheim), in ``tmp_path``."""
+    from linefixtures import write_line_region
+
+    return write_line_region(tmp_path)
