@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,3 +32,13 @@ def test_region(tmp_path: Path) -> Region:
     from linefixtures import write_line_region
 
     return write_line_region(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, float]]:
+    """The app under ``streamlit run`` with an empty data folder, for the browser tests:
+    (url, start time)."""
+    from browserkit import streamlit_server
+
+    with streamlit_server(tmp_path_factory.mktemp("browser-data")) as running:
+        yield running

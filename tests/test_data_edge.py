@@ -19,13 +19,12 @@ from jinja2.utils import htmlsafe_json_dumps
 from linefixtures import CRS, X0, Y0, line_snapshot
 from shapely.geometry import box
 
-from dorfkarte import maps, report, sheets, views
-from dorfkarte.commands.analyse import write_csv, write_people_csv
+from dorfkarte import cli, maps, report, sheets, views
 from dorfkarte.coverage import CoverageResult, analyse, data_edge_units
 from dorfkarte.i18n import t
 from dorfkarte.region import Region
 from dorfkarte.safe import html_escape
-from dorfkarte.snapshot import DATA_GAP, Snapshot
+from dorfkarte.snapshot import DATA_GAP, Snapshot, snapshot_path, write_snapshot
 from dorfkarte.ui import overview, profile
 
 EVIL = '<img src=x onerror="alert(1)">'
@@ -112,13 +111,17 @@ def test_ranking_display_without_flags_says_no(test_region: Region) -> None:
     assert set(shown["Am Datenrand"]) == {"nein"}
 
 
-def test_analyse_out_csvs_have_the_column(edge_result, tmp_path) -> None:
-    _snap, res = edge_result
-    machine = pd.read_csv(write_csv(res, tmp_path / "coverage.csv"))
+def test_analyse_out_csvs_have_the_column(test_region: Region, tmp_path) -> None:
+    """``dorfkarte analyse --out`` end to end: the stored data_gap layer flags Beheim."""
+    data = tmp_path / "data"
+    write_snapshot(with_gap(line_snapshot()), snapshot_path(data, "testland"))
+    out = tmp_path / "out"
+    assert cli.main(["--region", str(test_region.path), "--data-dir", str(data), "analyse",
+                     "--out", str(out)]) == 0
+    machine = pd.read_csv(out / "coverage.csv")
     got = machine.groupby("district")["data_edge"].agg(set).to_dict()
     assert got == {"Beheim": {True}, "Ahaus": {False}}
-    people = pd.read_csv(write_people_csv(res, tmp_path / "abdeckung.csv"), sep=";",
-                         encoding="utf-8-sig")
+    people = pd.read_csv(out / "abdeckung.csv", sep=";", encoding="utf-8-sig")
     got = people.groupby("Ortsteil")["Am Datenrand"].agg(set).to_dict()
     assert got == {"Beheim": {"ja"}, "Ahaus": {"nein"}}
 
