@@ -1,4 +1,12 @@
-"""Shared fixtures: tests never write into the shipped data/ folder."""
+"""Shared fixtures: tests never write into the shipped data/ folder.
+
+Shared plain helpers live in helper modules beside the tests (never imported from a
+``test_*.py``): ``osmfixtures`` (synthetic OSM extract), ``gtfs_feeds``, ``linefixtures``
+(hand-computed line networks), ``scenario_world`` (what-if grid world), ``other_region``
+(the synthetic "Testkreis Nordost"), ``evildata`` (hostile names), ``fakeservers``
+(Overpass / Smart Village on 127.0.0.1), ``regionfiles`` (edited region copies) and
+``browserkit`` (chromium, streamlit server).
+"""
 
 from __future__ import annotations
 
