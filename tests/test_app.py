@@ -173,7 +173,7 @@ def test_demo_mode_from_query_parameter():
 
 def test_another_region_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Nothing of Hoher Fläming is assumed: a synthetic region chosen by $DORFKARTE_REGION."""
-    from test_other_region import CATEGORIES, FILE_DISTRICTS, FOREIGN_LABELS, write_region
+    from other_region import CATEGORIES, FILE_DISTRICTS, FOREIGN_LABELS, write_region
 
     monkeypatch.setenv("DORFKARTE_REGION", str(write_region(tmp_path / "r", FILE_DISTRICTS)))
     at = start()

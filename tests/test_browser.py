@@ -9,80 +9,25 @@ printed (figures, not asserts: the machine is shared).
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browserkit import CHROMIUM, CHROMIUM_ARGS, IFRAME, REPO
 
 from dorfkarte.workspace import open_snapshot
 
-CHROMIUM = "/usr/bin/chromium"
-REPO = Path(__file__).resolve().parents[1]
 SCREENSHOT = REPO / "artifacts" / "screenshots" / "app.png"
-IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed"),
     pytest.mark.timeout(420),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError("streamlit did not become healthy")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, float]]:
-    data_dir = tmp_path_factory.mktemp("browser-data")
-    port = _free_port()
-    env = {**os.environ, "DORFKARTE_DATA": str(data_dir)}
-    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
-           "--server.headless", "true", "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
-    log = data_dir / "streamlit.log"
-    t0 = time.monotonic()
-    with log.open("wb") as fh:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            _wait_healthy(url, proc, 120)
-            yield url, t0
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
 
 
 def _only_local(route) -> None:  # type: ignore[no-untyped-def]
@@ -108,9 +53,9 @@ def _wait_for_legend(page, text: str, timeout: float) -> None:  # type: ignore[n
     raise TimeoutError(f"no map legend with {text!r}")
 
 
-def test_map_in_browser_without_network(server: tuple[str, float], region) -> None:
+def test_map_in_browser_without_network(app_server: tuple[str, float], region) -> None:
     pw = pytest.importorskip("playwright.sync_api")
-    url, server_t0 = server
+    url, server_t0 = app_server
     names = sorted(str(n) for n in open_snapshot(region, Path("/nonexistent")).get(
         "districts")["name"])
     assert len(names) == 29
@@ -185,8 +130,8 @@ def test_map_in_browser_without_network(server: tuple[str, float], region) -> No
           f"(all: {', '.join(f'{x:.2f}' for x in timings)})")
 
 
-def test_static_assets_served(server: tuple[str, float]) -> None:
-    url, _ = server
+def test_static_assets_served(app_server: tuple[str, float]) -> None:
+    url, _ = app_server
     from dorfkarte import assets
 
     for a in assets.vendored_assets():

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_browser import CHROMIUM, CHROMIUM_ARGS, IFRAME, REPO, server  # noqa: F401
+from browserkit import CHROMIUM, CHROMIUM_ARGS, IFRAME, REPO
 
 SCREENSHOT = REPO / "artifacts" / "screenshots" / "first_view.png"
 
@@ -21,9 +21,9 @@ pytestmark = [
 ]
 
 
-def test_first_view_offline_outlines_census_routes(server) -> None:  # noqa: F811
+def test_first_view_offline_outlines_census_routes(app_server) -> None:
     pw = pytest.importorskip("playwright.sync_api")
-    url, _t0 = server
+    url, _t0 = app_server
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     outside: list[str] = []
 

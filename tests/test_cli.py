@@ -4,30 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import osmfixtures as fx
 import pytest
+from regionfiles import region_copy
 
 from dorfkarte.cli import main
 from dorfkarte.snapshot import snapshot_path
-
-REPO = Path(__file__).resolve().parents[1]
-REGION_TOML = REPO / "data" / "regions" / "hoher-flaeming.toml"
-
-
-def region_copy(tmp_path: Path, edit=lambda s: s, name: str = "region.toml") -> Path:
-    """The shipped region file with absolute data paths, edited by ``edit``."""
-    text = REGION_TOML.read_text(encoding="utf-8")
-    # every "../file" (centres, stops, outlines, census grid, route lines) made absolute
-    text = re.sub(r'"\.\./([^"]+)"', lambda m: json.dumps(str(REPO / "data" / m.group(1))),
-                  text)
-    path = tmp_path / name
-    path.write_text(edit(text), encoding="utf-8")
-    return path
 
 
 def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:

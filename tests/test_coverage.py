@@ -15,6 +15,9 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+from linefixtures import CRS, X0, Y0, line_snapshot
+from linefixtures import gdf as _gdf
+from linefixtures import indicator_row as _row
 from shapely.geometry import LineString, Point, box
 
 from dorfkarte import cli
@@ -27,142 +30,8 @@ from dorfkarte.coverage import (
     weighted_quantile,
 )
 from dorfkarte.errors import DataError, DorfkarteError
-from dorfkarte.region import Region, load_region
+from dorfkarte.region import Region
 from dorfkarte.snapshot import Snapshot, snapshot_path, write_snapshot
-
-X0, Y0 = 300000.0, 5780000.0
-CRS = "EPSG:25833"
-
-REGION_TOML = """
-[region]
-id = "testland"
-name = "Testland"
-crs = "EPSG:25833"
-grid_m = 100
-
-[[municipalities]]
-name = "Testgemeinde"
-
-[districts]
-source = "centres"
-centres_file = "centres.csv"
-
-[transit]
-min_weight = 10
-
-[modes.walk]
-speed_kmh = 6
-[modes.bike]
-speed_kmh = 12
-[modes.drive]
-urban_kmh = 60
-rural_kmh = 90
-[modes.drive.highway_kmh]
-residential = 30
-service = 6
-[modes.straight_line]
-detour_factor = 1.5
-
-[gap_classes]
-ok_share = 0.9
-knapp_share = 0.5
-
-[defaults.thresholds.walk]
-minutes = 10
-[defaults.thresholds.bike]
-minutes = 10
-[defaults.thresholds.drive]
-minutes = 10
-[defaults.thresholds.transit]
-metres = 500
-
-[categories.laden]
-label = "Laden"
-osm = ["shop=supermarket"]
-
-[categories.arzt]
-label = "Arzt"
-osm = ["amenity=doctors"]
-
-[categories.bus]
-label = "Bus"
-source = "transit"
-osm = []
-"""
-
-CENTRES_CSV = """name,municipality,kind,population,lat,lon
-Ahaus,Testgemeinde,ortsteil,100,52.16,13.2
-Beheim,Testgemeinde,ortsteil,,52.2,13.2
-"""
-
-
-@pytest.fixture()
-def test_region(tmp_path: Path) -> Region:
-    (tmp_path / "centres.csv").write_text(CENTRES_CSV, encoding="utf-8")
-    p = tmp_path / "testland.toml"
-    p.write_text(REGION_TOML, encoding="utf-8")
-    return load_region(p)
-
-
-def _gdf(rows: list[dict], geoms: list) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(rows, geometry=geoms, crs=CRS)
-
-
-def _line_network(snap: Snapshot, mode: str, xs: list[float], y: float, id0: int,
-                  **edge_cols) -> None:
-    nodes = _gdf([{"osmid": id0 + i} for i in range(len(xs))],
-                 [Point(X0 + x, Y0 + y) for x in xs])
-    edges = _gdf(
-        [{"u": id0 + i, "v": id0 + i + 1, "key": 0, "length": xs[i + 1] - xs[i],
-          "highway": "residential", "maxspeed": None, "oneway": False, **edge_cols}
-         for i in range(len(xs) - 1)],
-        [LineString([(X0 + xs[i], Y0 + y), (X0 + xs[i + 1], Y0 + y)])
-         for i in range(len(xs) - 1)],
-    )
-    if f"nodes_{mode}" in snap.layers:
-        nodes = pd.concat([snap.layers[f"nodes_{mode}"].to_crs(CRS), nodes], ignore_index=True)
-        edges = pd.concat([snap.layers[f"edges_{mode}"].to_crs(CRS), edges], ignore_index=True)
-    snap.add(f"nodes_{mode}", gpd.GeoDataFrame(nodes, crs=CRS), source="test")
-    snap.add(f"edges_{mode}", gpd.GeoDataFrame(edges, crs=CRS), source="test")
-
-
-def line_snapshot(with_network: bool = True) -> Snapshot:
-    """District Ahaus: a 1 km street (x 0..1000); Beheim: a separate 100 m street at y=5000.
-
-    Ahaus's polygon ends at x=600, so the shop at x=1000 lies outside the region.
-    """
-    snap = Snapshot(region_id="testland")
-    snap.add("districts", _gdf(
-        [{"name": "Ahaus", "municipality": "Testgemeinde", "kind": "ortsteil",
-          "population": 100.0, "approx": False, "source": "test"},
-         {"name": "Beheim", "municipality": "Testgemeinde", "kind": "ortsteil",
-          "population": np.nan, "approx": False, "source": "test"}],
-        [box(X0 - 50, Y0 - 100, X0 + 600, Y0 + 100),
-         box(X0 - 50, Y0 + 4900, X0 + 200, Y0 + 5100)]), source="test")
-    snap.add("homes", _gdf(
-        [{"osm_id": "w1", "kind": "building"}, {"osm_id": "w2", "kind": "building"},
-         {"osm_id": "w3", "kind": "building"}],
-        [Point(X0, Y0 + 30), Point(X0 + 500, Y0), Point(X0 + 50, Y0 + 5000)]), source="test")
-    snap.add("amenities", _gdf(
-        [{"osm_id": "n1", "name": "Laden Ost", "category": "laden", "source": "osm"}],
-        [Point(X0 + 1000, Y0 + 20)]), source="test")
-    snap.add("stops", _gdf(
-        [{"stop_id": "s1", "name": "Ahaus, Dorf", "weight": 40.0, "poles": 1},
-         {"stop_id": "s2", "name": "Ahaus, Feld", "weight": 2.0, "poles": 1}],
-        [Point(X0 + 300, Y0), Point(X0 + 10, Y0 + 30)]), source="test")
-    if with_network:
-        xs = [float(x) for x in range(0, 1001, 100)]
-        for mode in ("walk", "bike", "drive"):
-            _line_network(snap, mode, xs, 0.0, 1)
-            _line_network(snap, mode, [0.0, 100.0], 5000.0, 100)
-    return snap
-
-
-def _row(result, district: str, cat: str, mode: str) -> pd.Series:
-    t = result.indicators
-    sel = t[(t["district"] == district) & (t["category"] == cat) & (t["mode"] == mode)]
-    assert len(sel) == 1
-    return sel.iloc[0]
 
 
 def test_line_exact_times_with_snapping(test_region: Region) -> None:

@@ -218,7 +218,7 @@ def test_zipped_shapefile_and_wrong_name_column(tmp_path: Path) -> None:
 
 
 def test_slow_overpass_progress_moves_and_cancel_keeps_old_snapshot() -> None:
-    from test_fetch import FULL, MUNIS, FakeOverpass
+    from fakeservers import FULL, MUNIS, FakeOverpass
 
     data = _data_dir()
     old = osmfixtures.build_test_snapshot(data)
@@ -271,7 +271,7 @@ def test_data_tab_in_the_app() -> None:
 
 
 def test_smart_village_form_imports_from_a_server(tmp_path: Path, monkeypatch) -> None:
-    from test_listings_smart_village import MAPPING, FakeServer
+    from fakeservers import MAPPING, FakeServer
 
     from dorfkarte.listings import ListingStore
     from dorfkarte.settings import default_region_path

@@ -10,60 +10,14 @@ import json
 import re
 from pathlib import Path
 
-import geopandas as gpd
 import html5lib
 import pytest
-from shapely.geometry import LineString, Point, Polygon
+from evildata import EVIL, EVIL_JS, EVIL_LISTING, district_names, make_evil_data_dir
 
 from dorfkarte.cli import main
 from dorfkarte.export import export_html, external_refs
-from dorfkarte.listings import ListingStore
 from dorfkarte.region import Region
-from dorfkarte.snapshot import Snapshot, snapshot_path, write_snapshot
 from dorfkarte.workspace import open_snapshot
-
-EVIL = "<img src=x onerror=alert(1)>"
-EVIL_JS = "`${alert(2)}`</script><script>alert(3)</script>"
-EVIL_LISTING = "<img src=x onerror=alert(4)> Mobiler Laden"
-SYNTH = "SYNTHETISCHE TESTDATEN (tests/test_export.py)"
-
-
-def make_evil_data_dir(data_dir: Path, region: Region) -> Path:
-    """A data folder whose snapshot and listings carry hostile names (synthetic data)."""
-    snap = Snapshot(region_id=region.id)
-    pts = [Point(12.594, 52.139), Point(12.60, 52.14), Point(12.43, 52.12)]
-    snap.add("amenities", gpd.GeoDataFrame(
-        {"osm_id": ["n1", "n2", "n3"], "name": [EVIL, EVIL_JS, "Laden & Co \"Süd\""],
-         "category": ["lebensmittel", "lebensmittel;post", "lebensmittel"],
-         "tags": ["{}", "{}", "{}"], "source": ["osm", "osm", "osm"]},
-        geometry=pts, crs="EPSG:4326"), source=SYNTH)
-    snap.add("landuse", gpd.GeoDataFrame(
-        {"class": ["forest", "residential"]},
-        geometry=[Polygon([(12.40, 52.10), (12.46, 52.10), (12.46, 52.14), (12.40, 52.14)]),
-                  Polygon([(12.58, 52.13), (12.61, 52.13), (12.61, 52.15), (12.58, 52.15)])],
-        crs="EPSG:4326"), source=SYNTH)
-    snap.add("water", gpd.GeoDataFrame(
-        {"class": ["stream"]},
-        geometry=[LineString([(12.45, 52.20), (12.55, 52.16), (12.65, 52.12)])],
-        crs="EPSG:4326"), source=SYNTH)
-    snap.add("roads", gpd.GeoDataFrame(
-        {"highway": ["secondary", "residential"], "name": [EVIL, "Weg"]},
-        geometry=[LineString([(12.45, 52.09), (12.60, 52.14), (12.70, 52.20)]),
-                  LineString([(12.59, 52.135), (12.60, 52.145)])],
-        crs="EPSG:4326"), source=SYNTH)
-    write_snapshot(snap, snapshot_path(data_dir, region.id))
-    store = ListingStore(data_dir)
-    store.upsert(gpd.GeoDataFrame(
-        {"id": ["L1"], "name": [EVIL_LISTING], "category": ["lebensmittel"],
-         "kind": ["mobile"], "lat": [52.20], "lon": [12.50], "example": [True]},
-        geometry=[Point(12.50, 52.20)], crs="EPSG:4326"), user="test")
-    return data_dir
-
-
-def district_names(region: Region) -> list[str]:
-    import pandas as pd
-
-    return [str(n) for n in pd.read_csv(region.districts.centres_file)["name"]]
 
 
 def loads(doc: str) -> list[str]:

@@ -49,7 +49,7 @@ OPEN_ALL_JS = """
 
 @pytest.fixture(scope="module")
 def offline_file(tmp_path_factory: pytest.TempPathFactory, region) -> Path:
-    from test_export import make_evil_data_dir
+    from evildata import make_evil_data_dir
 
     d = make_evil_data_dir(tmp_path_factory.mktemp("evil"), region)
     out = tmp_path_factory.mktemp("html") / "karte offline.html"
@@ -59,8 +59,8 @@ def offline_file(tmp_path_factory: pytest.TempPathFactory, region) -> Path:
 
 
 def test_offline_export_in_chromium(offline_file: Path, region) -> None:
+    from evildata import EVIL, EVIL_LISTING, district_names
     from playwright.sync_api import sync_playwright
-    from test_export import EVIL, EVIL_LISTING, district_names
 
     errors: list[str] = []
     dialogs: list[str] = []

@@ -8,88 +8,17 @@ error" remark, or a slow answer that runs into the client timeout.
 from __future__ import annotations
 
 import json
-import threading
-import time
-import urllib.parse
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from osmfixtures import build_test_snapshot, overpass_json
+from fakeservers import MUNIS, FakeOverpass
+from osmfixtures import build_test_snapshot
 
 from dorfkarte.cli import main
 from dorfkarte.errors import FetchError
 from dorfkarte.snapshot import read_snapshot, snapshot_path
 from dorfkarte.sources import overpass
 from dorfkarte.sources.osm import fetch_snapshot
-
-FULL = overpass_json()
-
-
-def _municipality_answer() -> dict:
-    """What Overpass returns for the municipality query: the relations and their members."""
-    rels = [e for e in FULL["elements"] if e["type"] == "relation"
-            and e["tags"].get("admin_level") == "8"
-            and e["tags"].get("de:amtlicher_gemeindeschluessel") in ("12069020", "12069665")]
-    way_ids = {m["ref"] for r in rels for m in r["members"]}
-    ways = [e for e in FULL["elements"] if e["type"] == "way" and e["id"] in way_ids]
-    node_ids = {n for w in ways for n in w["nodes"]}
-    nodes = [e for e in FULL["elements"] if e["type"] == "node" and e["id"] in node_ids]
-    return {**FULL, "elements": nodes + ways + rels}
-
-
-MUNIS = _municipality_answer()
-
-
-class FakeOverpass:
-    """Scripted answers first (``script``), then the recorded ones."""
-
-    def __init__(self) -> None:
-        self.script: list[tuple[int, bytes, float]] = []  # (status, body, delay)
-        self.after_script: tuple[int, bytes] | None = None  # then always this (errors)
-        self.queries: list[str] = []
-        self.lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                return None
-
-            def do_POST(self) -> None:  # noqa: N802
-                n = int(self.headers.get("Content-Length", "0"))
-                form = urllib.parse.parse_qs(self.rfile.read(n).decode())
-                query = form.get("data", [""])[0]
-                with fake.lock:
-                    fake.queries.append(query)
-                    step = fake.script.pop(0) if fake.script else None
-                if step is not None:
-                    status, body, delay = step
-                    time.sleep(delay)
-                elif fake.after_script is not None:
-                    status, body = fake.after_script
-                else:
-                    status = 200
-                    answer = MUNIS if "de:amtlicher_gemeindeschluessel" in query else FULL
-                    body = json.dumps(answer).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api"
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

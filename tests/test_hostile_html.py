@@ -120,8 +120,8 @@ def test_app_profile_shows_hostile_unit_name_as_text(tmp_path, monkeypatch):
     Streamlit's escaping markdown (never a block that allows raw HTML) and reads as text."""
     from pathlib import Path
 
+    from other_region import FILE_DISTRICTS, write_region
     from streamlit.testing.v1 import AppTest
-    from test_other_region import FILE_DISTRICTS, write_region
 
     region_file = write_region(tmp_path / "r", FILE_DISTRICTS)
     gj_path = tmp_path / "r" / "bezirke.geojson"

@@ -1,7 +1,7 @@
 """Listings in a region other than Hoher Fläming: template, examples and source labels.
 
 SYNTHETIC TEST DATA: the region, its districts, centres and (in one variant) stops come
-from tests/test_other_region.py's helpers (made up, no real place); the stops file here
+from tests/other_region.py's helpers (made up, no real place); the stops file here
 is invented too. No OSM import is needed: districts come from the region's own file.
 """
 
@@ -13,8 +13,7 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 from openpyxl import load_workbook
-from shapely.geometry import Point
-from test_other_region import (
+from other_region import (
     CATEGORIES,
     FILE_DISTRICTS,
     assert_repo_data_untouched,
@@ -22,6 +21,7 @@ from test_other_region import (
     run,
     write_region,
 )
+from shapely.geometry import Point
 
 from dorfkarte.listings import (
     EXAMPLE_NOTE,

@@ -13,14 +13,12 @@ import copy
 import dataclasses
 import datetime as dt
 import json
-import threading
-import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import osmfixtures
 import pytest
+from fakeservers import ANSWER, FIXTURE, MAPPING, FakeServer
 
 from dorfkarte.cli import main
 from dorfkarte.errors import DataError, FetchError, RegionError
@@ -29,12 +27,8 @@ from dorfkarte.listings import smart_village as sva
 from dorfkarte.region import load_region
 from dorfkarte.settings import default_region_path
 
-FIXTURE = Path(__file__).parent / "fixtures" / "smart_village_answer.json"
-ANSWER = json.loads(FIXTURE.read_text(encoding="utf-8"))
 URL = "https://app.example.org/graphql"
 TODAY = dt.date(2026, 12, 1)
-MAPPING = {"Ärzte": "hausarzt", "Einkaufen": "lebensmittel",
-           "Mobile Versorgung": "lebensmittel", "Treffpunkte": "treffpunkt"}
 
 
 @pytest.fixture
@@ -249,44 +243,6 @@ def test_cli_broken_answer_file_is_one_line_and_store_unchanged(region_file, tmp
 
 
 # -- a server on 127.0.0.1 --------------------------------------------------------------------
-
-class FakeServer:
-    """GraphQL endpoint answering from a script: (status, body, delay) per request."""
-
-    def __init__(self) -> None:
-        self.script: list[tuple[int, bytes, float]] = []
-        self.requests: list[tuple[dict, dict]] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                return None
-
-            def do_POST(self) -> None:  # noqa: N802
-                n = int(self.headers.get("Content-Length", "0"))
-                fake.requests.append((dict(self.headers), json.loads(self.rfile.read(n))))
-                status, body, delay = (fake.script.pop(0) if fake.script else
-                                       (200, json.dumps(ANSWER).encode(), 0.0))
-                time.sleep(delay)
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/graphql"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
 
 @pytest.fixture
 def server() -> Iterator[FakeServer]:

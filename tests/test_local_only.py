@@ -12,21 +12,14 @@ import math
 import geopandas as gpd
 import numpy as np
 import pytest
+from linefixtures import CRS, X0, Y0, line_snapshot
+from linefixtures import indicator_row as _row
 from shapely.geometry import Point
-from test_coverage import CENTRES_CSV, CRS, REGION_TOML, X0, Y0, _row, line_snapshot
 
 from dorfkarte.coverage import analyse
 from dorfkarte.enums import GapClass
-from dorfkarte.region import Region, load_region
+from dorfkarte.region import Region
 from dorfkarte.snapshot import AMENITIES, Snapshot, read_snapshot, write_snapshot
-
-
-@pytest.fixture()
-def test_region(tmp_path) -> Region:
-    (tmp_path / "centres.csv").write_text(CENTRES_CSV, encoding="utf-8")
-    p = tmp_path / "testland.toml"
-    p.write_text(REGION_TOML, encoding="utf-8")
-    return load_region(p)
 
 
 def _listing(x: float, y: float, category: str = "arzt") -> gpd.GeoDataFrame:

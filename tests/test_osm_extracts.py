@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import time
 from pathlib import Path
 
 import osmium
 import pytest
 from osmfixtures import write_osm_xml
+from regionfiles import region_with_copies as region_copy
 
 from dorfkarte.cli import main
 from dorfkarte.errors import DataError
@@ -52,17 +52,6 @@ def bbox_cut(src: Path, out: Path, box: tuple[float, float, float, float]) -> Pa
                     (m.type == "w" and m.ref in ways) or (m.type == "n" and m.ref in inside)
                     for m in obj.members):
                 wr.add_relation(obj)
-    return out
-
-
-def region_copy(tmp_path: Path, edit) -> Path:
-    src = default_region_path()
-    work = tmp_path / "r"
-    (work / "regions").mkdir(parents=True, exist_ok=True)
-    for f in src.parent.parent.glob("*.csv"):
-        shutil.copy(f, work / f.name)
-    out = work / "regions" / "test.toml"
-    out.write_text(edit(src.read_text(encoding="utf-8")), encoding="utf-8")
     return out
 
 
@@ -130,6 +119,12 @@ def test_units_at_the_data_edge_are_named(cut_import, tmp_path):
     result = analyse(open_snapshot(region, data), region, categories=["lebensmittel"],
                      modes=["walk"])
     assert any("Datenrand" in n for n in result.notes), result.notes
+    # the units are data too: the result's set, the indicator column and the note agree
+    assert result.data_edge_units
+    note = next(n for n in result.notes if "Datenrand" in n)
+    assert all(u in note for u in result.data_edge_units)
+    ind = result.indicators
+    assert set(ind.loc[ind["data_edge"], "district"]) == result.data_edge_units
 
 
 def test_data_date_from_newest_object_and_import_time_apart(cut_import):

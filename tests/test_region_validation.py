@@ -6,11 +6,11 @@ the stored snapshot stays byte-identical.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from regionfiles import region_with_copies as region_copy
 
 from dorfkarte.cli import main
 from dorfkarte.errors import DataError
@@ -18,18 +18,6 @@ from dorfkarte.region import load_region
 from dorfkarte.settings import default_region_path
 
 SHIPPED = default_region_path()
-
-
-def region_copy(tmp_path: Path, edit) -> Path:
-    """The shipped region file, edited, beside copies of the files it refers to."""
-    src = SHIPPED.parent.parent
-    work = tmp_path / "r"
-    (work / "regions").mkdir(parents=True, exist_ok=True)
-    for f in src.glob("*.csv"):
-        shutil.copy(f, work / f.name)
-    out = work / "regions" / "test.toml"
-    out.write_text(edit(SHIPPED.read_text(encoding="utf-8")), encoding="utf-8")
-    return out
 
 
 def run_info(capsys, rfile: Path, data: Path) -> str:

@@ -22,7 +22,7 @@ def panel_script(tests_dir: str, data_dir: str) -> None:
     from pathlib import Path
 
     import streamlit as st
-    from test_scenario import world  # tests/ is on sys.path (pytest pythonpath)
+    from scenario_world import world  # tests/ is on sys.path (pytest pythonpath)
 
     from dorfkarte.coverage import analyse
     from dorfkarte.region import load_region
@@ -56,7 +56,7 @@ def _indicators(at: AppTest) -> pd.DataFrame:
 def test_add_save_load_scenario(tmp_path: Path) -> None:
     import geopandas as gpd
     import shapely
-    from test_scenario import STEP, X0, Y0
+    from scenario_world import STEP, X0, Y0
 
     at = AppTest.from_function(panel_script, args=(str(TESTS), str(tmp_path)),
                                default_timeout=120)
@@ -158,7 +158,7 @@ def test_panel_in_english(tmp_path: Path) -> None:
     def script(tests_dir: str, data_dir: str) -> None:
         from pathlib import Path
 
-        from test_scenario import world  # tests/ is on sys.path (pytest pythonpath)
+        from scenario_world import world  # tests/ is on sys.path (pytest pythonpath)
 
         from dorfkarte.coverage import analyse
         from dorfkarte.region import load_region
@@ -185,7 +185,7 @@ def test_change_layer_escapes_names(region) -> None:
     import folium
     import geopandas as gpd
     import shapely
-    from test_scenario import CAT, STEP, X0, Y0, world
+    from scenario_world import CAT, STEP, X0, Y0, world
 
     from dorfkarte.coverage import analyse
     from dorfkarte.scenario import WhatIf
@@ -213,7 +213,7 @@ def view_script(tests_dir: str, data_dir: str) -> None:
     import streamlit as st
 
     sys.path.insert(0, tests_dir)
-    from test_scenario import world  # noqa: E402
+    from scenario_world import world  # noqa: E402
 
     from dorfkarte.coverage import analyse
     from dorfkarte.region import load_region
@@ -241,7 +241,7 @@ def test_load_restores_category_mode_and_name(tmp_path: Path) -> None:
     name, and the store keeps created/updated stamps."""
     import geopandas as gpd
     import shapely
-    from test_scenario import STEP, X0, Y0
+    from scenario_world import STEP, X0, Y0
 
     at = AppTest.from_function(view_script, args=(str(TESTS), str(tmp_path)),
                                default_timeout=120)

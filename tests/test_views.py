@@ -112,7 +112,8 @@ def test_gap_matrix_counts_per_unit() -> None:
     region = SimpleNamespace(categories={"shop": None, "gp": None})
     m = views.gap_matrix(world(), region, "walk")
     assert list(m.columns) == ["district", "municipality", "population", "gaps", "tight",
-                               "shop", "gp"]
+                               "data_edge", "shop", "gp"]
+    assert not m["data_edge"].any()  # the result names no unit at the data's edge
     assert m["district"].iloc[0] == "Bdorf"  # two gaps
     b = m.set_index("district")
     assert b.loc["Bdorf", "gaps"] == 2 and b.loc["Dfeld", "tight"] == 1

@@ -30,7 +30,7 @@ from dorfkarte.errors import DataError, DorfkarteError
 from dorfkarte.network import Network, network_for, point_xy, straight_line_kmh
 from dorfkarte.origins import build_origins, districts_of
 from dorfkarte.region import MODE_LABELS, MODES, NETWORK_MODES, TRANSIT, Region, Threshold
-from dorfkarte.snapshot import AMENITIES, STOPS, Snapshot
+from dorfkarte.snapshot import AMENITIES, DATA_GAP, STOPS, Snapshot
 
 NO_DATA = GapClass.NO_DATA
 LOCAL_ONLY = GapClass.LOCAL_ONLY
@@ -43,7 +43,7 @@ INDICATOR_COLUMNS = [
     "district", "municipality", "kind", "category", "category_label", "mode", "population",
     "n_origins", "median", "p90", "max", "unit", "threshold", "share_within",
     "residents_within", "gap_class", "nearest_name", "nearest_source", "nearest_weight",
-    "unreachable_share", "method", "weighted",
+    "unreachable_share", "method", "weighted", "data_edge",
 ]
 
 Pair = tuple[str, str]
@@ -116,6 +116,18 @@ class CoverageResult:
         unsearched = self._groups.local_only if self._groups is not None else frozenset()
         return frozenset(c for c in unsearched
                          if c in self.destinations and len(self.destinations[c]))
+
+    @property
+    def data_edge_units(self) -> frozenset[str]:
+        """Units at the data's edge: the extract does not cover their surroundings.
+
+        Their gaps may come from the cut, not from the services (column ``data_edge``;
+        computed once by :func:`analyse` from the snapshot's ``data_gap`` layer).
+        """
+        d = self.districts
+        if d is None or "data_edge" not in d:
+            return frozenset()
+        return frozenset(d.loc[d["data_edge"].astype(bool), "name"].astype(str))
 
     @property
     def pairs(self) -> list[Pair]:
@@ -578,6 +590,8 @@ def _pair_frame(g: _Groups, region: Region, key: Pair, t: np.ndarray, j: np.ndar
         "category_label": region.category(cat).label, "mode": mode, "population": pop,
         "n_origins": counts, "unit": "m" if mode == TRANSIT else "min", "threshold": thr,
         "method": method, "weighted": np.isfinite(pop) & (pop > 0),
+        "data_edge": (d["data_edge"].to_numpy(dtype=bool) if "data_edge" in d
+                      else np.zeros(n, dtype=bool)),
     }
     nan = np.full(n, np.nan)
     if len(dest) == 0:
@@ -637,6 +651,7 @@ def _indicators(g: _Groups, region: Region, times: dict[Pair, np.ndarray],
         df[c] = df[c].astype(float)
     df["n_origins"] = df["n_origins"].astype(np.int64)
     df["weighted"] = df["weighted"].astype(bool)
+    df["data_edge"] = df["data_edge"].astype(bool)
     for c in ("district", "municipality", "kind", "category", "category_label", "mode",
               "unit", "gap_class", "nearest_name", "nearest_source", "method"):
         df[c] = df[c].astype(str)
@@ -727,25 +742,36 @@ def _check_modes(modes: Iterable[str] | None) -> list[str]:
     return out
 
 
-def data_edge_notes(snapshot: Snapshot, districts: gpd.GeoDataFrame,
-                    region: Region) -> list[str]:
+def data_edge_units(snapshot: Snapshot, districts: gpd.GeoDataFrame | None,
+                    region: Region) -> frozenset[str]:
     """Units within ``buffer_m`` of the part of region + buffer the extract does not cover.
 
     Services up to ``buffer_m`` beyond the border count, so for these units the nearest
     service may lie where the file has no data: their gaps may come from the data's edge,
-    not from the services (``data_gap`` layer, written by the import).
+    not from the services (``data_gap`` layer, written by the import). Empty without it.
     """
-    gap = snapshot.get("data_gap")
+    gap = snapshot.get(DATA_GAP)
     if gap is None or len(gap) == 0 or districts is None or len(districts) == 0:
-        return []
+        return frozenset()
     area = gap.to_crs(region.crs).union_all()
     units = districts.to_crs(region.crs)
-    hit = districts[(units.distance(area) < region.buffer_m).to_numpy()]
-    if hit.empty:
+    hit = (units.distance(area) < region.buffer_m).to_numpy()
+    return frozenset(districts.loc[hit, "name"].astype(str))
+
+
+def _data_edge_note(districts: gpd.GeoDataFrame, units: frozenset[str]) -> list[str]:
+    """The analysis note naming the units at the data's edge (districts layer order)."""
+    if not units:
         return []
-    names = ", ".join(str(n) for n in hit["name"])
+    names = ", ".join(n for n in districts["name"].astype(str) if n in units)
     return [f"Am Datenrand (der OSM-Auszug deckt Region und Puffer nicht ganz ab): {names}; "
             "Lücken dort können vom Ausschnitt kommen, nicht vom Angebot."]
+
+
+def data_edge_notes(snapshot: Snapshot, districts: gpd.GeoDataFrame,
+                    region: Region) -> list[str]:
+    """The note of :func:`data_edge_units` (``[]`` when no unit is at the data's edge)."""
+    return _data_edge_note(districts, data_edge_units(snapshot, districts, region))
 
 
 def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | None = None,
@@ -768,7 +794,10 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
         extra_destinations = _validate_extra(extra_destinations)
     districts = districts_of(snapshot)
     origins, oxy, notes = build_origins(snapshot, region, districts)
-    notes.extend(data_edge_notes(snapshot, districts, region))
+    # once, as data: the column data_edge of every indicator row and the note
+    edge = data_edge_units(snapshot, districts, region)
+    districts["data_edge"] = districts["name"].astype(str).isin(edge).to_numpy()
+    notes.extend(_data_edge_note(districts, edge))
     groups = _make_groups(districts, origins, origins["population"].to_numpy(dtype=float))
 
     graphs = {m: _mode_graph(snapshot, region, m, oxy) for m in mode_list}
@@ -848,7 +877,8 @@ def analyse(snapshot: Snapshot, region: Region, *, categories: Iterable[str] | N
 
 __all__ = [
     "GAP_CLASSES", "GROUPS", "INDICATOR_COLUMNS", "LOCAL_ONLY", "NETWORK_MODES", "NO_DATA",
-    "CoverageResult", "ModeGraph", "analyse", "destinations_for", "for_group",
+    "CoverageResult", "ModeGraph", "analyse", "data_edge_notes", "data_edge_units",
+    "destinations_for", "for_group",
     "nearest_service", "origin_distances", "threshold_value", "times_from_points",
     "travel_matrix", "unit_distances", "weighted_quantile",
 ]

@@ -109,6 +109,22 @@ _T: dict[str, tuple[str, str]] = {
     "layer_tiles": ("OpenStreetMap-Kacheln", "OpenStreetMap tiles"),
     "layer_census": ("Einwohner je km² (Zensus 2022)", "Residents per km² (census 2022)"),
     "layer_routes": ("Bus- und Bahnlinien", "Bus and rail routes"),
+    # the extract does not cover region + buffer (data_gap layer, issue 12)
+    "layer_data_gap": ("Ohne OSM-Daten im Auszug", "No OSM data in the extract"),
+    "layer_data_edge": ("Ortsteile am Datenrand", "Districts at the data's edge"),
+    "data_edge_flag": ("am Datenrand: Lücken können vom Ausschnitt kommen",
+                       "at the data's edge: gaps may come from the extract's cut"),
+    "legend_data_gap": ("Ohne OSM-Daten im Auszug (grau schraffiert)",
+                        "No OSM data in the extract (grey hatched)"),
+    "legend_data_edge": ("Ortsteil am Datenrand (gepunktet): Lücken können vom Ausschnitt "
+                         "kommen", "District at the data's edge (dotted): gaps may come from "
+                         "the extract's cut"),
+    "profile_data_edge": ("Am Datenrand: Der OSM-Auszug deckt die Umgebung dieses Ortsteils "
+                          "(Region samt Puffer) nicht ganz ab. Lücken hier können vom "
+                          "Ausschnitt kommen, nicht vom Angebot.",
+                          "At the data's edge: the OSM extract does not cover this district's "
+                          "surroundings (region plus buffer) in full. Gaps here may come from "
+                          "the extract's cut, not from the services."),
     "census_tip": ("{n} Einwohner ({d} je km²)", "{n} residents ({d} per km²)"),
     "group": ("Einwohnergruppe", "Residents"),
     "group_all": ("Alle Einwohner", "All residents"),
@@ -180,6 +196,7 @@ _T: dict[str, tuple[str, str]] = {
     "col_knapp": ("knapp", "Tight"),
     "col_gap_categories": ("Kategorien mit Lücke", "Categories with gap"),
     "col_rank": ("Rang", "Rank"),
+    "col_data_edge": ("Am Datenrand", "At the data's edge"),
     "method_network": ("Straßennetz", "street network"),
     "method_straight_line": ("Luftlinie (genähert)", "straight line (approx.)"),
     # overview

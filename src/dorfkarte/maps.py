@@ -28,7 +28,7 @@ from jinja2 import Template
 
 from dorfkarte import assets, fmt, provenance
 from dorfkarte.basemap import light_base
-from dorfkarte.coverage import CoverageResult
+from dorfkarte.coverage import CoverageResult, data_edge_units
 from dorfkarte.districts import read_centres
 from dorfkarte.enums import GapClass, PopulationSource, Source
 from dorfkarte.errors import DorfkarteError
@@ -45,6 +45,7 @@ from dorfkarte.safe import html_escape
 from dorfkarte.snapshot import (
     AMENITIES,
     CENSUS,
+    DATA_GAP,
     DISTRICTS,
     LANDUSE,
     MUNICIPALITIES,
@@ -568,6 +569,7 @@ def indicator_group(
     table = info["table"]
     by_name = {str(r["district"]): r for r in table.to_dict("records")} if len(table) else {}
     popup_html = _unit_popups(districts, result, mode, region, lang) if popups else {}
+    edge = edge_units(snapshot, region, result, districts)
     unit_props = []
     for d in districts.drop(columns="geometry").to_dict("records"):
         row = by_name.get(str(d["name"]))
@@ -583,6 +585,8 @@ def indicator_group(
             "tip": _unit_tip(d, row, indicator, mode, cat_label, lang),
             "popup": popup_html.get(str(d["name"]), ""),
         })
+        if str(d["name"]) in edge:
+            _flag_data_edge(unit_props[-1], lang)
     group = folium.FeatureGroup(name=esc(t("layer_units", lang)), show=True)
     fill_opacity = 0.55 if result is not None else 0.15
     if len(districts):
@@ -846,6 +850,9 @@ def build_map(
 
     _add_census(m, snapshot, lang)
     _add_routes(m, snapshot, lang)
+    has_data_gap = _add_data_gap(m, snapshot, lang)
+    edge = edge_units(snapshot, region, result, districts)
+    _add_data_edge(m, districts, edge, lang)
 
     munis = _municipality_outlines(snapshot, districts)
     if len(munis):
@@ -944,6 +951,7 @@ def build_map(
             region, category, mode, indicator, result is not None, info, lang),
         example=extra_example, highlight=highlighted,
     )
+    legend = _with_data_edge_legend(legend, has_data_gap, bool(edge), lang)
     HtmlControl(legend, "dk-legend", "dk-legend", "bottomright").add_to(m)
     if title:
         title = provenance.with_flags(title, result, extra_points, category, lang)
@@ -1327,3 +1335,99 @@ def _legend_html(region: Region, counts: dict[str, dict[str, int]], has_stops: b
         out.append(f'<div class="dk-note">{esc(t("legend_approx", lang))}</div>')
     out.append("</details>")
     return "".join(out)
+
+
+# --------------------------------------------------------------------------- data's edge
+# Issue 12: when the extract does not cover the region plus its buffer, the uncovered part
+# is drawn (grey hatched) and the units within buffer_m of it are marked, so nobody reads
+# a gap there as real: it may come from the cut.
+
+#: Grey hatching of the ``data_gap`` area (no OSM data in the extract).
+_NODATA_HATCH_JS = """
+if (!document.getElementById('dk-hatch-nodata')) {
+  var ns = 'http://www.w3.org/2000/svg';
+  var svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('width', '0'); svg.setAttribute('height', '0');
+  svg.setAttribute('aria-hidden', 'true');
+  svg.style.position = 'absolute';
+  svg.innerHTML = '<defs><pattern id="dk-hatch-nodata" patternUnits="userSpaceOnUse" ' +
+    'width="8" height="8" patternTransform="rotate(-45)"><rect width="8" height="8" ' +
+    'fill="#9e9e9e" fill-opacity="0.25"/><line x1="0" y1="0" x2="0" y2="8" ' +
+    'stroke="#616161" stroke-width="2" stroke-opacity="0.7"/></pattern></defs>';
+  document.body.appendChild(svg);
+}
+"""
+#: Outline of a unit at the data's edge: dotted (approximate areas are dashed "6 4").
+_EDGE_STYLE: dict[str, Any] = {"fill": False, "color": "#616161", "weight": 2.5,
+                               "opacity": 0.95, "dashArray": "1 5", "lineCap": "round"}
+
+
+def edge_units(snapshot: Snapshot, region: Region, result: CoverageResult | None,
+               districts: gpd.GeoDataFrame) -> frozenset[str]:
+    """Units at the data's edge: the result's own (computed once by ``analyse``), else the
+    snapshot's ``data_gap`` layer asked directly (a map without an analysis)."""
+    if result is not None and hasattr(result, "data_edge_units"):
+        return frozenset(result.data_edge_units)
+    return data_edge_units(snapshot, districts, region)
+
+
+def _flag_data_edge(props: dict[str, Any], lang: str) -> None:
+    """Say "am Datenrand" in a unit's tooltip and popup (escaped like every text)."""
+    line = f'<i class="dk-edge">{esc(t("data_edge_flag", lang))}</i>'
+    props["tip"] = f"{props['tip']}<br>{line}" if props.get("tip") else line
+    if props.get("popup"):
+        props["popup"] = f"{props['popup']}<div>{line}</div>"
+
+
+def _add_data_gap(m: folium.Map, snapshot: Snapshot, lang: str) -> bool:
+    """The part of region + buffer without data in the extract, as its own layer."""
+    gap = snapshot.get(DATA_GAP)
+    if gap is None or not len(gap):
+        return False
+    gap = gap.to_crs("EPSG:4326")
+    gap = gap[gap.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if gap.empty:
+        return False
+    _Script(_NODATA_HATCH_JS).add_to(m)
+    fg = folium.FeatureGroup(name=esc(t("layer_data_gap", lang)), show=True)
+    folium.GeoJson(
+        feature_collection(gap, [{} for _ in range(len(gap))], simplify=0.0001),
+        style_function=_const({"fillColor": "url(#dk-hatch-nodata)", "fillOpacity": 1,
+                               "color": "#616161", "weight": 1, "opacity": 0.8}),
+        interactive=False,
+    ).add_to(fg)
+    fg.add_to(m)
+    return True
+
+
+def _add_data_edge(m: folium.Map, districts: gpd.GeoDataFrame, edge: frozenset[str],
+                   lang: str) -> None:
+    """Dotted outlines of the units at the data's edge (not clickable: the units are)."""
+    if not edge or not len(districts):
+        return
+    sel = districts[districts["name"].astype(str).isin(edge)]
+    if sel.empty:
+        return
+    fg = folium.FeatureGroup(name=esc(t("layer_data_edge", lang)), show=True)
+    folium.GeoJson(
+        feature_collection(sel, [{"name": str(n)} for n in sel["name"]], simplify=0.0001),
+        style_function=_const(_EDGE_STYLE), interactive=False,
+    ).add_to(fg)
+    fg.add_to(m)
+
+
+def _with_data_edge_legend(legend: str, has_gap: bool, has_edge: bool, lang: str) -> str:
+    """The legend with a line for the ``data_gap`` area and one for the marked units."""
+    rows = []
+    if has_gap:
+        rows.append('<div class="dk-row dk-data-gap"><span class="dk-sw" style="background:'
+                    'repeating-linear-gradient(-45deg,#e0e0e0 0 3px,#616161 3px 5px)"></span>'
+                    f'{esc(t("legend_data_gap", lang))}</div>')
+    if has_edge:
+        rows.append('<div class="dk-row dk-data-edge"><span class="dk-sw" style="border:2px '
+                    'dotted #616161;background:#fff"></span>'
+                    f'{esc(t("legend_data_edge", lang))}</div>')
+    if not rows:
+        return legend
+    cut = legend.rfind("</details>")
+    return legend[:cut] + "".join(rows) + legend[cut:] if cut >= 0 else legend + "".join(rows)

@@ -75,8 +75,9 @@ def sources_table(snapshot: Snapshot, region: Region,
                   result: CoverageResult | None = None) -> pd.DataFrame:
     """Data sources and every threshold with its source: the report's second sheet.
 
-    With a result: a line naming categories that hold example data, and one naming
-    categories known from local listings only (OSM not searched).
+    With a result: a line naming categories that hold example data, one naming
+    categories known from local listings only (OSM not searched), and one naming the units
+    at the data's edge.
     """
     rows = [
         {"Was": f"Layer {i.name}", "Quelle": i.source, "Lizenz": i.licence,
@@ -99,6 +100,14 @@ def sources_table(snapshot: Snapshot, region: Region,
                         "Hinweis": f"Nur lokale Angebote, OSM fehlt: {labels}. Ortsteile ohne "
                         f"erreichbares Angebot: „{gap_label('nur lokale Angebote')}“, "
                         "keine Lücke"})
+    edge = getattr(result, "data_edge_units", frozenset()) if result is not None else ()
+    if edge:
+        d = result.districts  # type: ignore[union-attr]
+        names = ", ".join(n for n in d["name"].astype(str) if n in edge)
+        rows.insert(0, {"Was": "Am Datenrand", "Quelle": "OSM-Auszug", "Lizenz": "",
+                        "Stand": "", "Hinweis": f"Der Auszug deckt Region samt Puffer nicht "
+                        f"ganz ab; Lücken können vom Ausschnitt kommen: {names}; Spalte "
+                        "„Am Datenrand“ = ja"})
     for cat in region.categories.values():
         for mode, th in cat.thresholds.items():
             val = f"{th.minutes:g} min" if th.minutes is not None else f"{th.metres:g} m"

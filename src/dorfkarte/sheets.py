@@ -46,6 +46,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "method": ("Methode", "Method"),
     "weighted": ("Nach Einwohnern gewichtet", "Weighted by residents"),
     "example": ("Beispieldaten", "Example data"),
+    # the extract does not cover the unit's surroundings: its gaps may come from the cut
+    "data_edge": ("Am Datenrand", "At the data's edge"),
     # mode pt (dorfkarte.pt) and central places (dorfkarte.central)
     "pt_best_median": ("Bus & Bahn: beste Verbindung (Median)", "Bus & rail: best trip (median)"),
     "pt_departures_per_day": ("Bus & Bahn: nutzbare Abfahrten je Tag",
@@ -89,7 +91,8 @@ def people_table(table: pd.DataFrame, lang: str = "de", *,
     """The coverage table with words for people: translated headers and values.
 
     Adds the column "Beispieldaten" (ja/nein: the row's category holds example entries),
-    so an invented service cannot reach a slide unmarked. Numbers stay numbers; an
+    so an invented service cannot reach a slide unmarked; "Am Datenrand" (ja/nein) says
+    which units' gaps may come from the extract's cut. Numbers stay numbers; an
     unreachable time (``inf``) becomes "nicht erreichbar", unknown (NaN) stays empty.
     """
     df = table.copy()
@@ -112,6 +115,8 @@ def people_table(table: pd.DataFrame, lang: str = "de", *,
                                         if m in ("network", "straight_line") else m)
     if "weighted" in df:
         df["weighted"] = df["weighted"].map(lambda w: yes if bool(w) else no)
+    if "data_edge" in df:  # only a true flag is "ja" (a missing value is no flag)
+        df["data_edge"] = df["data_edge"].map(lambda w: yes if w is True or w == 1 else no)
     for col in df.columns:
         if pd.api.types.is_float_dtype(df[col]) and np.isinf(df[col].to_numpy()).any():
             vals = df[col].to_numpy()

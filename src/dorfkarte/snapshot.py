@@ -35,6 +35,7 @@ WATER = "water"  # base map water polygons and lines
 ROADS = "roads"  # base map road lines (simplified): highway
 CENSUS = "census"  # census grid cells: cell_id, residents, share_65plus, share_under18, density
 ROUTES = "routes"  # transit route alignments (lines) for the offline base map
+DATA_GAP = "data_gap"  # share; polygon: the part of region + buffer the extract does not cover
 
 
 def nodes_layer(mode: str) -> str:

@@ -135,8 +135,12 @@ def gap_counts(result: CoverageResult, mode: str) -> pd.Series:
 
 
 def gap_matrix(result: CoverageResult, region: Region, mode: str) -> pd.DataFrame:
-    """Units x categories for one mode: ``district, municipality, population, gaps, tight``
-    and one column per category id holding its gap class; most gaps first."""
+    """Units x categories for one mode: ``district, municipality, population, gaps, tight,
+    data_edge`` and one column per category id holding its gap class; most gaps first.
+
+    ``data_edge``: the unit lies at the data's edge (:attr:`CoverageResult.data_edge_units`),
+    so its gaps may come from the extract's cut; False where the result does not say.
+    """
     ind = result.indicators
     rows = ind[ind["mode"] == mode]
     cats = [c for c in region.categories if c in set(rows["category"])]
@@ -148,6 +152,8 @@ def gap_matrix(result: CoverageResult, region: Region, mode: str) -> pd.DataFram
     out["population"] = units["population"].reindex(piv.index).astype(float)
     out["gaps"] = (piv == GapClass.GAP).sum(axis=1).astype(int)
     out["tight"] = (piv == GapClass.TIGHT).sum(axis=1).astype(int)
+    out["data_edge"] = (units["data_edge"].reindex(piv.index).fillna(False).astype(bool)
+                        if "data_edge" in units else False)
     for c in cats:
         out[c] = piv[c]
     out = out.sort_values(["gaps", "tight", "population"], ascending=[False, False, False])
@@ -177,6 +183,8 @@ class UnitProfile:
     #: categories that are a gap or tight in the chosen mode, each with its rows in every
     #: analysed mode (walk, bike, drive, transit order)
     missing: list[tuple[str, pd.DataFrame]]
+    #: the unit lies at the data's edge: its gaps may come from the extract's cut
+    data_edge: bool = False
 
 
 def unit_profile(result: CoverageResult, region: Region, name: str, mode: str) -> UnitProfile:
@@ -195,7 +203,8 @@ def unit_profile(result: CoverageResult, region: Region, name: str, mode: str) -
         all_modes = all_modes.assign(_m=all_modes["mode"].map(mode_order)).sort_values("_m")
         missing.append((str(cid), all_modes.drop(columns="_m").reset_index(drop=True)))
     return UnitProfile(name=name, mode=mode,
-                       rows=rows.drop(columns="_o").reset_index(drop=True), missing=missing)
+                       rows=rows.drop(columns="_o").reset_index(drop=True), missing=missing,
+                       data_edge=bool("data_edge" in mine and mine["data_edge"].any()))
 
 
 def nearest_providers(result: CoverageResult | None, region: Region,

@@ -20,6 +20,7 @@ from dorfkarte.region import NETWORK_MODES, Region
 from dorfkarte.snapshot import (
     AMENITIES,
     BOUNDARIES,
+    DATA_GAP,
     HOMES,
     LANDUSE,
     MUNICIPALITIES,
@@ -138,8 +139,8 @@ def build_snapshot(xml: Path, region: Region, clip: shapely.Geometry,
     return snap
 
 
-#: Layer: the part of the region plus buffer that the extract does not cover.
-DATA_GAP = "data_gap"
+# Layer DATA_GAP (defined in dorfkarte.snapshot, so maps and coverage need not import the
+# import): the part of the region plus buffer that the extract does not cover.
 #: Uncovered share of the region's box below which the edge is rounding, not a gap.
 GAP_TOLERANCE = 0.02
 

@@ -10,11 +10,21 @@ from dorfkarte.coverage import CoverageResult
 from dorfkarte.enums import GapClass
 from dorfkarte.i18n import category_label, gap_label, mode_label, t
 from dorfkarte.region import ALL_MODES, Region
+from dorfkarte.sheets import YES_NO
 from dorfkarte.ui.context import UIContext
 from dorfkarte.views import gap_matrix as matrix_rows
 from dorfkarte.views import ranking
 
 __all__ = ["gap_matrix", "ranking", "ranking_display", "render_overview", "to_csv"]
+
+
+def _yes_no(flags: object, lang: str, n: int) -> list[str]:
+    """ja/nein (yes/no) per row of a bool column; "nein" where the column is missing."""
+    yes, no = YES_NO.get(lang, YES_NO["de"])
+    if flags is None:
+        return [no] * n
+    return [yes if f is True or f == 1 else no for f in flags]  # type: ignore[attr-defined]
+
 
 def ranking_display(df: pd.DataFrame, lang: str, *, for_csv: bool = False) -> pd.DataFrame:
     """The ranking (:func:`dorfkarte.views.ranking`) with labelled columns.
@@ -57,6 +67,8 @@ def ranking_display(df: pd.DataFrame, lang: str, *, for_csv: bool = False) -> pd
         t("col_nearest_source", lang): df["nearest_source"],
         t("col_method", lang): df["method"].map(
             lambda m: t(f"method_{m}", lang) if m in ("network", "straight_line") else m),
+        # the extract does not cover the unit's surroundings: its gap may come from the cut
+        t("col_data_edge", lang): _yes_no(df.get("data_edge"), lang, len(df)),
     })
 
 
@@ -72,6 +84,7 @@ def gap_matrix(result: CoverageResult, region: Region, mode: str, lang: str,
                                     m["population"].map(lambda v: fmt.integer(v, lang))),
         t("col_gaps", lang): m["gaps"],
         t("col_knapp", lang): m["tight"],
+        t("col_data_edge", lang): _yes_no(m["data_edge"], lang, len(m)),
     })
     for c in cats:
         out[category_label(region.categories[c], lang)] = m[c].map(

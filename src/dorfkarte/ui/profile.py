@@ -24,8 +24,8 @@ from dorfkarte.ui.state import SELECTED
 from dorfkarte.views import worst_unit
 from dorfkarte.workspace import when_key
 
-__all__ = ["ProfileParts", "ensure_selection", "missing_lines", "nearest_providers",
-           "profile_chart", "profile_table", "render_profile", "worst_unit"]
+__all__ = ["ProfileParts", "data_edge_note", "ensure_selection", "missing_lines",
+           "nearest_providers", "profile_chart", "profile_table", "render_profile", "worst_unit"]
 
 GAP_CHART_COLOURS = {GapClass.GAP: "#d73027", GapClass.TIGHT: "#fdae61", GapClass.OK: "#1a9850",
                      GapClass.NO_DATA: "#bdbdbd"}
@@ -142,6 +142,15 @@ def missing_lines(ctx: UIContext, name: str) -> list[str]:
     return lines
 
 
+def data_edge_note(ctx: UIContext, name: str) -> str | None:
+    """The warning for a unit at the data's edge (:attr:`views.UnitProfile.data_edge`), else
+    None: its gaps may come from the extract's cut, not from the services."""
+    if not views.unit_profile(ctx.result, ctx.region, name, ctx.mode).data_edge:
+        return None
+    # no unit name in it: st.warning renders markdown, and names come from data files
+    return t("profile_data_edge", ctx.lang)
+
+
 def ensure_selection(ctx: UIContext) -> str | None:
     """Make sure a unit is selected (default: the worst-served one of the current view)."""
     districts = ctx.snapshot.get(DISTRICTS)
@@ -173,6 +182,8 @@ def render_profile(ctx: UIContext) -> None:
     if ctx.result is None:
         return
     parts = _profile_parts(result_identity(ctx), name, ctx.mode, lang, ctx)
+    if parts.data_edge:
+        st.warning(parts.data_edge)
     st.markdown(f"**{t('missing', lang)}** ({mode_label(ctx.mode, lang)})")
     if parts.missing:
         st.markdown("\n".join(f"- {line}" for line in parts.missing))
@@ -262,6 +273,8 @@ class ProfileParts:
     table: pd.DataFrame
     chart_spec: dict[str, Any] | None
     nearest: pd.DataFrame
+    #: :func:`data_edge_note` (None: not at the data's edge)
+    data_edge: str | None = None
 
 
 def result_identity(ctx: UIContext) -> tuple[Any, ...]:
@@ -291,6 +304,7 @@ def _profile_parts(identity: tuple[Any, ...], name: str, mode: str, lang: str,
         # Schema validation costs ~15 ms per build; tests/test_profile.py validates the spec.
         chart_spec=chart_spec(_ctx, name),
         nearest=_nearest(identity[:2] + identity[4:], name, mode, lang, _ctx),
+        data_edge=data_edge_note(_ctx, name),
     )
 
 
