@@ -14,6 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from dorfkarte import fmt, views
+from dorfkarte.enums import Mode
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.i18n import category_label, indicator_label, mode_label, t
 from dorfkarte.settings import default_data_dir
@@ -147,6 +148,8 @@ def main() -> None:
         no_result_reason = str(exc)
 
     mode, category, indicator = sidebar.choose_view(region, result, lang)
+    if mode == Mode.PT and pt_choice is not None:
+        sidebar.render_timetable_widgets(ws, lang)
     thresholds = sidebar.choose_thresholds(region, result, category, mode, lang)
     shown = (ws.result(when=when, thresholds=thresholds, listings=listing_error is None,
                        pt=pt_choice)

@@ -29,6 +29,8 @@ from dorfkarte.ui.state import (
     KEY_MODE,
     KEY_MORE_THRESHOLDS,
     KEY_POINTS,
+    KEY_PT_DAY,
+    KEY_PT_WINDOW,
     KEY_REGION,
     KEY_WHEN,
     KEY_WHEN_DAY,
@@ -110,7 +112,12 @@ def choose_view(region: Region, result: CoverageResult | None, lang: str) -> tup
 
 
 def choose_timetable(ws: Any, lang: str) -> tuple[str, str, str] | None:
-    """Day and departure window of mode pt (None without a timetable); shows its validity."""
+    """Day and departure window of mode pt (None without a timetable); shows its validity.
+
+    The day and window widgets are drawn by :func:`render_timetable_widgets` below the mode
+    choice and only for mode pt (in walk mode they would change nothing); their values live
+    in the session, so they are read here, before the analysis, and kept while hidden.
+    """
     from dorfkarte import pt
     from dorfkarte.errors import DorfkarteError
 
@@ -120,29 +127,45 @@ def choose_timetable(ws: Any, lang: str) -> tuple[str, str, str] | None:
     try:
         tt = ws.timetable()
     except DorfkarteError as exc:
-        st.sidebar.error(f"Fehler: {exc}")
+        st.sidebar.error(t("error", lang, msg=exc))
         return None
-    st_ = pt.settings(region)
-    sb = st.sidebar
     info = tt.info
-    sb.caption(t("pt_valid", lang, caption=info.caption(lang), start=info.valid_from or "?",
-                 end=info.valid_to or "?", source=info.attribution or info.source))
-    days = tt.days()
+    st.sidebar.caption(t("pt_valid", lang, caption=info.caption(lang),
+                         start=info.valid_from or "?", end=info.valid_to or "?",
+                         source=info.attribution or info.source))
     default = tt.default_day()
-    day = sb.date_input(t("pt_day", lang), value=default, min_value=days[0],
-                        max_value=days[-1], key="dk_pt_day", format="DD.MM.YYYY")
-    if not isinstance(day, dt.date) or not tt.active_trips(day).any():
-        sb.warning(t("pt_no_service", lang, day=str(day), default=default.isoformat()))
-        day = default
-    a, b = (pt.parse_hhmm(x) for x in st_.window)
-    start, end = sb.slider(t("pt_window", lang), min_value=dt.time(4, 0),
-                           max_value=dt.time(23, 0),
-                           value=(dt.time(a // 3600, a % 3600 // 60),
-                                  dt.time(b // 3600, b % 3600 // 60)),
-                           step=dt.timedelta(minutes=15), key="dk_pt_window")
+    if KEY_PT_DAY not in st.session_state:
+        st.session_state[KEY_PT_DAY] = default
+    if KEY_PT_WINDOW not in st.session_state:
+        a, b = (pt.parse_hhmm(x) for x in pt.settings(region).window)
+        st.session_state[KEY_PT_WINDOW] = (dt.time(a // 3600, a % 3600 // 60),
+                                           dt.time(b // 3600, b % 3600 // 60))
+    days = tt.days()
+    day = st.session_state[KEY_PT_DAY]
+    if not isinstance(day, dt.date) or not days[0] <= day <= days[-1]:  # another feed
+        day = st.session_state[KEY_PT_DAY] = default
+    if not tt.active_trips(day).any():
+        day = default  # the widget says so (render_timetable_widgets)
+    start, end = st.session_state[KEY_PT_WINDOW]
     if end <= start:
         end = (dt.datetime.combine(day, start) + dt.timedelta(minutes=15)).time()
     return day.isoformat(), start.strftime("%H:%M"), end.strftime("%H:%M")
+
+
+def render_timetable_widgets(ws: Any, lang: str) -> None:
+    """The day and departure-window widgets of mode pt (values: :func:`choose_timetable`)."""
+    if KEY_PT_DAY not in st.session_state:
+        return  # no timetable
+    tt = ws.timetable()
+    days = tt.days()
+    sb = st.sidebar
+    day = sb.date_input(t("pt_day", lang), min_value=days[0], max_value=days[-1],
+                        key=KEY_PT_DAY, format="DD.MM.YYYY")
+    if not isinstance(day, dt.date) or not tt.active_trips(day).any():
+        sb.warning(t("pt_no_service", lang, day=str(day),
+                     default=tt.default_day().isoformat()))
+    sb.slider(t("pt_window", lang), min_value=dt.time(4, 0), max_value=dt.time(23, 0),
+              step=dt.timedelta(minutes=15), key=KEY_PT_WINDOW)
 
 
 def _points_follow(category: str) -> None:

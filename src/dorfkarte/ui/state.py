@@ -18,6 +18,9 @@ KEY_BASEMAP = "dk_basemap"
 KEY_POINTS = "dk_points"
 #: The sidebar expander with the other categories' threshold sliders (drawn only when open).
 KEY_MORE_THRESHOLDS = "dk_more_thresholds"
+#: Timetable day and departure window (mode pt; kept while another mode is shown).
+KEY_PT_DAY = "dk_pt_day"
+KEY_PT_WINDOW = "dk_pt_window"
 KEY_WHEN = "dk_listings_when"
 KEY_WHEN_DAY = "dk_listings_day"
 KEY_WHEN_TIME = "dk_listings_time"
@@ -65,4 +68,5 @@ DEMO_CACHE = "demo_cache"
 
 #: Sidebar choices written back on every run so a language switch keeps them.
 KEPT_WIDGETS = (KEY_REGION, KEY_CATEGORY, KEY_MODE, KEY_INDICATOR, KEY_BASEMAP, KEY_POINTS,
-                KEY_WHEN, KEY_WHEN_DAY, KEY_WHEN_TIME, KEY_DEMO, SELECTED)
+                KEY_WHEN, KEY_WHEN_DAY, KEY_WHEN_TIME, KEY_DEMO, SELECTED, KEY_PT_DAY,
+                KEY_PT_WINDOW)
