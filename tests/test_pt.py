@@ -173,3 +173,25 @@ def test_what_if_add_and_remove_work_for_pt(tmp_path, region):
     kern = list(res.origins["district"]).index("Wiesenburg (Kernort)")
     assert after[kern] < before[kern]
     assert np.all(after <= before + 1e-9)
+
+
+def test_export_sources_box_names_the_timetable_for_mode_pt(tmp_path, region):
+    """A slide of a pt map says which (out-of-date) timetable and day its times are from."""
+    from dorfkarte.export import build_export_html
+
+    snap = open_snapshot(region, tmp_path)
+    res = analyse(snap, region, categories=["mittelzentrum"], modes=["drive", Mode.PT],
+                  pt_options=pt.PTOptions(daily=False))
+    info = res.pt.timetable.info
+    doc, _, _ = build_export_html(snap, region, res, category="mittelzentrum", mode=Mode.PT,
+                                  offline=True, slide=True)
+    box = doc[doc.index('id="dk-export-sources"'):]
+    box = box[:box.index("</details>")]
+    assert "Fahrplan 2021 – veraltet" in box
+    assert f"Stichtag {res.pt.query.day.isoformat()}" in box
+    assert info.licence and info.licence in box
+    assert f"{info.valid_from} – {info.valid_to}" in box
+    doc_drive, _, _ = build_export_html(snap, region, res, category="mittelzentrum",
+                                        mode="drive", offline=True, slide=True)
+    box = doc_drive[doc_drive.index('id="dk-export-sources"'):]
+    assert "Fahrplan 2021" not in box[:box.index("</details>")]  # not a timetable map

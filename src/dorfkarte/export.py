@@ -21,7 +21,7 @@ from dorfkarte import assets, provenance
 from dorfkarte.atomic import write_text_atomic
 from dorfkarte.basemap import generalise
 from dorfkarte.coverage import CoverageResult
-from dorfkarte.enums import GapClass
+from dorfkarte.enums import GapClass, Mode
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.i18n import category_label, has_key, mode_label, t
 from dorfkarte.maps import build_map
@@ -301,6 +301,21 @@ def collect_sources(snapshot: Snapshot, region: Region, category: str | None,
     return out
 
 
+def timetable_sources(result: CoverageResult | None, mode: str,
+                      lang: str = "de") -> list[Source]:
+    """Mode pt: the timetable the times come from, with its validity (it may be years old)."""
+    run = getattr(result, "pt", None)
+    if mode != Mode.PT or run is None or getattr(run, "timetable", None) is None:
+        return []
+    info = run.timetable.info
+    valid = (f"{info.valid_from or '?'} – {info.valid_to or '?'}"
+             if info.valid_from or info.valid_to else "")
+    day = getattr(getattr(run, "query", None), "day", None)
+    what = info.caption(lang) + (f" ({t('export_tt_day', lang)} {day.isoformat()})"
+                                 if day is not None else "")
+    return [Source(what, info.attribution or info.source, info.licence, valid)]
+
+
 def listing_sources(extra_points: Any, lang: str = "de") -> list[Source]:
     """Sources of the listings shown (e.g. the Smart Village App with its data providers)."""
     if extra_points is None or not len(extra_points) or "listing_source" not in extra_points:
@@ -365,7 +380,8 @@ def map_title(region: Region, category: str | None, mode: str, lang: str = "de")
 def info_panel(snapshot: Snapshot, region: Region, *, title: str, category: str | None,
                mode: str, offline: bool, lang: str = "de", exported: str | None = None,
                large: bool = False, flags: list[str] | None = None,
-               slide: bool = False, extra_points: Any = None) -> str:
+               slide: bool = False, extra_points: Any = None,
+               result: CoverageResult | None = None) -> str:
     """Title bar and a fold-out sources box; every text from data is escaped.
 
     ``large`` scales the title, popups and legend up for a projector (demo mode).
@@ -377,6 +393,7 @@ def info_panel(snapshot: Snapshot, region: Region, *, title: str, category: str 
     stand = data_date(snapshot)
     items = []
     for s in [*collect_sources(snapshot, region, category, mode, lang),
+              *timetable_sources(result, mode, lang),
               *listing_sources(extra_points, lang)]:
         what = t("export_threshold", lang) if s.what == "threshold" else s.what
         bits = [f"<b>{e(what)}</b>: {e(s.source)}"]
@@ -505,7 +522,7 @@ def build_export_html(snapshot: Snapshot, region: Region, result: CoverageResult
     doc_title = f"{title} ({'; '.join(flags)})" if flags else title
     panel = info_panel(snapshot, region, title=title, category=category, mode=mode,
                        offline=offline, lang=lang, large=large, flags=flags, slide=slide,
-                       extra_points=extra_points)
+                       extra_points=extra_points, result=result)
     if slide:
         panel = panel.replace('<details id="dk-export-sources"',
                               '<details open id="dk-export-sources"', 1)

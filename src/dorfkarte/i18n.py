@@ -338,6 +338,7 @@ _T: dict[str, tuple[str, str]] = {
     "export_cat": ("{label}: Erreichbarkeit ({mode})", "{label}: accessibility ({mode})"),
     "export_stand": ("Datenstand", "Data as of"),
     "export_export": ("Export", "Exported"),
+    "export_tt_day": ("Stichtag", "day"),
     "export_imported": ("Import", "Imported"),
     "export_unknown": ("unbekannt", "unknown"),
     "export_sources": ("Quellen", "Sources"),
