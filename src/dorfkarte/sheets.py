@@ -137,10 +137,23 @@ def csv_bytes(df: pd.DataFrame, lang: str = "de", *, float_decimals: int | None 
         for col in out.columns:
             if pd.api.types.is_float_dtype(out[col]):
                 out[col] = out[col].round(float_decimals)
-    out = frame_safe(out)
     sep, dec = (",", ".") if lang == "en" else (";", ",")
+    for col in out.columns:
+        # a mixed column ("nicht erreichbar" beside minutes) is object dtype, which
+        # to_csv(decimal=) leaves alone: its numbers get the decimal sign here
+        if out[col].dtype == object:
+            out[col] = [_dec_text(v, dec, float_decimals) for v in out[col]]
+    out = frame_safe(out)
     text = out.to_csv(index=False, sep=sep, decimal=dec, lineterminator="\r\n")
     return text.encode("utf-8-sig")
+
+
+def _dec_text(v: object, dec: str, decimals: int | None) -> object:
+    """A float inside a text column as text with the language's decimal sign."""
+    if isinstance(v, float | np.floating) and np.isfinite(v):
+        x = round(float(v), decimals) if decimals is not None else float(v)
+        return repr(x).replace(".", dec) if dec != "." else repr(x)
+    return v
 
 
 def write_csv(df: pd.DataFrame, path: str | Path, lang: str = "de", **kw: Any) -> Path:
