@@ -297,13 +297,7 @@ def read_official(path: str | Path, bbox: tuple[float, float, float, float] | No
     only cells intersecting ``bbox`` (EPSG:3035 metres) are kept.
     """
     path = Path(path)
-    head = _csv_head(path)
-    sep = ";" if head.count(";") >= head.count(",") else ","
-    cols = [c.strip().strip('"').lstrip("\ufeff") for c in head.split(sep)]
-    id_col = next((c for c in cols if c in OFFICIAL_ID_COLUMNS), "")
-    if not id_col:
-        raise GridError(f"Gitterdatei {path}, Zeile 1: keine Spalte GITTER_ID_100m / "
-                        "GITTER_ID_1km (amtliche Zensus-2022-Gitterdatei erwartet)")
+    sep, cols, id_col = official_header(path)
     settings = PopulationGrid(
         file=path, id_column=id_col, residents_column="Einwohner", separator=sep,
         share_65plus_column=next((c for c in cols if c.startswith("Anteil_ab65")
@@ -333,6 +327,24 @@ def read_official(path: str | Path, bbox: tuple[float, float, float, float] | No
         raise GridError(f"Gitterdatei {path}: keine Gitterzellen")
     out = pd.concat(frames, ignore_index=True)
     return gpd.GeoDataFrame(out, geometry="geometry", crs=frames[0].crs), settings
+
+
+def official_header(path: str | Path) -> tuple[str, list[str], str]:
+    """Separator, columns and grid-id column of an official census CSV (its first line).
+
+    The import form checks this before starting the long read (:func:`read_official`).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise GridError(f"Gitterdatei nicht gefunden: {path}")
+    head = _csv_head(path)
+    sep = ";" if head.count(";") >= head.count(",") else ","
+    cols = [c.strip().strip('"').lstrip("\ufeff") for c in head.split(sep)]
+    id_col = next((c for c in cols if c in OFFICIAL_ID_COLUMNS), "")
+    if not id_col:
+        raise GridError(f"Gitterdatei {path}, Zeile 1: keine Spalte GITTER_ID_100m / "
+                        "GITTER_ID_1km (amtliche Zensus-2022-Gitterdatei erwartet)")
+    return sep, cols, id_col
 
 
 def _csv_head(path: Path) -> str:

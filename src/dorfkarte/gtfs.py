@@ -281,6 +281,22 @@ def _feed_info(feed: object, services: dict[dt.date, frozenset[str]],
                     valid_from=valid_from, valid_to=valid_to, version=version, note=note)
 
 
+def zip_members(path: str | Path) -> set[str]:
+    """File names in a GTFS zip, refused when it is no zip or lacks a required file
+    (the import form checks this before the long read)."""
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = {Path(n).name for n in zf.namelist()}
+    except zipfile.BadZipFile:
+        raise FeedError(f"{path.name}: keine ZIP-Datei (GTFS wird als .zip erwartet)") \
+            from None
+    missing = [n for n in REQUIRED if n not in names]
+    if missing:
+        raise FeedError(f"{path.name}: Datei '{missing[0]}' fehlt im GTFS-Feed")
+    return names
+
+
 def read_feed(path: str | Path, *, info: FeedInfo | None = None) -> Timetable:
     """Read and check a GTFS zip (or folder); raise :class:`FeedError` naming the problem."""
     import partridge as ptg
@@ -289,18 +305,9 @@ def read_feed(path: str | Path, *, info: FeedInfo | None = None) -> Timetable:
     if not path.exists():
         raise FeedError(f"GTFS-Datei nicht gefunden: {path}")
     meta = None
-    if path.is_file():
-        try:
-            with zipfile.ZipFile(path) as zf:
-                names = {Path(n).name for n in zf.namelist()}
-                if META_NAME in names:
-                    meta = json.loads(zf.read(META_NAME).decode("utf-8"))
-        except zipfile.BadZipFile:
-            raise FeedError(f"{path.name}: keine ZIP-Datei (GTFS wird als .zip erwartet)") \
-                from None
-        missing = [n for n in REQUIRED if n not in names]
-        if missing:
-            raise FeedError(f"{path.name}: Datei '{missing[0]}' fehlt im GTFS-Feed")
+    if path.is_file() and META_NAME in zip_members(path):
+        with zipfile.ZipFile(path) as zf:
+            meta = json.loads(zf.read(META_NAME).decode("utf-8"))
     try:
         feed = ptg.load_raw_feed(str(path))
         with warnings.catch_warnings():

@@ -348,14 +348,7 @@ def check_census(path: str | Path, region: Region | None = None,
     from dorfkarte import census
 
     p = Path(path)
-    if p.is_dir() or not p.exists():
-        raise census.GridError(f"Gitterdatei nicht gefunden: {p}")
-    head = census._csv_head(p)
-    sep = ";" if head.count(";") >= head.count(",") else ","
-    cols = {c.strip().strip('"').lstrip("\ufeff") for c in head.split(sep)}
-    if not cols & set(census.OFFICIAL_ID_COLUMNS):
-        raise census.GridError(f"Gitterdatei {p}, Zeile 1: keine Spalte GITTER_ID_100m / "
-                               "GITTER_ID_1km (amtliche Zensus-2022-Gitterdatei erwartet)")
+    census.official_header(p)
     return f"Einwohnergitter {p.name} ({p.stat().st_size / 1e6:.1f} MB)"
 
 
@@ -388,19 +381,12 @@ def check_gtfs(path: str | Path, region: Region | None = None,
     """The cheap part of the feed check, before the job: a zip with the GTFS files that
     :func:`dorfkarte.gtfs.read_feed` needs (it checks the rows, nothing stored on any error;
     a national feed takes too long to read for a form)."""
-    from dorfkarte.gtfs import REQUIRED, FeedError
+    from dorfkarte.gtfs import FeedError, zip_members
 
     p = Path(path)
     if not p.is_file():
         raise FeedError(f"GTFS-Datei nicht gefunden: {p}")
-    try:
-        with zipfile.ZipFile(p) as zf:
-            names = {Path(n).name for n in zf.namelist()}
-    except zipfile.BadZipFile:
-        raise FeedError(f"{p.name}: keine ZIP-Datei (GTFS wird als .zip erwartet)") from None
-    missing = [n for n in REQUIRED if n not in names]
-    if missing:
-        raise FeedError(f"{p.name}: Datei '{missing[0]}' fehlt im GTFS-Feed")
+    zip_members(p)
     return f"GTFS-Fahrplan {p.name} ({p.stat().st_size / 1e6:.1f} MB)"
 
 
