@@ -270,3 +270,74 @@ def test_closure_is_incremental_and_leaves_the_base(tmp_path, region) -> None:
     assert (base.times[("haltestelle", "transit")] == times).all()
     assert sc.after.times[("lebensmittel", "walk")] is base.times[("lebensmittel", "walk")]
     assert list(sc.points["source"]) == ["scenario"]
+
+
+#: In the page: the highlighted unit's outline and the legend, as boxes (CSS pixels).
+BOXES_JS = """
+(name) => {
+  const r = e => { const b = e.getBoundingClientRect();
+                   return [b.left, b.top, b.right, b.bottom]; };
+  const leg = document.getElementById('dk-legend');
+  const unit = [...document.querySelectorAll('path')]
+    .filter(p => p.getAttribute('stroke') === '#0d47a1');
+  const label = [...document.querySelectorAll('.dk-label span[data-unit]')]
+    .filter(s => s.dataset.unit === name);
+  const map = document.querySelector('.leaflet-container');
+  return {legend: leg ? r(leg) : null, unit: [...unit, ...label].map(r), map: r(map)};
+}
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(300)
+def test_legend_never_hides_the_highlighted_unit(tmp_path, region) -> None:
+    """The demo's map page (large type) with the units nearest the legend's corner
+    highlighted, at the widths the demo uses (full width, the 3/5 column with and without
+    the sidebar): in chromium the unit's outline lies inside the map and outside the
+    legend's box, and so does its name."""
+    from dorfkarte import coverage
+    from dorfkarte.export import build_export_html
+    from dorfkarte.png import CHROMIUM, CHROMIUM_ARGS
+    from dorfkarte.workspace import open_snapshot
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("no /usr/bin/chromium")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    snap = open_snapshot(region, tmp_path)
+    result = coverage.analyse(snap, region, categories=["haltestelle"], modes=["walk"])
+    d = snap.get("districts").to_crs("EPSG:4326")
+    b = d.bounds
+    # the east and the south-east: where a bottom-right legend lies
+    corner = (b["maxx"] - b["miny"]).sort_values(ascending=False).index[:3]
+    east = [str(d["name"].loc[i]) for i in corner]
+    pages = {n: build_export_html(snap, region, result, category="haltestelle", mode="walk",
+                                  offline=True, highlight=n, large=True)[0] for n in east}
+    checked = 0
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                     headless=True)
+        try:
+            for width in (1380, 820, 640):
+                page = browser.new_page(viewport={"width": width, "height": 680})
+                page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(
+                    ("file:", "data:", "about:")) else r.abort())
+                for name, doc in pages.items():
+                    path = tmp_path / "map.html"
+                    path.write_text(doc, encoding="utf-8")
+                    page.goto(path.as_uri())
+                    page.wait_for_selector("#dk-legend")
+                    page.wait_for_timeout(600)  # past Leaflet's zoom animation (250 ms)
+                    box = page.evaluate(BOXES_JS, name)
+                    lx0, ly0, lx1, ly1 = box["legend"]
+                    mx0, my0, mx1, my1 = box["map"]
+                    assert box["unit"], name
+                    for x0, y0, x1, y1 in box["unit"]:
+                        assert x1 <= lx0 or x0 >= lx1 or y1 <= ly0 or y0 >= ly1, \
+                            (name, width, box)
+                        assert x0 >= mx0 and x1 <= mx1 and y0 >= my0 and y1 <= my1, \
+                            (name, width, box)
+                        checked += 1
+                page.close()
+        finally:
+            browser.close()
+    assert checked >= 18  # outline and name of 3 units at 3 widths
