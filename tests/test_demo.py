@@ -156,6 +156,66 @@ def test_demo_english() -> None:
     assert german_int(metric(at, "Residents newly served").value) > 0
 
 
+#: German words that must not reach the English demo (and do reach the German one).
+GERMAN_FRAGMENTS = ("Ortsteile", " und ", "Kernorte", "Einwohner", "Lücke")
+
+
+def page_texts(at: AppTest) -> list[str]:
+    """Every text the demo shows outside its map: headers, text, metrics, buttons,
+    choices, tables, notes."""
+    out = [str(el.value) for el in [*at.header, *at.subheader, *at.markdown, *at.caption,
+                                    *at.info, *at.warning, *at.error, *at.code]]
+    for m in at.metric:
+        out += [str(m.label), str(m.value), str(m.proto.delta), str(m.help or "")]
+    out += [str(b.label) for b in at.button]
+    for s in at.selectbox:
+        out += [str(s.label), str(s.format_func(s.value) if s.value is not None else "")]
+    for tb in at.table:
+        df = tb.value
+        out += [str(df.index.name), *map(str, df.columns), *map(str, df.index),
+                *map(str, df.to_numpy().ravel())]
+    return out
+
+
+@pytest.mark.timeout(300)
+def test_demo_follows_the_language_switch(region) -> None:
+    """German, then switched to English in the same session: every step of the English
+    demo is free of German words (names of places and stops aside), the German one has
+    them ("27 Ortsteile + 2 Kernorte", lists joined with "und")."""
+    names = [str(n) for n in open_snapshot_names(region)]
+    at = AppTest.from_function(demo_script, default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    shown: dict[str, list[str]] = {"de": [], "en": []}
+    for lang in ("de", "en"):
+        at.session_state["test_lang"] = lang
+        at.run(timeout=120)
+        if lang == "en":  # back to step 1 in the new language
+            at.button(key="demo_restart").click().run(timeout=120)
+        for step in range(4):
+            assert not at.exception, at.exception
+            shown[lang] += page_texts(at)
+            if step < 3:
+                click_next(at)
+    assert "27 Ortsteile + 2 Kernorte" in "\n".join(shown["de"])
+    assert "27 villages + 2 main places" in "\n".join(shown["en"])
+    for lang, texts in shown.items():
+        text = "\n".join(texts)
+        for n in sorted(names, key=len, reverse=True):  # proper names stay as they are
+            text = text.replace(n, "")
+        for frag in GERMAN_FRAGMENTS:
+            assert (frag in text) == (lang == "de"), (lang, frag, [
+                x for x in texts if frag in x][:3])
+
+
+def open_snapshot_names(region) -> list[str]:
+    """Unit and stop names of the shipped data (proper names, the same in both languages)."""
+    from dorfkarte.workspace import open_snapshot
+
+    snap = open_snapshot(region, os.environ["DORFKARTE_DATA"])
+    return [*snap.get("districts")["name"].astype(str), *snap.get("stops")["name"].astype(str)]
+
+
 @pytest.mark.timeout(300)
 def test_demo_add_scenario_closes_a_real_gap() -> None:
     """With an OSM snapshot (SYNTHETIC test data) real gaps exist: the scenario adds an
