@@ -276,7 +276,7 @@ class HtmlControl(MacroElement):
 #: browser: the legend's size depends on language, fonts and the projector CSS. If they
 #: overlap, the view is fitted again with the legend's real width kept free on the right;
 #: where the map is too narrow for that, the unit itself is moved left of (or above) the
-#: legend. Runs again when the legend changes size (fonts, indicator part, unfolded).
+#: legend (nor under the attribution lines). Runs again when the legend changes size.
 _CLEAR_LEGEND_JS = """
 var dkUnit = L.latLngBounds(%s), dkView = L.latLngBounds(%s), dkName = %s, dkPad = 8;
 function dkUnderLegend() {
@@ -296,22 +296,27 @@ function dkUnderLegend() {
     o.y0 = Math.min(o.y0, r.top - c.top); o.y1 = Math.max(o.y1, r.bottom - c.top);
   });
   o.free = c.width - o.left;
-  o.hit = o.x1 > o.left && o.x0 < o.right && o.y1 > o.top && o.y0 < o.bottom;
+  // the attribution line(s) along the bottom edge hide a strip too
+  var a = map.getContainer().querySelector('.leaflet-control-attribution');
+  o.low = a && a.offsetHeight ? c.bottom - a.getBoundingClientRect().top + dkPad : 10;
+  o.leg = o.x1 > o.left && o.x0 < o.right && o.y1 > o.top && o.y0 < o.bottom;
+  o.hit = o.leg || o.y1 > c.height - o.low;
   return o;
 }
 function dkClearLegend() {
   var o = dkUnderLegend();
   if (o && o.hit && o.free < map.getSize().x - 120) {
-    map.fitBounds(dkView, {paddingTopLeft: [10, 10], paddingBottomRight: [o.free, 10],
+    map.fitBounds(dkView, {paddingTopLeft: [10, 10], paddingBottomRight: [o.free, o.low],
                            animate: false});
     o = dkUnderLegend();
   }
   if (!o || !o.hit) { return; }
-  var dx = o.x1 - o.left, dy = o.y1 - o.top;
-  if (o.x0 - dx >= 10) { map.panBy([dx, 0], {animate: false}); }
+  var dx = o.x1 - o.left;
+  var dy = Math.max(o.leg ? o.y1 - o.top : 0, o.y1 - (map.getSize().y - o.low));
+  if (o.leg && o.x0 - dx >= 10) { map.panBy([dx, 0], {animate: false}); }
   else if (o.y0 - dy >= 10) { map.panBy([0, dy], {animate: false}); }
   else { map.fitBounds(dkUnit, {paddingTopLeft: [10, 10],
-                                paddingBottomRight: [Math.max(o.free, 10), 10],
+                                paddingBottomRight: [Math.max(o.free, 10), o.low],
                                 animate: false}); }
 }
 function dkWhenStill() {  // the map's own fit may still be zooming (animated)
