@@ -156,6 +156,66 @@ def test_demo_english() -> None:
     assert german_int(metric(at, "Residents newly served").value) > 0
 
 
+#: German words that must not reach the English demo (and do reach the German one).
+GERMAN_FRAGMENTS = ("Ortsteile", " und ", "Kernorte", "Einwohner", "Lücke")
+
+
+def page_texts(at: AppTest) -> list[str]:
+    """Every text the demo shows outside its map: headers, text, metrics, buttons,
+    choices, tables, notes."""
+    out = [str(el.value) for el in [*at.header, *at.subheader, *at.markdown, *at.caption,
+                                    *at.info, *at.warning, *at.error, *at.code]]
+    for m in at.metric:
+        out += [str(m.label), str(m.value), str(m.proto.delta), str(m.help or "")]
+    out += [str(b.label) for b in at.button]
+    for s in at.selectbox:
+        out += [str(s.label), str(s.format_func(s.value) if s.value is not None else "")]
+    for tb in at.table:
+        df = tb.value
+        out += [str(df.index.name), *map(str, df.columns), *map(str, df.index),
+                *map(str, df.to_numpy().ravel())]
+    return out
+
+
+@pytest.mark.timeout(300)
+def test_demo_follows_the_language_switch(region) -> None:
+    """German, then switched to English in the same session: every step of the English
+    demo is free of German words (names of places and stops aside), the German one has
+    them ("27 Ortsteile + 2 Kernorte", lists joined with "und")."""
+    names = [str(n) for n in open_snapshot_names(region)]
+    at = AppTest.from_function(demo_script, default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    shown: dict[str, list[str]] = {"de": [], "en": []}
+    for lang in ("de", "en"):
+        at.session_state["test_lang"] = lang
+        at.run(timeout=120)
+        if lang == "en":  # back to step 1 in the new language
+            at.button(key="demo_restart").click().run(timeout=120)
+        for step in range(4):
+            assert not at.exception, at.exception
+            shown[lang] += page_texts(at)
+            if step < 3:
+                click_next(at)
+    assert "27 Ortsteile + 2 Kernorte" in "\n".join(shown["de"])
+    assert "27 villages + 2 main places" in "\n".join(shown["en"])
+    for lang, texts in shown.items():
+        text = "\n".join(texts)
+        for n in sorted(names, key=len, reverse=True):  # proper names stay as they are
+            text = text.replace(n, "")
+        for frag in GERMAN_FRAGMENTS:
+            assert (frag in text) == (lang == "de"), (lang, frag, [
+                x for x in texts if frag in x][:3])
+
+
+def open_snapshot_names(region) -> list[str]:
+    """Unit and stop names of the shipped data (proper names, the same in both languages)."""
+    from dorfkarte.workspace import open_snapshot
+
+    snap = open_snapshot(region, os.environ["DORFKARTE_DATA"])
+    return [*snap.get("districts")["name"].astype(str), *snap.get("stops")["name"].astype(str)]
+
+
 @pytest.mark.timeout(300)
 def test_demo_add_scenario_closes_a_real_gap() -> None:
     """With an OSM snapshot (SYNTHETIC test data) real gaps exist: the scenario adds an
@@ -270,3 +330,79 @@ def test_closure_is_incremental_and_leaves_the_base(tmp_path, region) -> None:
     assert (base.times[("haltestelle", "transit")] == times).all()
     assert sc.after.times[("lebensmittel", "walk")] is base.times[("lebensmittel", "walk")]
     assert list(sc.points["source"]) == ["scenario"]
+
+
+#: In the page: the highlighted unit's outline and the legend, as boxes (CSS pixels).
+BOXES_JS = """
+(name) => {
+  const r = e => { const b = e.getBoundingClientRect();
+                   return [b.left, b.top, b.right, b.bottom]; };
+  const leg = document.getElementById('dk-legend');
+  const unit = [...document.querySelectorAll('path')]
+    .filter(p => p.getAttribute('stroke') === '#0d47a1');
+  const label = [...document.querySelectorAll('.dk-label span[data-unit]')]
+    .filter(s => s.dataset.unit === name);
+  const map = document.querySelector('.leaflet-container');
+  const attr = document.querySelector('.leaflet-control-attribution');
+  return {legend: leg ? r(leg) : null, unit: [...unit, ...label].map(r), map: r(map),
+          attribution: r(attr)};
+}
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(300)
+def test_legend_never_hides_the_highlighted_unit(tmp_path, region) -> None:
+    """The demo's map page (large type) with the units nearest the legend's corner
+    highlighted, at the widths the demo uses (full width, the 3/5 column with and without
+    the sidebar): in chromium the unit's outline lies inside the map, outside the legend's
+    box and above the attribution lines, and so does its name."""
+    from dorfkarte import coverage
+    from dorfkarte.export import build_export_html
+    from dorfkarte.png import CHROMIUM, CHROMIUM_ARGS
+    from dorfkarte.workspace import open_snapshot
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("no /usr/bin/chromium")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    snap = open_snapshot(region, tmp_path)
+    result = coverage.analyse(snap, region, categories=["haltestelle"], modes=["walk"])
+    d = snap.get("districts").to_crs("EPSG:4326")
+    b = d.bounds
+    # the east and the south-east: where a bottom-right legend lies
+    corner = (b["maxx"] - b["miny"]).sort_values(ascending=False).index[:3]
+    east = [str(d["name"].loc[i]) for i in corner]
+    south = str(d["name"].loc[b["miny"].idxmin()])  # above the attribution lines
+    east += [] if south in east else [south]
+    pages = {n: build_export_html(snap, region, result, category="haltestelle", mode="walk",
+                                  offline=True, highlight=n, large=True)[0] for n in east}
+    checked = 0
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                     headless=True)
+        try:
+            for width in (1380, 820, 640):
+                page = browser.new_page(viewport={"width": width, "height": 680})
+                page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(
+                    ("file:", "data:", "about:")) else r.abort())
+                for name, doc in pages.items():
+                    path = tmp_path / "map.html"
+                    path.write_text(doc, encoding="utf-8")
+                    page.goto(path.as_uri())
+                    page.wait_for_selector("#dk-legend")
+                    page.wait_for_timeout(600)  # past Leaflet's zoom animation (250 ms)
+                    box = page.evaluate(BOXES_JS, name)
+                    lx0, ly0, lx1, ly1 = box["legend"]
+                    mx0, my0, mx1, my1 = box["map"]
+                    assert box["unit"], name
+                    for x0, y0, x1, y1 in box["unit"]:
+                        assert x1 <= lx0 or x0 >= lx1 or y1 <= ly0 or y0 >= ly1, \
+                            (name, width, box)
+                        assert x0 >= mx0 and x1 <= mx1 and y0 >= my0 and y1 <= my1, \
+                            (name, width, box)
+                        assert y1 <= box["attribution"][1] + 1, (name, width, box)
+                        checked += 1
+                page.close()
+        finally:
+            browser.close()
+    assert checked >= 2 * 3 * len(pages)  # outline and name of each unit at 3 widths

@@ -6,6 +6,8 @@ stay consistent between the map, the tables and the exports.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from dorfkarte.region import MODE_LABELS, MODE_LABELS_EN, Category
 
 LANGS: tuple[str, ...] = ("de", "en")
@@ -530,6 +532,12 @@ _T: dict[str, tuple[str, str]] = {
                      "main place"),
     "demo_ortsteil": ("Ortsteil",
                       "village"),
+    # unit kinds counted from the data (not the region file's German ``unit_label``)
+    "demo_n_ortsteile": ("{n} Ortsteile", "{n} villages"),
+    "demo_n_ortsteil_1": ("1 Ortsteil", "1 village"),
+    "demo_n_kernorte": ("{n} Kernorte", "{n} main places"),
+    "demo_n_kernort_1": ("1 Kernort", "1 main place"),
+    "list_and": ("und", "and"),
     # export tab (ui/export.py)
     "exp_head": ("Export",
                  "Export"),
@@ -977,6 +985,14 @@ def t(key: str, lang: str = "de", **fmt: object) -> str:
     de, en = _T[key]
     text = en if lang == "en" else de
     return text.format(**fmt) if fmt else text
+
+
+def join_list(items: Iterable[str], lang: str = "de") -> str:
+    """``A, B und C`` / ``A, B and C``: a list in running text of the page's language."""
+    xs = [str(x) for x in items]
+    if len(xs) < 2:
+        return "".join(xs)
+    return f"{', '.join(xs[:-1])} {t('list_and', lang)} {xs[-1]}"
 
 
 def has_key(key: str) -> bool:

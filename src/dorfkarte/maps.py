@@ -273,6 +273,63 @@ class HtmlControl(MacroElement):
         self.position = position
 
 
+#: The highlighted unit and its name clear of the legend (bottom right), measured in the
+#: browser: the legend's size depends on language, fonts and the projector CSS. If they
+#: overlap, the view is fitted again with the legend's real width kept free on the right;
+#: where the map is too narrow for that, the unit itself is moved left of (or above) the
+#: legend (nor under the attribution lines). Runs again when the legend changes size.
+_CLEAR_LEGEND_JS = """
+var dkUnit = L.latLngBounds(%s), dkView = L.latLngBounds(%s), dkName = %s, dkPad = 8;
+function dkUnderLegend() {
+  var leg = document.getElementById('dk-legend');
+  if (!leg || !leg.offsetWidth) { return null; }
+  var c = map.getContainer().getBoundingClientRect(), l = leg.getBoundingClientRect();
+  var ne = map.latLngToContainerPoint(dkUnit.getNorthEast());
+  var sw = map.latLngToContainerPoint(dkUnit.getSouthWest());
+  var o = {left: l.left - c.left - dkPad, top: l.top - c.top - dkPad,
+           right: l.right - c.left + dkPad, bottom: l.bottom - c.top + dkPad,
+           x0: sw.x, x1: ne.x, y0: ne.y, y1: sw.y};
+  // the unit's name too, where it is drawn
+  map.getContainer().querySelectorAll('.dk-label span[data-unit]').forEach(function(s) {
+    if (s.dataset.unit !== dkName || !s.offsetWidth) { return; }
+    var r = s.getBoundingClientRect();
+    o.x0 = Math.min(o.x0, r.left - c.left); o.x1 = Math.max(o.x1, r.right - c.left);
+    o.y0 = Math.min(o.y0, r.top - c.top); o.y1 = Math.max(o.y1, r.bottom - c.top);
+  });
+  o.free = c.width - o.left;
+  // the attribution line(s) along the bottom edge hide a strip too
+  var a = map.getContainer().querySelector('.leaflet-control-attribution');
+  o.low = a && a.offsetHeight ? c.bottom - a.getBoundingClientRect().top + dkPad : 10;
+  o.leg = o.x1 > o.left && o.x0 < o.right && o.y1 > o.top && o.y0 < o.bottom;
+  o.hit = o.leg || o.y1 > c.height - o.low;
+  return o;
+}
+function dkClearLegend() {
+  var o = dkUnderLegend();
+  if (o && o.hit && o.free < map.getSize().x - 120) {
+    map.fitBounds(dkView, {paddingTopLeft: [10, 10], paddingBottomRight: [o.free, o.low],
+                           animate: false});
+    o = dkUnderLegend();
+  }
+  if (!o || !o.hit) { return; }
+  var dx = o.x1 - o.left;
+  var dy = Math.max(o.leg ? o.y1 - o.top : 0, o.y1 - (map.getSize().y - o.low));
+  if (o.leg && o.x0 - dx >= 10) { map.panBy([dx, 0], {animate: false}); }
+  else if (o.y0 - dy >= 10) { map.panBy([0, dy], {animate: false}); }
+  else { map.fitBounds(dkUnit, {paddingTopLeft: [10, 10],
+                                paddingBottomRight: [Math.max(o.free, 10), o.low],
+                                animate: false}); }
+}
+function dkWhenStill() {  // the map's own fit may still be zooming (animated)
+  if (map._animatingZoom) { map.once('zoomend', dkWhenStill); } else { dkClearLegend(); }
+}
+dkWhenStill();
+window.addEventListener('load', dkWhenStill);
+var dkLeg = document.getElementById('dk-legend');
+if (dkLeg && window.ResizeObserver) { new ResizeObserver(dkWhenStill).observe(dkLeg); }
+"""
+
+
 #: Unit names: zoom classes on the map container (CSS sizes the names, and far out hides
 #: the village names) and a small placement pass: in order of rank (Kernorte, then by
 #: residents) a name that would overlap one already placed moves just above, below or
@@ -980,6 +1037,11 @@ def build_map(
     # room on the right for the legend (the fallback view is fitted the same way)
     m.fit_bounds([[miny, minx], [maxy, maxx]], padding_top_left=(10, 10),
                  padding_bottom_right=(260, 10))
+    if highlighted is not None:  # the selected unit is never under the legend
+        ux0, uy0, ux1, uy1 = sel.to_crs("EPSG:4326").total_bounds
+        _Script(_CLEAR_LEGEND_JS % (json.dumps([[uy0, ux0], [uy1, ux1]]),
+                                    json.dumps([[miny, minx], [maxy, maxx]]),
+                                    _js_str(highlighted))).add_to(m)
     _Script(_LABEL_JS).add_to(m)
     return m
 

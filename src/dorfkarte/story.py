@@ -24,12 +24,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from dorfkarte import siting, views
+from dorfkarte import fmt, siting, views
 from dorfkarte.coverage import CoverageResult, times_from_points
 from dorfkarte.districts import read_centres
 from dorfkarte.enums import GapClass, Mode, Source
 from dorfkarte.errors import DorfkarteError
-from dorfkarte.i18n import category_label, t
+from dorfkarte.i18n import category_label, gap_label, join_list, mode_label, t
 from dorfkarte.region import Region
 from dorfkarte.scenario import WhatIf, compare, dest_ref
 from dorfkarte.snapshot import STOPS, Snapshot
@@ -117,6 +117,28 @@ def scenario_kind(result: CoverageResult, category: str, mode: str, name: str) -
 
 
 @dataclass(frozen=True)
+class StepMap:
+    """What a step's map shows: the result, view and unit its text speaks of (one object,
+    so text and map cannot drift apart)."""
+
+    result: CoverageResult
+    category: str | None
+    mode: str
+    indicator: str = "share_within"
+    highlight: str | None = None
+    extra_points: gpd.GeoDataFrame | None = None
+    #: replaces the loaded snapshot (a closure without the closed stop)
+    snapshot: Snapshot | None = None
+    #: names such a variant (cache key)
+    tag: str = ""
+
+
+def _count(n: int, kind: str, lang: str) -> str:
+    return t(f"demo_n_{kind}_1", lang) if n == 1 else t(f"demo_n_{kind}e", lang,
+                                                        n=fmt.integer(n, lang))
+
+
+@dataclass(frozen=True)
 class OverviewStep:
     """Step 1: the region at a glance."""
 
@@ -127,6 +149,16 @@ class OverviewStep:
     mode: str
     n_gaps: int
     n_services: int
+    map: StepMap
+    #: of ``n_units``, the Kernorte (the rest are Ortsteile)
+    n_kernorte: int = 0
+
+    def units_text(self, lang: str = "de") -> str:
+        """"27 Ortsteile + 2 Kernorte", counted from the data, in the page's language."""
+        parts = [_count(self.n_units - self.n_kernorte, "ortsteil", lang)]
+        if self.n_kernorte:
+            parts.append(_count(self.n_kernorte, "kernort", lang))
+        return " + ".join(parts)
 
 
 def overview(result: CoverageResult, mode: str) -> OverviewStep:
@@ -134,11 +166,13 @@ def overview(result: CoverageResult, mode: str) -> OverviewStep:
     d = result.districts
     pops = pd.to_numeric(d["population"], errors="coerce")
     net = mode if mode != Mode.TRANSIT else Mode.WALK.value
+    kinds = d["kind"].astype(str) if "kind" in d else pd.Series([], dtype=str)
     return OverviewStep(
         n_units=len(d), population=float(np.nansum(pops)),
         population_missing=[str(n) for n in d.loc[pops.isna(), "name"]], mode=net,
         n_gaps=int(views.gap_counts(result, net).sum()),
-        n_services=sum(len(g) for g in result.destinations.values()))
+        n_services=sum(len(g) for g in result.destinations.values()),
+        map=StepMap(result, None, net), n_kernorte=int((kinds == "kernort").sum()))
 
 
 @dataclass(frozen=True)
@@ -159,10 +193,35 @@ class GapsStep:
     local_only: bool = False
     n_served: int = 0
     n_unknown: int = 0
+    map: StepMap | None = None
 
     @property
     def worst(self) -> list[str]:
+        """The five worst-served units of the view (its map's order)."""
         return [str(x) for x in self.ranking["district"].head(5)]
+
+    def text_args(self, region: Region, lang: str = "de") -> dict[str, str]:
+        """Category, mode, threshold and counts as the step's texts print them: taken from
+        the step's own map result and view."""
+        thr = self.map.result.thresholds.get((self.category, self.mode)) if self.map else None
+        return {"cat": category_label(region.category(self.category), lang),
+                "mode": mode_label(self.mode, lang),
+                "thr": fmt.threshold(thr, "m" if self.mode == Mode.TRANSIT else "min", lang),
+                "n": fmt.integer(self.n_gap, lang),
+                "total": fmt.integer(len(self.ranking), lang)}
+
+    def head(self, region: Region, lang: str = "de") -> str:
+        """The step's headline: what its map shows, with the same figures."""
+        args = self.text_args(region, lang)
+        if not self.has_data:
+            return t("demo_nodata_gaps", lang, cat=args["cat"])
+        if self.local_only:
+            return t("demo_local_only_head", lang, cat=args["cat"])
+        return t("demo_gaps_head" if self.n_gap else "demo_gaps_none", lang, **args)
+
+    def worst_text(self, lang: str = "de") -> str:
+        """"Am schlechtesten versorgt: A, B und C"."""
+        return f"{t('demo_worst', lang)}: {join_list(self.worst, lang)}"
 
     def service_table(self, n: int = 6) -> pd.DataFrame:
         """The Ortsteile whose nearest served stop is served least (machine columns)."""
@@ -182,15 +241,67 @@ def gaps(result: CoverageResult, region: Region, category: str, mode: str) -> Ga
     n_gap = int((rank["gap_class"] == GapClass.GAP).sum())
     data = has_data(result, category)
     local = category in result.local_only
+    indicator = "gap_class" if local else ("share_within" if (n_gap or not data) else "median")
     return GapsStep(
         category=category, mode=mode, ranking=rank, n_gap=n_gap, has_data=data,
         n_beyond=int((rank["share_within"].astype(float) < 1.0).sum()),
         transit=region.category(category).source == Source.TRANSIT,
-        indicator="gap_class" if local else
-        ("share_within" if (n_gap or not data) else "median"),
-        local_only=local,
+        indicator=indicator, local_only=local,
         n_served=int((rank["gap_class"] == GapClass.OK).sum()),
-        n_unknown=int((rank["gap_class"] == GapClass.LOCAL_ONLY).sum()))
+        n_unknown=int((rank["gap_class"] == GapClass.LOCAL_ONLY).sum()),
+        map=StepMap(result, category, mode, indicator))
+
+
+def category_options(result: CoverageResult) -> list[str]:
+    """Categories the demo offers: those with rows in the result (data or not)."""
+    return [c for c in result.categories if (result.indicators["category"] == c).any()]
+
+
+def focus_names(result: CoverageResult, category: str, mode: str) -> list[str]:
+    """The Ortsteile to choose from, worst-served first (the first is the default)."""
+    return [str(x) for x in focus_ranking(result, category, mode)["district"]]
+
+
+@dataclass(frozen=True)
+class ProfileStep:
+    """Step 3: one Ortsteil, every category; its map highlights that Ortsteil."""
+
+    name: str
+    population: float
+    kernort: bool
+    rows: pd.DataFrame
+    map: StepMap
+
+    def table(self, region: Region, lang: str = "de") -> pd.DataFrame:
+        """The Ortsteil's rows for people: one per category (plus ÖPNV-Nähe), labelled."""
+        sub = self.rows
+        labels = [category_label(region.category(c), lang)
+                  + (f" ({mode_label(m, lang)})" if m == Mode.TRANSIT else "")
+                  for c, m in zip(sub["category"], sub["mode"], strict=True)]
+        return pd.DataFrame({
+            t("demo_col_cat", lang): labels,
+            t("demo_col_median", lang): [fmt.value(v, str(u), lang) for v, u in zip(
+                sub["median"], sub["unit"], strict=True)],
+            t("demo_col_share", lang): [fmt.share(v, lang) if math.isfinite(v) else fmt.DASH
+                                        for v in sub["share_within"].astype(float)],
+            t("demo_col_class", lang): [gap_label(g, lang) for g in sub["gap_class"]],
+            t("demo_col_nearest", lang): sub["nearest_name"].fillna("").astype(str).to_numpy(),
+        }).set_index(t("demo_col_cat", lang))
+
+    def head(self, lang: str = "de") -> str:
+        kind = t("demo_kernort" if self.kernort else "demo_ortsteil", lang)
+        return t("demo_profile_head", lang, name=self.name,
+                 pop=fmt.integer(self.population, lang), kind=kind)
+
+
+def profile(result: CoverageResult, category: str, mode: str, name: str, app_mode: str
+            ) -> ProfileStep:
+    """The Ortsteil's figures and the map of ``category``/``mode`` with it highlighted."""
+    row = result.districts.set_index("name").loc[name]
+    pop = pd.to_numeric(pd.Series([row.get("population")]), errors="coerce").iloc[0]
+    return ProfileStep(name=name, population=float(pop), kernort=bool(row.get("kind") == "kernort"),
+                       rows=profile_rows(result, name, mode, app_mode),
+                       map=StepMap(result, category, mode, highlight=name))
 
 
 def profile_rows(result: CoverageResult, name: str, mode: str, app_mode: str
@@ -273,7 +384,7 @@ def best_site(result: CoverageResult, category: str, mode: str, name: str,
         return None
     thr = float(result.thresholds[(category, mode)])
     cur = np.asarray(result.times[(category, mode)], dtype=float)[idx]
-    w = np.asarray(result._groups.weights, dtype=float)[idx]
+    w = np.asarray(result.origin_weights, dtype=float)[idx]
     need = np.where(cur <= thr, 0.0, w)  # NaN/inf: not covered
     if not need.any():
         return None
@@ -322,6 +433,7 @@ class AddScenario:
     gain: float
     placed: str
     total_ms: float
+    map: StepMap | None = None
 
 
 def run_scenario(result: CoverageResult, region: Region, category: str, mode: str,
@@ -353,6 +465,7 @@ def run_scenario(result: CoverageResult, region: Region, category: str, mode: st
         gain=served(after_rows) - served(before_rows),
         placed=str(pts["placed"].iloc[0]),
         total_ms=(time.perf_counter() - t0) * 1000,
+        map=StepMap(after, category, mode, highlight=name, extra_points=pts, tag="add"),
     )
 
 
@@ -382,6 +495,14 @@ class Closure:
     share_before: float
     share_after: float
     total_ms: float
+    map: StepMap | None = None
+
+    def losers_text(self, lang: str = "de") -> str:
+        """"Verlieren den Zugang: A (12) und B (3)", or that nobody does."""
+        if not self.losers:
+            return t("demo_losers_none", lang)
+        return t("demo_losers", lang, items=join_list(
+            [f"{d} ({fmt.integer(v, lang)})" for d, v in self.losers], lang))
 
 
 def run_closure(result: CoverageResult, snapshot: Snapshot, region: Region, category: str,
@@ -436,4 +557,6 @@ def run_closure(result: CoverageResult, snapshot: Snapshot, region: Region, cate
         share_before=float(before_row["share_within"]),
         share_after=float(after_row["share_within"]),
         total_ms=(time.perf_counter() - t0) * 1000,
+        map=StepMap(display, category, mode, highlight=name, extra_points=pts, snapshot=snap,
+                    tag=f"closed:{ref}"),
     )

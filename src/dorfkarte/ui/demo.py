@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 
-import geopandas as gpd
 import pandas as pd
 import streamlit as st
 import streamlit.components.v1 as components
@@ -20,9 +19,8 @@ import streamlit.components.v1 as components
 from dorfkarte import fmt, provenance, story
 from dorfkarte.coverage import CoverageResult
 from dorfkarte.export import build_export_html
-from dorfkarte.i18n import category_label, gap_label, mode_label, t
+from dorfkarte.i18n import category_label, join_list, mode_label, t
 from dorfkarte.region import TRANSIT
-from dorfkarte.snapshot import Snapshot
 from dorfkarte.ui.context import UIContext
 from dorfkarte.ui.state import DEMO_CACHE as CACHE_KEY
 from dorfkarte.ui.state import DEMO_STEP as STEP_KEY
@@ -58,12 +56,6 @@ def _cat(ctx: UIContext, cid: str) -> str:
     return category_label(ctx.region.category(cid), ctx.lang)
 
 
-def _thr(ctx: UIContext, result: CoverageResult, cid: str, mode: str) -> str:
-    val = result.thresholds.get((cid, mode))
-    return "" if val is None else fmt.threshold(val, "m" if mode == TRANSIT else "min",
-                                                ctx.lang)
-
-
 def _cached(key: tuple, make):  # noqa: ANN001, ANN202 - a tiny per-session memo
     cache = st.session_state.setdefault(CACHE_KEY, {})
     if key not in cache:
@@ -94,22 +86,19 @@ def run_closure(ctx: UIContext, result: CoverageResult, cid: str, mode: str,
 # --------------------------------------------------------------------------- map
 
 
-def demo_map_html(ctx: UIContext, result: CoverageResult, *, category: str | None, mode: str,
-                  highlight: str | None = None, extra_points: gpd.GeoDataFrame | None = None,
-                  indicator: str = "share_within", snapshot: Snapshot | None = None,
-                  tag: str = "") -> str:
-    """Offline export page for one step, cached per step settings (renders take ~1 s).
+def demo_map_html(ctx: UIContext, spec: story.StepMap) -> str:
+    """Offline export page of one step's map, cached per step settings (renders take ~1 s).
 
-    ``snapshot`` replaces the loaded one (a closure scenario without the closed stop);
-    ``tag`` names such a variant in the cache key.
+    ``spec`` comes with the step (:class:`dorfkarte.story.StepMap`): the map shows the
+    result, view and unit the step's text speaks of.
     """
-    snap = snapshot if snapshot is not None else ctx.snapshot
-    key = ("map", category, mode, highlight, id(result), extra_points is not None, indicator,
-           tag, ctx.lang)
+    snap = spec.snapshot if spec.snapshot is not None else ctx.snapshot
+    key = ("map", spec.category, spec.mode, spec.highlight, id(spec.result),
+           spec.extra_points is not None, spec.indicator, spec.tag, ctx.lang)
     return _cached(key, lambda: build_export_html(
-        snap, ctx.region, result, category=category, mode=mode, offline=True,
-        lang=ctx.lang, extra_points=extra_points, highlight=highlight, large=True,
-        indicator=indicator)[0])
+        snap, ctx.region, spec.result, category=spec.category, mode=spec.mode, offline=True,
+        lang=ctx.lang, extra_points=spec.extra_points, highlight=spec.highlight, large=True,
+        indicator=spec.indicator)[0])
 
 
 def show_map(doc: str) -> None:
@@ -146,20 +135,20 @@ def _overview(ctx: UIContext, result: CoverageResult) -> None:
     lang = ctx.lang
     ov = story.overview(result, ctx.mode)
     st.header(t("demo_overview_head", lang, n=ov.n_units))
-    st.write(t("demo_overview_text", lang, units=ctx.region.unit_label))
+    st.write(t("demo_overview_text", lang, units=ov.units_text(lang)))
     c = st.columns(4)
     c[0].metric(t("demo_m_units", lang), fmt.integer(ov.n_units, lang))
-    missing = ov.population_missing
-    c[1].metric(t("demo_m_pop_known" if missing else "demo_m_pop", lang),
+    miss = ov.population_missing
+    c[1].metric(t("demo_m_pop_known" if miss else "demo_m_pop", lang),
                 fmt.integer(ov.population, lang),
-                help=t("demo_pop_missing", lang, names=", ".join(missing)) if missing else None)
+                help=t("demo_pop_missing", lang, names=join_list(miss, lang)) if miss else None)
     c[2].metric(t("demo_m_gaps", lang, mode=mode_label(ov.mode, lang)),
                 fmt.integer(ov.n_gaps, lang))
     c[3].metric(t("demo_m_services", lang), fmt.integer(ov.n_services, lang))
     if not ctx.snapshot.has_osm:
         cited = ctx.region.transit.source.split(",")[0].strip() or "GTFS"
         st.caption(t("demo_no_data_note", lang, source=cited))
-    show_map(demo_map_html(ctx, result, category=None, mode=ov.mode))
+    show_map(demo_map_html(ctx, ov.map))
 
 
 def _no_data_note(ctx: UIContext, result: CoverageResult) -> None:
@@ -167,7 +156,8 @@ def _no_data_note(ctx: UIContext, result: CoverageResult) -> None:
     missing = story.no_data_categories(result)
     if not missing:
         return
-    st.info(t("demo_nodata_cats", ctx.lang, cats=", ".join(_cat(ctx, c) for c in missing)))
+    st.info(t("demo_nodata_cats", ctx.lang,
+              cats=join_list([_cat(ctx, c) for c in missing], ctx.lang)))
     if not ctx.snapshot.has_osm:
         st.code(ctx.ws.no_osm_hint(ctx.lang), language=None)
 
@@ -186,27 +176,23 @@ def _values(rows: pd.DataFrame, lang: str) -> list[str]:
 def _gaps(ctx: UIContext, result: CoverageResult, cid: str, mode: str) -> None:
     lang = ctx.lang
     g = story.gaps(result, ctx.region, cid, mode)
-    thr = _thr(ctx, result, cid, mode)
-    fmt_args = {"cat": _cat(ctx, cid), "mode": mode_label(mode, lang), "thr": thr,
-                "n": fmt.integer(g.n_gap, lang), "total": fmt.integer(len(g.ranking), lang)}
+    fmt_args = g.text_args(ctx.region, lang)
+    st.header(g.head(ctx.region, lang))
     if not g.has_data:
-        st.header(t("demo_nodata_gaps", lang, cat=fmt_args["cat"]))
+        pass
     elif g.local_only:
         # listings alone never make a gap (nor "no gap"): say what is known
-        st.header(t("demo_local_only_head", lang, cat=fmt_args["cat"]))
         st.write(t("demo_local_only_text", lang, k=fmt.integer(g.n_served, lang),
                    u=fmt.integer(g.n_unknown, lang), **fmt_args))
     elif g.n_gap:
-        st.header(t("demo_gaps_head", lang, **fmt_args))
-        st.write(f"{t('demo_worst', lang)}: " + ", ".join(g.worst))
+        st.write(g.worst_text(lang))
     else:
         # Nothing to colour red: say so plainly, then show what does differ.
-        st.header(t("demo_gaps_none", lang, **fmt_args))
         if g.n_beyond:
             st.write(t("demo_some_beyond", lang, k=fmt.integer(g.n_beyond, lang), **fmt_args))
         elif g.transit:
             key = "demo_all_reach_stop" if ctx.snapshot.has_osm else "demo_all_reach_stop_embedded"
-            st.write(t(key, lang, thr=thr))
+            st.write(t(key, lang, thr=fmt_args["thr"]))
         else:
             st.write(t("demo_all_reach", lang, **fmt_args))
         weights = g.ranking.get("nearest_weight")
@@ -236,36 +222,22 @@ def _gaps(ctx: UIContext, result: CoverageResult, cid: str, mode: str) -> None:
                     .astype(str).to_numpy(),
                 }))
         with left:
-            show_map(demo_map_html(ctx, result, category=cid, mode=mode,
-                                   indicator=g.indicator))
+            show_map(demo_map_html(ctx, g.map))
         _no_data_note(ctx, result)
         return
-    show_map(demo_map_html(ctx, result, category=cid, mode=mode, indicator=g.indicator))
+    show_map(demo_map_html(ctx, g.map))
     _no_data_note(ctx, result)
 
 
 def _profile(ctx: UIContext, result: CoverageResult, cid: str, mode: str, name: str) -> None:
     lang = ctx.lang
-    row = result.districts.set_index("name").loc[name]
-    kind = t("demo_kernort" if row.get("kind") == "kernort" else "demo_ortsteil", lang)
-    pop = pd.to_numeric(pd.Series([row.get("population")]), errors="coerce").iloc[0]
-    st.header(t("demo_profile_head", lang, name=name, pop=fmt.integer(pop, lang), kind=kind))
-    sub = story.profile_rows(result, name, mode, ctx.mode)
-    labels = [_cat(ctx, c) + (f" ({mode_label(m, lang)})" if m == TRANSIT else "")
-              for c, m in zip(sub["category"], sub["mode"], strict=True)]
-    table = pd.DataFrame({
-        t("demo_col_cat", lang): labels,
-        t("demo_col_median", lang): _values(sub, lang),
-        t("demo_col_share", lang): [fmt.share(v, lang) if math.isfinite(v) else fmt.DASH
-                                    for v in sub["share_within"].astype(float)],
-        t("demo_col_class", lang): [gap_label(g, lang) for g in sub["gap_class"]],
-        t("demo_col_nearest", lang): sub["nearest_name"].fillna("").astype(str).to_numpy(),
-    })
+    p = story.profile(result, cid, mode, name, ctx.mode)
+    st.header(p.head(lang))
     left, right = st.columns([3, 2])
     with left:
-        show_map(demo_map_html(ctx, result, category=cid, mode=mode, highlight=name))
+        show_map(demo_map_html(ctx, p.map))
     with right:
-        st.table(table.set_index(t("demo_col_cat", lang)))
+        st.table(p.table(ctx.region, lang))
 
 
 def _scenario_add(ctx: UIContext, result: CoverageResult, cid: str, mode: str,
@@ -286,8 +258,7 @@ def _scenario_add(ctx: UIContext, result: CoverageResult, cid: str, mode: str,
                 delta=sc.gaps_after - sc.gaps_before, delta_color="inverse")
     c[2].metric(t("demo_residents_gain", lang), fmt.integer(sc.gain, lang))
     st.caption(t("demo_computed", lang, ms=sc.total_ms))
-    show_map(demo_map_html(ctx, sc.after, category=cid, mode=mode, highlight=name,
-                           extra_points=sc.points, tag="add"))
+    show_map(demo_map_html(ctx, sc.map))
 
 
 def _scenario_remove(ctx: UIContext, result: CoverageResult, cid: str, mode: str,
@@ -318,15 +289,9 @@ def _scenario_remove(ctx: UIContext, result: CoverageResult, cid: str, mode: str
                    value=fmt.value(after, unit, lang), before=fmt.value(before, unit, lang)))
     elif not math.isfinite(after):
         st.write(t("demo_next_none", lang))
-    if sc.losers:
-        items = ", ".join(f"{d} ({fmt.integer(v, lang)})" for d, v in sc.losers)
-        st.write(t("demo_losers", lang, items=items))
-    else:
-        st.write(t("demo_losers_none", lang))
+    st.write(sc.losers_text(lang))
     st.caption(t("demo_computed", lang, ms=sc.total_ms))
-    show_map(demo_map_html(ctx, sc.display, category=cid, mode=mode, highlight=name,
-                           extra_points=sc.points, snapshot=sc.snapshot,
-                           tag=f"closed:{sc.ref}"))
+    show_map(demo_map_html(ctx, sc.map))
 
 
 def _scenario(ctx: UIContext, result: CoverageResult, cid: str, mode: str, name: str) -> None:
@@ -360,7 +325,7 @@ def render_demo(ctx: UIContext) -> None:
         st.warning(" · ".join(f[:1].upper() + f[1:] for f in flags))
 
     cid = story.pick_category(result, ctx.category, ctx.mode)
-    options = [c for c in result.categories if (result.indicators["category"] == c).any()]
+    options = story.category_options(result)
     pick = st.columns(2) if step in (1, 2, 3) else []
     if pick:
         cid = pick[0].selectbox(t("demo_choose_cat", lang), options, index=options.index(cid),
@@ -371,7 +336,7 @@ def render_demo(ctx: UIContext) -> None:
     elif step == 1:
         _gaps(ctx, result, cid, mode)
     else:
-        names = [str(x) for x in story.focus_ranking(result, cid, mode)["district"]]
+        names = story.focus_names(result, cid, mode)
         name = pick[1].selectbox(t("demo_choose_unit", lang), names, index=0, key="demo_unit")
         if step == 2:
             _profile(ctx, result, cid, mode, name)
