@@ -101,7 +101,7 @@ def test_demo_sequence_offline(region) -> None:
     # categories without data are named as such, with the way to get them
     assert any(i.value.startswith("Keine Daten für: Lebensmittel") for i in at.info)
     assert any("Noch kein OSM-Schnappschuss" in c.value and "dorfkarte fetch" in c.value
-               for c in at.code)
+               for c in at.text)
     docs = iframe_docs(at)
     assert len(docs) == 1 and external_refs(docs[0]) == []
 
@@ -164,7 +164,7 @@ def page_texts(at: AppTest) -> list[str]:
     """Every text the demo shows outside its map: headers, text, metrics, buttons,
     choices, tables, notes."""
     out = [str(el.value) for el in [*at.header, *at.subheader, *at.markdown, *at.caption,
-                                    *at.info, *at.warning, *at.error, *at.code]]
+                                    *at.info, *at.warning, *at.error, *at.text]]
     for m in at.metric:
         out += [str(m.label), str(m.value), str(m.proto.delta), str(m.help or "")]
     out += [str(b.label) for b in at.button]

@@ -159,7 +159,7 @@ def _no_data_note(ctx: UIContext, result: CoverageResult) -> None:
     st.info(t("demo_nodata_cats", ctx.lang,
               cats=join_list([_cat(ctx, c) for c in missing], ctx.lang)))
     if not ctx.snapshot.has_osm:
-        st.code(ctx.ws.no_osm_hint(ctx.lang), language=None)
+        st.text(ctx.ws.no_osm_hint(ctx.lang))  # st.code: 1.5 MB highlighter in the browser
 
 
 def _unit_table(ctx: UIContext, rows: pd.DataFrame, columns: dict[str, list[str]]
