@@ -20,7 +20,6 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import osmium
-import osmnx as ox
 import pandas as pd
 import shapely
 
@@ -58,6 +57,8 @@ def network_predicate(mode: str) -> Callable[[dict[str, str]], bool]:
     Parsing osmnx's own filter string keeps the offline import and the Overpass download
     in step: the same ways make up the walk, bike and drive networks.
     """
+    import osmnx as ox  # heavy (sklearn, matplotlib): only for imports
+
     network_type = {"walk": "walk", "bike": "bike", "drive": "drive"}[mode]
     text = ox._overpass._get_network_filter(network_type)  # noqa: SLF001
     parts: list[tuple[str, str | None, re.Pattern[str] | None]] = []
@@ -145,6 +146,8 @@ def network_layers(xml: Path, mode: str, region: Region, clip: shapely.Geometry,
     None when the mode has no network in the data; the reason is appended to ``warnings``
     (the import summary), never swallowed.
     """
+    import osmnx as ox  # heavy (sklearn, matplotlib): only for imports
+
     warnings = warnings if warnings is not None else []
     word = MODE_WORDS.get(mode, mode)
     sub = workdir / f"net_{mode}.osm"
@@ -202,6 +205,8 @@ def _speeds(edges: pd.DataFrame, mode: str, region: Region) -> np.ndarray:
 
 def read_features(xml: Path) -> gpd.GeoDataFrame:
     """Every tagged node / way / relation of the extract with its geometry (EPSG:4326)."""
+    import osmnx as ox  # heavy (sklearn, matplotlib): only for imports
+
     try:
         gdf = ox.features_from_xml(xml)
     except ox._errors.InsufficientResponseError:  # noqa: SLF001

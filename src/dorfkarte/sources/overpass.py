@@ -23,7 +23,6 @@ from typing import Any
 from xml.sax.saxutils import quoteattr
 
 import geopandas as gpd
-import osmnx as ox
 import requests
 import shapely
 
@@ -92,6 +91,8 @@ class OverpassClient:
                       timeout_s: float | None = None, retry: RetryPolicy | None = None,
                       use_cache: bool = True) -> OverpassClient:
         """Defaults from ``osmnx.settings``; cache under ``data_dir/cache/overpass``."""
+        import osmnx as ox  # heavy (sklearn, matplotlib): only when fetching
+
         return cls(
             url=url or ox.settings.overpass_url,
             timeout_s=float(timeout_s or ox.settings.requests_timeout),
@@ -160,6 +161,8 @@ class OverpassClient:
             self.osm_base = base
 
     def _post(self, ql: str) -> dict[str, Any]:
+        import osmnx as ox
+
         post = (self.session or requests).post
         try:
             resp = post(self.endpoint, data={"data": ql}, timeout=self.timeout_s,
