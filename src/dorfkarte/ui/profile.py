@@ -31,10 +31,16 @@ GAP_CHART_COLOURS = {GapClass.GAP: "#d73027", GapClass.TIGHT: "#fdae61", GapClas
                      GapClass.NO_DATA: "#bdbdbd"}
 
 
-def profile_table(ctx: UIContext, name: str) -> pd.DataFrame:
+def _unit(ctx: UIContext, name: str, prof: views.UnitProfile | None) -> views.UnitProfile:
+    return prof if prof is not None else views.unit_profile(ctx.result, ctx.region, name,
+                                                            ctx.mode)
+
+
+def profile_table(ctx: UIContext, name: str,
+                  prof: views.UnitProfile | None = None) -> pd.DataFrame:
     """One row per category for the chosen mode, German (or English) column names."""
     lang, region = ctx.lang, ctx.region
-    rows = views.unit_profile(ctx.result, region, name, ctx.mode).rows
+    rows = _unit(ctx, name, prof).rows
     out = pd.DataFrame({
         t("col_category", lang): [category_label(region.categories[c], lang)
                                   for c in rows["category"]],
@@ -56,7 +62,8 @@ def profile_table(ctx: UIContext, name: str) -> pd.DataFrame:
     return out
 
 
-def chart_spec(ctx: UIContext, name: str) -> dict[str, Any] | None:
+def chart_spec(ctx: UIContext, name: str,
+               prof: views.UnitProfile | None = None) -> dict[str, Any] | None:
     """Median travel time per category as bars (gap class colours), threshold as ticks.
 
     A plain Vega-Lite spec (built in ~1 ms; going through Altair and ``to_dict`` took
@@ -64,7 +71,7 @@ def chart_spec(ctx: UIContext, name: str) -> dict[str, Any] | None:
     tests use to validate it against the Vega-Lite schema.
     """
     lang, region = ctx.lang, ctx.region
-    rows = views.unit_profile(ctx.result, region, name, ctx.mode).rows
+    rows = _unit(ctx, name, prof).rows
     rows = rows[rows["gap_class"] != GapClass.NO_DATA]
     if rows.empty:
         return None
@@ -128,12 +135,13 @@ def nearest_providers(ctx: UIContext, name: str) -> pd.DataFrame:
     })
 
 
-def missing_lines(ctx: UIContext, name: str) -> list[str]:
+def missing_lines(ctx: UIContext, name: str,
+                  prof: views.UnitProfile | None = None) -> list[str]:
     """'Hausarzt: Lücke Fuß (12 % ≤ 15 min), knapp Rad (…), ok Auto (…)' per category that is
     a gap or tight in the chosen mode (:attr:`dorfkarte.views.UnitProfile.missing`)."""
     lang, region = ctx.lang, ctx.region
     lines = []
-    for cid, rows in views.unit_profile(ctx.result, region, name, ctx.mode).missing:
+    for cid, rows in _unit(ctx, name, prof).missing:
         parts = [f"{gap_label(str(x['gap_class']), lang)} {mode_label(str(x['mode']), lang)} "
                  f"({fmt.share(x['share_within'], lang)} ≤ "
                  f"{fmt.threshold(x['threshold'], str(x['unit']), lang)})"
@@ -142,10 +150,11 @@ def missing_lines(ctx: UIContext, name: str) -> list[str]:
     return lines
 
 
-def data_edge_note(ctx: UIContext, name: str) -> str | None:
+def data_edge_note(ctx: UIContext, name: str,
+                   prof: views.UnitProfile | None = None) -> str | None:
     """The warning for a unit at the data's edge (:attr:`views.UnitProfile.data_edge`), else
     None: its gaps may come from the extract's cut, not from the services."""
-    if not views.unit_profile(ctx.result, ctx.region, name, ctx.mode).data_edge:
+    if not _unit(ctx, name, prof).data_edge:
         return None
     # no unit name in it: st.warning renders markdown, and names come from data files
     return t("profile_data_edge", ctx.lang)
@@ -238,7 +247,7 @@ def _connections(ctx: UIContext, name: str) -> None:
                     st.caption(t("pt_none", lang))
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_resource(show_spinner=False, max_entries=256)
 def _round_trips(key: tuple[Any, ...], name: str, _ctx: UIContext, _run: Any) -> list[Any]:
     """The unit's next connections (:func:`dorfkarte.journey.round_trips`), searched once
     per unit, day and window (~0.3 s): a slider rerun does not search again."""
@@ -289,26 +298,28 @@ def result_identity(ctx: UIContext) -> tuple[Any, ...]:
             id(ctx.base_result))
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_resource(show_spinner=False, max_entries=256)
 def _profile_parts(identity: tuple[Any, ...], name: str, mode: str, lang: str,
                    _ctx: UIContext) -> ProfileParts:
     """Table, chart spec, gaps and nearest providers of one unit, cached per view.
 
     Building them (pandas + Altair) took ~0.17 s of every slider rerun under AppTest; the map
     update should have that time. A hit costs ~0.02 s. The category is not part of the key because
-    the profile shows every category of the chosen mode.
+    the profile shows every category of the chosen mode. ``cache_resource``: the parts are
+    only read (a ``cache_data`` hit unpickles them, ~0.02 s per rerun).
     """
+    prof = views.unit_profile(_ctx.result, _ctx.region, name, mode)  # once for all parts
     return ProfileParts(
-        missing=missing_lines(_ctx, name),
-        table=profile_table(_ctx, name),
+        missing=missing_lines(_ctx, name, prof),
+        table=profile_table(_ctx, name, prof),
         # Schema validation costs ~15 ms per build; tests/test_profile.py validates the spec.
-        chart_spec=chart_spec(_ctx, name),
+        chart_spec=chart_spec(_ctx, name, prof),
         nearest=_nearest(identity[:2] + identity[4:], name, mode, lang, _ctx),
-        data_edge=data_edge_note(_ctx, name),
+        data_edge=data_edge_note(_ctx, name, prof),
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_resource(show_spinner=False, max_entries=256)
 def _nearest(identity: tuple[Any, ...], name: str, mode: str, lang: str,
              _ctx: UIContext) -> pd.DataFrame:
     """The nearest providers do not depend on the thresholds: cached without them."""
