@@ -16,7 +16,7 @@ from test_scenario import CAT, CRS, SRC, STEP, X0, Y0, world
 
 from dorfkarte import maps
 from dorfkarte.coverage import analyse
-from dorfkarte.enums import Source
+from dorfkarte.enums import SiteStatus, Source
 from dorfkarte.i18n import t
 from dorfkarte.region import Region
 from dorfkarte.scenario import (
@@ -310,5 +310,5 @@ def test_scenario_points_use_the_enum_source(region: Region) -> None:
     wi.add(CAT, pt.iloc[0].y, pt.iloc[0].x, name="Neu")
     d = wi.destinations(CAT)
     assert SCENARIO_SOURCE == Source.SCENARIO == "scenario"
-    assert d.loc[d["status"] == "neu", "source"].tolist() == ["scenario"]
+    assert d.loc[d["status"] == SiteStatus.NEW, "source"].tolist() == ["scenario"]
     assert maps._source_kind(Source.SCENARIO) == "scenario"

@@ -41,6 +41,14 @@ class Source(StrEnum):
     PLACES = "places"  # central places listed in the region file (dorfkarte.central)
 
 
+class SiteStatus(StrEnum):
+    """A destination in a what-if (column ``status`` of ``WhatIf.destinations``)."""
+
+    EXISTING = "existing"
+    NEW = "new"
+    CLOSED = "closed"
+
+
 class PopulationSource(StrEnum):
     """Where a unit's residents come from (column ``population_source``)."""
 

@@ -30,7 +30,7 @@ from dorfkarte import assets, fmt, provenance
 from dorfkarte.basemap import light_base
 from dorfkarte.coverage import CoverageResult, data_edge_units
 from dorfkarte.districts import read_centres
-from dorfkarte.enums import GapClass, PopulationSource, Source
+from dorfkarte.enums import GapClass, PopulationSource, SiteStatus, Source
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.i18n import (
     category_label,
@@ -713,7 +713,8 @@ def scenario_group(districts: gpd.GeoDataFrame, units: pd.DataFrame, *, mode: st
     ``units``: ``scenario.unit_changes`` (district, newly_covered, losing_coverage,
     change); a unit missing there is "unknown". ``origins``: ``scenario.origin_changes``
     (``status`` +1 gains / -1 loses) as dots in the same colours; ``sites``: the
-    category's destinations with ``status`` (neu / entfällt) as rings. Its legend part
+    category's destinations with ``status`` (:class:`~dorfkarte.enums.SiteStatus` new /
+    closed) as rings. Its legend part
     replaces the map legend's indicator part (the base map is built with
     ``dynamic_indicator=True``), so legend, caption and colours agree.
     """
@@ -759,10 +760,10 @@ def scenario_group(districts: gpd.GeoDataFrame, units: pd.DataFrame, *, mode: st
         s4326 = sites.to_crs("EPSG:4326")
         for i in range(len(s4326)):
             status = str(s4326["status"].iloc[i])
-            if status not in ("neu", "entfällt"):
+            if status not in (SiteStatus.NEW, SiteStatus.CLOSED):
                 continue
             g = s4326.geometry.iloc[i]
-            new = status == "neu"
+            new = status == SiteStatus.NEW
             word = t("scn_new", lang) if new else t("scn_closes", lang)
             folium.CircleMarker(  # around the point's icon (drawn above it), not under it
                 location=(float(g.y), float(g.x)), radius=16, weight=4,

@@ -31,7 +31,7 @@ import pandas as pd
 import shapely
 
 from dorfkarte.coverage import CoverageResult, nearest_service
-from dorfkarte.enums import GapClass, Source
+from dorfkarte.enums import GapClass, SiteStatus, Source
 from dorfkarte.listings.schedule import available, check_schedule
 from dorfkarte.network import point_xy
 from dorfkarte.scenario.changes import Change, ScenarioError, _find_ref, dest_ref
@@ -108,11 +108,12 @@ class WhatIf:
         return a
 
     def destinations(self, category: str) -> gpd.GeoDataFrame:
-        """The category's destinations with a ``status`` column (bestehend/neu/entfällt)."""
+        """The category's destinations with a ``status`` column (:class:`SiteStatus`)."""
         d = self.result.destinations[category].copy()
         a = self.active(category)
         new = (d["source"].astype(str) == SCENARIO_SOURCE).to_numpy()
-        d["status"] = np.where(~a, "entfällt", np.where(new, "neu", "bestehend"))
+        d["status"] = np.where(~a, SiteStatus.CLOSED.value,
+                               np.where(new, SiteStatus.NEW.value, SiteStatus.EXISTING.value))
         return d
 
     def _save(self, category: str) -> None:

@@ -22,6 +22,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from dorfkarte import fmt, maps, sheets
+from dorfkarte.enums import SiteStatus
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.i18n import category_label, has_key, mode_label, t
 from dorfkarte.safe import html_escape
@@ -243,7 +244,7 @@ def _render_add(ctx: UIContext, wi: WhatIf, cat: str) -> None:
 
 def _render_remove(ctx: UIContext, wi: WhatIf, cat: str) -> None:
     d = wi.destinations(cat)
-    live = np.flatnonzero((d["status"] != "entfällt").to_numpy())
+    live = np.flatnonzero((d["status"] != SiteStatus.CLOSED).to_numpy())
     if len(live) == 0:
         st.info(t("scn_no_service_of_this", ctx.lang))
         return
