@@ -288,7 +288,7 @@ def test_panel_shows_figures_per_mode_map_and_route(tmp_path: Path) -> None:
     colours and mode, and the mobile route's drive between stops with how it was timed."""
     import geopandas as gpd
     import shapely
-    from test_scenario import STEP, X0, Y0
+    from scenario_world import STEP, X0, Y0
 
     at = AppTest.from_function(view_script, args=(str(TESTS), str(tmp_path)),
                                default_timeout=120)

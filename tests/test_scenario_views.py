@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from test_scenario import CAT, CRS, SRC, STEP, X0, Y0, world
+from scenario_world import CAT, CRS, SRC, STEP, X0, Y0, world
 
 from dorfkarte import maps
 from dorfkarte.coverage import analyse
-from dorfkarte.enums import SiteStatus, Source
-from dorfkarte.i18n import t
+from dorfkarte.enums import GapClass, SiteStatus, Source
+from dorfkarte.i18n import gap_label, t
 from dorfkarte.region import Region
 from dorfkarte.scenario import (
     SCENARIO_SOURCE,
@@ -312,3 +312,34 @@ def test_scenario_points_use_the_enum_source(region: Region) -> None:
     assert SCENARIO_SOURCE == Source.SCENARIO == "scenario"
     assert d.loc[d["status"] == SiteStatus.NEW, "source"].tolist() == ["scenario"]
     assert maps._source_kind(Source.SCENARIO) == "scenario"
+
+
+def test_before_after_total_counts_gaps_and_every_value_is_a_label(region: Region) -> None:
+    """No machine value ("gap", "Gesamt", "3 Lücken" as text) in the English table."""
+    from types import SimpleNamespace
+
+    from dorfkarte.sheets import people_table
+    from dorfkarte.ui.scenario import diff_display
+
+    snap = world()
+    res = analyse(snap, region, categories=[CAT], modes=["walk"])
+    wi = WhatIf(res)
+    wi.remove(CAT, "shop0")
+    diff = compare(res, wi.result, CAT, "walk")
+    units = diff[diff["district"] != TOTAL_ROW]
+    total = diff[diff["district"] == TOTAL_ROW].iloc[0]
+    assert total["gaps_before"] == int((units["gap_before"] == GapClass.GAP).sum())
+    assert total["gaps_after"] == int((units["gap_after"] == GapClass.GAP).sum())
+    assert units["gaps_before"].isna().all()
+    for lang, word in (("en", "Total"), ("de", "Gesamt")):
+        shown = diff_display(diff, SimpleNamespace(lang=lang))
+        cls = shown[t("scn_class_after", lang)].tolist()
+        assert cls[-1] == t("scn_n_gaps", lang, n=int(total["gaps_after"]))
+        assert set(cls[:-1]) <= {gap_label(g, lang) for g in GapClass}
+        assert shown[t("scn_unit", lang)].iloc[-1] == word
+        sheet = people_table(diff, lang)
+        assert word in sheet.iloc[:, 0].tolist()
+    assert "Gesamt" not in set(diff_display(diff, SimpleNamespace(lang="en")).astype(str)
+                               .stack())
+    assert not {"gap", "tight", "no_data"} & set(  # machine values (German UI: labels)
+        diff_display(diff, SimpleNamespace(lang="de")).astype(str).stack())

@@ -773,6 +773,8 @@ _T: dict[str, tuple[str, str]] = {
                 "No mobile listings of this category."),
     "scn_no_change_in_the": ("Noch keine Änderung im Szenario.",
                 "No change in the scenario yet."),
+    "scn_total": ("Gesamt", "Total"),
+    "scn_n_gaps": ("{n} Lücken", "{n} gaps"),
     "scn_unit": ("Ortsteil",
                 "Unit"),
     "scn_residents": ("Einwohner",

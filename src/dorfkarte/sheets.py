@@ -67,6 +67,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "median_after": ("Median nachher", "Median after"),
     "gap_before": ("Bewertung vorher", "Rating before"),
     "gap_after": ("Bewertung nachher", "Rating after"),
+    "gaps_before": ("Lücken vorher", "Gaps before"),
+    "gaps_after": ("Lücken nachher", "Gaps after"),
 }
 UNREACHABLE = {"de": "nicht erreichbar", "en": "not reachable"}
 YES_NO = {"de": ("ja", "nein"), "en": ("yes", "no")}
@@ -105,6 +107,9 @@ def people_table(table: pd.DataFrame, lang: str = "de", *,
     for col in ("gap_class", "gap_before", "gap_after"):
         if col in df:
             df[col] = df[col].map(lambda g: gap_label(str(g), lang))
+    if "district" in df and "gaps_before" in df:  # scenario before/after: its total rows
+        df["district"] = df["district"].astype(object)
+        df.loc[df["gaps_before"].notna().to_numpy(), "district"] = tr("scn_total", lang)
     if "kind" in df:
         df["kind"] = df["kind"].map(lambda k: tr(f"kind_{k}", lang)
                                     if k in ("ortsteil", "kernort") else k)

@@ -405,7 +405,7 @@ class WhatIf:
 DIFF_COLUMNS = ["district", "category", "mode", "population", "share_before", "share_after",
                 "share_change", "residents_before", "residents_after", "newly_covered",
                 "losing_coverage", "median_before", "median_after", "gap_before", "gap_after",
-                "unit", "threshold"]
+                "unit", "threshold", "gaps_before", "gaps_after"]
 
 
 def compare(before: CoverageResult, after: CoverageResult, category: str,
@@ -440,6 +440,7 @@ def compare(before: CoverageResult, after: CoverageResult, category: str,
                 "median_before": float(rb["median"]), "median_after": float(ra["median"]),
                 "gap_before": str(rb["gap_class"]), "gap_after": str(ra["gap_class"]),
                 "unit": str(ra["unit"]), "threshold": thr,
+                "gaps_before": np.nan, "gaps_after": np.nan,  # counted in the total row
             })
     df = pd.DataFrame(out, columns=DIFF_COLUMNS)
     if len(df):
@@ -457,9 +458,10 @@ def compare(before: CoverageResult, after: CoverageResult, category: str,
                         "newly_covered": part["newly_covered"].sum(),
                         "losing_coverage": part["losing_coverage"].sum(),
                         "median_before": np.nan, "median_after": np.nan,
-                        "gap_before": f"{(part['gap_before'] == GapClass.GAP).sum()} Lücken",
-                        "gap_after": f"{(part['gap_after'] == GapClass.GAP).sum()} Lücken",
-                        "unit": part["unit"].iloc[0], "threshold": part["threshold"].iloc[0]})
+                        "gap_before": "", "gap_after": "",  # no class: the counts
+                        "unit": part["unit"].iloc[0], "threshold": part["threshold"].iloc[0],
+                        "gaps_before": int((part["gap_before"] == GapClass.GAP).sum()),
+                        "gaps_after": int((part["gap_after"] == GapClass.GAP).sum())})
         df = pd.concat([df, pd.DataFrame(tot, columns=DIFF_COLUMNS)], ignore_index=True)
     return df
 

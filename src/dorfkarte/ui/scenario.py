@@ -24,7 +24,7 @@ from streamlit_folium import st_folium
 from dorfkarte import fmt, maps, sheets
 from dorfkarte.enums import SiteStatus
 from dorfkarte.errors import DorfkarteError
-from dorfkarte.i18n import category_label, has_key, mode_label, t
+from dorfkarte.i18n import category_label, gap_label, has_key, mode_label, t
 from dorfkarte.safe import html_escape
 from dorfkarte.scenario import (
     CANDIDATE_KINDS,
@@ -325,9 +325,18 @@ def _render_changes(ctx: UIContext, wi: WhatIf, mode: str) -> None:
 
 
 def diff_display(df: pd.DataFrame, ctx: UIContext) -> pd.DataFrame:
-    """The before/after table with German (or English) column names."""
+    """The before/after table with German (or English) column names and values (gap
+    classes as labels; the total row counts the gaps)."""
+    lang = ctx.lang
+    total = (df["district"] == TOTAL_ROW).to_numpy()
+
+    def classes(col: str, counts: str) -> list[str]:
+        return [t("scn_n_gaps", lang, n=fmt.integer(n, lang)) if tot else gap_label(str(g), lang)
+                for g, n, tot in zip(df[col], df[counts], total, strict=True)]
+
     return pd.DataFrame({
-        t("scn_unit", ctx.lang): df["district"],
+        t("scn_unit", ctx.lang): [t("scn_total", lang) if tot else name
+                                  for name, tot in zip(df["district"], total, strict=True)],
         t("scn_residents", ctx.lang): df["population"].round(0),
         t("scn_share_before", ctx.lang): (100 * df["share_before"]).round(1),
         t("scn_share_after", ctx.lang): (100 * df["share_after"]).round(1),
@@ -336,8 +345,8 @@ def diff_display(df: pd.DataFrame, ctx: UIContext) -> pd.DataFrame:
         t("scn_losing_coverage", ctx.lang): df["losing_coverage"].round(0),
         t("scn_median_before", ctx.lang): df["median_before"].round(1),
         t("scn_median_after", ctx.lang): df["median_after"].round(1),
-        t("scn_class_before", ctx.lang): df["gap_before"],
-        t("scn_class_after", ctx.lang): df["gap_after"],
+        t("scn_class_before", ctx.lang): classes("gap_before", "gaps_before"),
+        t("scn_class_after", ctx.lang): classes("gap_after", "gaps_after"),
     })
 
 
@@ -354,8 +363,8 @@ def _render_before_after(ctx: UIContext, wi: WhatIf, cat: str, mode: str) -> Non
                     _fmt(r["newly_covered"], ctx.lang))
         c[1].metric(t("scn_losing_coverage_2", ctx.lang),
                     _fmt(r["losing_coverage"], ctx.lang))
-        c[2].metric(t("scn_gaps_before", ctx.lang), str(r["gap_before"]).split()[0])
-        c[3].metric(t("scn_gaps_after", ctx.lang), str(r["gap_after"]).split()[0])
+        c[2].metric(t("scn_gaps_before", ctx.lang), _fmt(r["gaps_before"], ctx.lang))
+        c[3].metric(t("scn_gaps_after", ctx.lang), _fmt(r["gaps_after"], ctx.lang))
     if st.toggle(t("scn_scenario_map", ctx.lang), value=True,
                  key="dk_scn_show_map"):
         _render_map(ctx, wi, cat, mode, diff)
