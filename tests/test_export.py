@@ -120,3 +120,17 @@ def test_unwritable_target_is_a_clear_error(tmp_path: Path,
                "--data-dir", str(tmp_path / "d")])
     assert rc == 2
     assert capsys.readouterr().err.startswith("Fehler: Kann ")
+
+
+def test_sources_box_names_every_embedded_layer_in_words(tmp_path: Path, region: Region) -> None:
+    """'census' or 'routes' as a heading in the sources box is a machine name, not a label."""
+    from dorfkarte.export import layer_label
+    from dorfkarte.i18n import has_key
+
+    snap = open_snapshot(region, tmp_path)
+    names = [n for n in snap.info if not n.startswith(("nodes_", "edges_"))]
+    assert {"census", "routes", "municipalities", "stops"} <= set(names)
+    for name in [*names, "data_gap"]:
+        assert has_key(f"src_{name}"), name
+        for lang in ("de", "en"):
+            assert layer_label(name, lang) != name

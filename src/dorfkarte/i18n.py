@@ -370,6 +370,9 @@ _T: dict[str, tuple[str, str]] = {
     "src_water": ("Gewässer", "Water"),
     "src_roads": ("Straßen", "Roads"),
     "src_listings": ("Lokale Angebote", "Local listings"),
+    "src_census": ("Einwohner (Zensus-Gitter)", "Residents (census grid)"),
+    "src_routes": ("Linienverläufe", "Bus and rail routes"),
+    "src_data_gap": ("Fläche ohne OSM-Daten im Auszug", "Area without OSM data in the extract"),
     # conference demo (ui/demo.py, dorfkarte.story)
     "demo_steps": ("Überblick|Lücken|Ortsteil|Was wäre, wenn?",
                    "Overview|Gaps|Village|What if?"),
