@@ -1035,9 +1035,10 @@ def build_map(
     _Script(f"if (map.attributionControl) {{ {attr_js}; }}").add_to(m)
 
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
-    # room on the right for the legend (the fallback view is fitted the same way)
-    m.fit_bounds([[miny, minx], [maxy, maxx]], padding_top_left=(10, 10),
-                 padding_bottom_right=(260, 10))
+    # room on the right for the legend, at the top for the title box and at the bottom for
+    # the credits (two to three lines in a narrow map column): no unit starts under them
+    m.fit_bounds([[miny, minx], [maxy, maxx]], padding_top_left=(10, 60),
+                 padding_bottom_right=(260, 45))
     if highlighted is not None:  # the selected unit is never under the legend
         ux0, uy0, ux1, uy1 = sel.to_crs("EPSG:4326").total_bounds
         _Script(_CLEAR_LEGEND_JS % (json.dumps([[uy0, ux0], [uy1, ux1]]),
