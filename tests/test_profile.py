@@ -76,12 +76,13 @@ def test_profile_is_built_once_per_view(region: Region, _isolated_data_dir: Path
     calls: list[str] = []
     real = profile.profile_table
 
-    def counting(ctx: object, unit: str):  # noqa: ANN202 - mirrors profile_table
+    def counting(ctx: object, unit: str, prof: object = None):  # noqa: ANN202 - mirrors it
         calls.append(unit)
-        return real(ctx, unit)  # type: ignore[arg-type]
+        return real(ctx, unit, prof)  # type: ignore[arg-type]
 
     monkeypatch.setattr(profile, "profile_table", counting)
     st.cache_data.clear()
+    profile._profile_parts.clear()  # a resource cache (the parts are only read)
     at = _start(name)
     assert calls == [name]
     at.run()  # a rerun without any change (e.g. a map pan) reuses the profile
