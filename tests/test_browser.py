@@ -122,6 +122,11 @@ def test_map_in_browser_without_network(app_server: tuple[str, float], region) -
                 timings.append(time.monotonic() - t1)
                 time.sleep(0.5)
             slider_s = sorted(timings)[1]
+
+            # the profile's chart is folded and not drawn until unfolded (Vega is heavy)
+            assert page.locator(".vega-embed").count() == 0
+            page.get_by_text("Mittlere Reisezeit und Schwelle").click()
+            page.locator(".vega-embed").first.wait_for(timeout=60_000)
             assert not page_errors, page_errors
         finally:
             browser.close()

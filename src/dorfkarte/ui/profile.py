@@ -20,7 +20,7 @@ from dorfkarte.i18n import category_label, gap_label, mode_label, t
 from dorfkarte.region import TRANSIT
 from dorfkarte.snapshot import DISTRICTS
 from dorfkarte.ui.context import UIContext
-from dorfkarte.ui.state import SELECTED
+from dorfkarte.ui.state import KEY_PROFILE_CHART, SELECTED
 from dorfkarte.views import worst_unit
 from dorfkarte.workspace import when_key
 
@@ -198,16 +198,17 @@ def render_profile(ctx: UIContext) -> None:
         st.markdown("\n".join(f"- {line}" for line in parts.missing))
     else:
         st.success(t("nothing_missing", lang, mode=mode_label(ctx.mode, lang)))
-    c1, c2 = st.columns([3, 2])
-    with c1:
-        st.markdown(f"**{t('profile_table', lang)}** ({mode_label(ctx.mode, lang)})")
-        st.table(parts.table, hide_index=True)
-    with c2:
-        st.markdown(f"**{t('profile_chart', lang)}**")
-        if parts.chart_spec is not None:
-            st.vega_lite_chart(parts.chart_spec, width="stretch")
-        else:
-            st.caption(t("no_data", lang))
+    st.markdown(f"**{t('profile_table', lang)}** ({mode_label(ctx.mode, lang)})")
+    st.table(parts.table, hide_index=True)
+    # The chart repeats the table as bars; folded, it is not drawn (Vega is ~0.8 MB of
+    # JavaScript: a second of the conference laptop's page view and of every slider step).
+    chart = st.expander(t("profile_chart", lang), key=KEY_PROFILE_CHART, on_change="rerun")
+    if chart.open is not False:
+        with chart:
+            if parts.chart_spec is not None:
+                st.vega_lite_chart(parts.chart_spec, width="stretch")
+            else:
+                st.caption(t("no_data", lang))
     st.markdown(f"**{t('nearest_providers', lang)}**")
     st.table(parts.nearest, hide_index=True)
     _connections(ctx, name)

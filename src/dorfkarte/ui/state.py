@@ -20,6 +20,8 @@ KEY_POINTS = "dk_points"
 KEY_MORE_THRESHOLDS = "dk_more_thresholds"
 #: Timetable day and departure window (mode pt; kept while another mode is shown).
 KEY_PT_DAY = "dk_pt_day"
+#: The profile's folded chart (drawn only while unfolded).
+KEY_PROFILE_CHART = "dk_profile_chart"
 KEY_PT_WINDOW = "dk_pt_window"
 KEY_WHEN = "dk_listings_when"
 KEY_WHEN_DAY = "dk_listings_day"
