@@ -117,3 +117,18 @@ def test_chart_spec_is_valid_vega_lite_for_every_mode(region: Region, _isolated_
             assert spec == chart.to_dict(validate=False)
             charts += 1
     assert charts > 0
+
+
+def test_source_columns_show_words_not_machine_values() -> None:
+    """'transit' or 'places' in a table a planner reads is a machine value."""
+    from dorfkarte.enums import Source
+    from dorfkarte.i18n import source_label
+
+    from dorfkarte.i18n import has_key
+
+    for s in Source:
+        assert has_key(f"source_{s.value}"), s  # a wording in both languages
+        assert source_label(s, "de") != s.value or s == Source.OSM
+    assert source_label("transit", "de") == "ÖPNV"
+    assert source_label(float("nan")) == "" and source_label(None) == ""
+    assert source_label("Smart Village App (Bad Belzig)") == "Smart Village App (Bad Belzig)"

@@ -165,6 +165,7 @@ _T: dict[str, tuple[str, str]] = {
                             "Smart Village App, data provider: {provider}"),
     "source_scenario": ("Szenario", "scenario"),
     "source_transit": ("ÖPNV", "public transport"),
+    "source_places": ("Regionsdatei (zentrale Orte)", "region file (central places)"),
     "example_data": ("Beispieldaten, kein echter Eintrag", "example data, not a real listing"),
     "weight": ("Fahrten (Ab- und Ankünfte) im Fahrplan", "Arrivals + departures in timetable"),
     "profile_popup_head": ("Erreichbarkeit ({mode})", "Accessibility ({mode})"),
@@ -1011,6 +1012,14 @@ def mode_label(mode: str, lang: str = "de") -> str:
 
 def category_label(cat: Category, lang: str = "de") -> str:
     return cat.label_en if lang == "en" else cat.label
+
+
+def source_label(source: object, lang: str = "de") -> str:
+    """Where a service point comes from (``enums.Source`` value) in words; other text as is,
+    unknown (None/NaN) as empty."""
+    s = "" if source is None or source != source else str(source)
+    key = f"source_{s.lower()}"
+    return t(key, lang) if s and key in _T else s
 
 
 def gap_label(gap_class: str, lang: str = "de") -> str:

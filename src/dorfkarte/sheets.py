@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from dorfkarte.atomic import atomic_path
-from dorfkarte.i18n import gap_label, mode_label
+from dorfkarte.i18n import gap_label, mode_label, source_label
 from dorfkarte.i18n import t as tr
 from dorfkarte.safe import frame_safe
 
@@ -72,7 +72,6 @@ COLUMNS: dict[str, tuple[str, str]] = {
 }
 UNREACHABLE = {"de": "nicht erreichbar", "en": "not reachable"}
 YES_NO = {"de": ("ja", "nein"), "en": ("yes", "no")}
-_SOURCES = {"osm": "source_osm", "listing": "source_listing", "scenario": "source_scenario"}
 
 
 def header(column: str, lang: str = "de") -> str:
@@ -81,11 +80,7 @@ def header(column: str, lang: str = "de") -> str:
 
 
 def _source_text(value: object, lang: str) -> str:
-    s = "" if value is None or value != value else str(value)
-    if s == "transit":
-        return "ÖPNV" if lang != "en" else "public transport"
-    key = _SOURCES.get(s.lower())
-    return tr(key, lang) if key else s
+    return source_label(value, lang)
 
 
 def people_table(table: pd.DataFrame, lang: str = "de", *,

@@ -8,7 +8,7 @@ import streamlit as st
 from dorfkarte import fmt
 from dorfkarte.coverage import CoverageResult
 from dorfkarte.enums import GapClass
-from dorfkarte.i18n import category_label, gap_label, mode_label, t
+from dorfkarte.i18n import category_label, gap_label, mode_label, source_label, t
 from dorfkarte.region import ALL_MODES, Region
 from dorfkarte.sheets import YES_NO
 from dorfkarte.ui.context import UIContext
@@ -64,7 +64,7 @@ def ranking_display(df: pd.DataFrame, lang: str, *, for_csv: bool = False) -> pd
         t("col_unit", lang): df["unit"],
         t("col_class", lang): df["gap_class"].map(lambda g: gap_label(str(g), lang)),
         t("col_nearest", lang): df["nearest_name"],
-        t("col_nearest_source", lang): df["nearest_source"],
+        t("col_nearest_source", lang): [source_label(s, lang) for s in df["nearest_source"]],
         t("col_method", lang): df["method"].map(
             lambda m: t(f"method_{m}", lang) if m in ("network", "straight_line") else m),
         # the extract does not cover the unit's surroundings: its gap may come from the cut

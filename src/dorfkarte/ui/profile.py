@@ -16,7 +16,7 @@ import streamlit as st
 
 from dorfkarte import fmt, views
 from dorfkarte.enums import GapClass
-from dorfkarte.i18n import category_label, gap_label, mode_label, t
+from dorfkarte.i18n import category_label, gap_label, mode_label, source_label, t
 from dorfkarte.region import TRANSIT
 from dorfkarte.snapshot import DISTRICTS
 from dorfkarte.ui.context import UIContext
@@ -54,8 +54,7 @@ def profile_table(ctx: UIContext, name: str,
         t("col_class", lang): [gap_label(str(g), lang) for g in rows["gap_class"]],
         t("col_nearest", lang): [str(n) if isinstance(n, str) else "" for n in
                                  rows["nearest_name"]],
-        t("col_nearest_source", lang): [str(s) if isinstance(s, str) else "" for s in
-                                        rows["nearest_source"]],
+        t("col_nearest_source", lang): [source_label(s, lang) for s in rows["nearest_source"]],
         t("col_method", lang): [t(f"method_{m}", lang) if m in ("network", "straight_line")
                                 else str(m) for m in rows["method"]],
     })
@@ -129,7 +128,7 @@ def nearest_providers(ctx: UIContext, name: str) -> pd.DataFrame:
                                   for c in near["category"]],
         t("nearest", lang): [n or fmt.DASH for n in near["nearest_name"]],
         t("km_straight", lang): [fmt.number(k, 1, lang) for k in near["km"]],
-        t("col_nearest_source", lang): near["source"].to_numpy(),
+        t("col_nearest_source", lang): [source_label(s, lang) for s in near["source"]],
         t("reached_first", lang, mode=mode_label(ctx.mode, lang)):
             [f or fmt.DASH for f in near["first_reached"]],
     })
