@@ -373,20 +373,27 @@ map.on('zoomend resize', dkPlaceLabels);  // resize: an iframe shown after the f
 setTimeout(dkPlaceLabels, 0);
 """
 
-_HATCH_JS = """
-if (!document.getElementById('dk-hatch')) {
+def _svg_pattern_js(pattern_id: str, size: int, angle: int, body: str) -> str:
+    """A script adding one SVG fill pattern (``url(#pattern_id)``) to the page, once."""
+    pattern = (f'<pattern id="{pattern_id}" patternUnits="userSpaceOnUse" width="{size}" '
+               f'height="{size}" patternTransform="rotate({angle})">{body}</pattern>')
+    return f"""
+if (!document.getElementById('{pattern_id}')) {{
   var ns = 'http://www.w3.org/2000/svg';
   var svg = document.createElementNS(ns, 'svg');
   svg.setAttribute('width', '0'); svg.setAttribute('height', '0');
   svg.setAttribute('aria-hidden', 'true');
   svg.style.position = 'absolute';
-  svg.innerHTML = '<defs><pattern id="dk-hatch" patternUnits="userSpaceOnUse" width="9" ' +
-    'height="9" patternTransform="rotate(45)"><rect width="9" height="9" fill="none"/>' +
-    '<line x1="0" y1="0" x2="0" y2="9" stroke="#a50f15" stroke-width="2.5" ' +
-    'stroke-opacity="0.75"/></pattern></defs>';
+  svg.innerHTML = '<defs>{pattern}</defs>';
   document.body.appendChild(svg);
-}
+}}
 """
+
+
+#: Red hatching of gaps.
+_HATCH_JS = _svg_pattern_js(
+    "dk-hatch", 9, 45, '<rect width="9" height="9" fill="none"/><line x1="0" y1="0" x2="0" '
+    'y2="9" stroke="#a50f15" stroke-width="2.5" stroke-opacity="0.75"/>')
 
 
 def _icon_css(region: Region) -> str:
@@ -1407,20 +1414,9 @@ def _legend_html(region: Region, counts: dict[str, dict[str, int]], has_stops: b
 # a gap there as real: it may come from the cut.
 
 #: Grey hatching of the ``data_gap`` area (no OSM data in the extract).
-_NODATA_HATCH_JS = """
-if (!document.getElementById('dk-hatch-nodata')) {
-  var ns = 'http://www.w3.org/2000/svg';
-  var svg = document.createElementNS(ns, 'svg');
-  svg.setAttribute('width', '0'); svg.setAttribute('height', '0');
-  svg.setAttribute('aria-hidden', 'true');
-  svg.style.position = 'absolute';
-  svg.innerHTML = '<defs><pattern id="dk-hatch-nodata" patternUnits="userSpaceOnUse" ' +
-    'width="8" height="8" patternTransform="rotate(-45)"><rect width="8" height="8" ' +
-    'fill="#9e9e9e" fill-opacity="0.25"/><line x1="0" y1="0" x2="0" y2="8" ' +
-    'stroke="#616161" stroke-width="2" stroke-opacity="0.7"/></pattern></defs>';
-  document.body.appendChild(svg);
-}
-"""
+_NODATA_HATCH_JS = _svg_pattern_js(
+    "dk-hatch-nodata", 8, -45, '<rect width="8" height="8" fill="#9e9e9e" fill-opacity="0.25"/>'
+    '<line x1="0" y1="0" x2="0" y2="8" stroke="#616161" stroke-width="2" stroke-opacity="0.7"/>')
 #: Outline of a unit at the data's edge: dotted (approximate areas are dashed "6 4").
 _EDGE_STYLE: dict[str, Any] = {"fill": False, "color": "#616161", "weight": 2.5,
                                "opacity": 0.95, "dashArray": "1 5", "lineCap": "round"}
