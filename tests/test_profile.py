@@ -122,9 +122,7 @@ def test_chart_spec_is_valid_vega_lite_for_every_mode(region: Region, _isolated_
 def test_source_columns_show_words_not_machine_values() -> None:
     """'transit' or 'places' in a table a planner reads is a machine value."""
     from dorfkarte.enums import Source
-    from dorfkarte.i18n import source_label
-
-    from dorfkarte.i18n import has_key
+    from dorfkarte.i18n import has_key, source_label
 
     for s in Source:
         assert has_key(f"source_{s.value}"), s  # a wording in both languages
