@@ -207,3 +207,14 @@ def test_unit_kinds_and_lists_follow_the_language() -> None:
                              n_gaps=0, n_services=0, map=None, n_kernorte=1)  # type: ignore[arg-type]
     assert one.units_text("de") == "1 Ortsteil + 1 Kernort"
     assert one.units_text("en") == "1 village + 1 main place"
+
+
+def test_village_without_a_published_figure_reads_unknown() -> None:
+    """Unknown residents are "unbekannt" in the village step's headline, never "–" or 0."""
+    step = story.ProfileStep(name="X", population=float("nan"), kernort=False,
+                             rows=pd.DataFrame(), map=None)  # type: ignore[arg-type]
+    assert step.head("de") == "X: Einwohnerzahl unbekannt, Ortsteil"
+    assert step.head("en").startswith("X: residents unknown")
+    known = story.ProfileStep(name="Y", population=1234.0, kernort=True,
+                              rows=pd.DataFrame(), map=None)  # type: ignore[arg-type]
+    assert known.head("de").startswith("Y: 1.234 Einwohner")

@@ -414,6 +414,8 @@ _T: dict[str, tuple[str, str]] = {
                    "Worst served"),
     "demo_profile_head": ("{name}: {pop} Einwohner, {kind}",
                           "{name}: {pop} residents, {kind}"),
+    "demo_profile_head_unknown": ("{name}: Einwohnerzahl unbekannt, {kind}",
+                                  "{name}: residents unknown, {kind}"),
     "demo_choose_unit": ("Ortsteil",
                          "Village"),
     "demo_scenario_head": ("Was wäre, wenn {cat} nach {name} käme?",

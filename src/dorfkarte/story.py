@@ -290,6 +290,8 @@ class ProfileStep:
 
     def head(self, lang: str = "de") -> str:
         kind = t("demo_kernort" if self.kernort else "demo_ortsteil", lang)
+        if not math.isfinite(self.population):  # no figure: unknown, not "–" or 0
+            return t("demo_profile_head_unknown", lang, name=self.name, kind=kind)
         return t("demo_profile_head", lang, name=self.name,
                  pop=fmt.integer(self.population, lang), kind=kind)
 
