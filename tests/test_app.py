@@ -259,3 +259,18 @@ def load_region_from_env() -> Region:
     from dorfkarte.region import load_region
 
     return load_region(os.environ["DORFKARTE_REGION"])
+
+
+def test_data_status_counts_units_in_the_page_language():
+    """The status tab counts the units from the data ("27 Ortsteile + 2 Kernorte"), not the
+    region file's German label, and follows the language switch."""
+    at = start()
+    at.session_state[KEY_TAB] = "Datenstand"
+    at.run()
+    assert "27 Ortsteile + 2 Kernorte" in " ".join(m.value for m in at.markdown)
+    at.sidebar.radio(key=KEY_LANG).set_value("en").run()
+    at.session_state[KEY_TAB] = "Data status"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    text = " ".join(m.value for m in at.markdown)
+    assert "27 villages + 2 main places" in text and "Ortsteile" not in text

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from typing import Any
 
 import pandas as pd
@@ -29,6 +30,17 @@ def html_escape(value: object) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return html.escape(str(value), quote=True)
+
+
+#: Characters that format Streamlit markdown (links, emphasis, headings, lists, code, math).
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>$])")
+
+
+def md_escape(value: object) -> str:
+    """Text safe inside Streamlit markdown (``st.markdown``, captions, alerts): no links,
+    HTML or formatting from data. HTML becomes entities (shown as the literal characters),
+    then every markdown control character gets a backslash."""
+    return _MD_SPECIAL.sub(r"\\\1", html_escape(value))
 
 
 def cell_safe(value: Any) -> Any:

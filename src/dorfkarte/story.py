@@ -155,10 +155,15 @@ class OverviewStep:
 
     def units_text(self, lang: str = "de") -> str:
         """"27 Ortsteile + 2 Kernorte", counted from the data, in the page's language."""
-        parts = [_count(self.n_units - self.n_kernorte, "ortsteil", lang)]
-        if self.n_kernorte:
-            parts.append(_count(self.n_kernorte, "kernort", lang))
-        return " + ".join(parts)
+        return units_text(self.n_units, self.n_kernorte, lang)
+
+
+def units_text(n_units: int, n_kernorte: int, lang: str = "de") -> str:
+    """"27 Ortsteile + 2 Kernorte" (``n_units`` includes the Kernorte)."""
+    parts = [_count(n_units - n_kernorte, "ortsteil", lang)]
+    if n_kernorte:
+        parts.append(_count(n_kernorte, "kernort", lang))
+    return " + ".join(parts)
 
 
 def overview(result: CoverageResult, mode: str) -> OverviewStep:

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import html
-import re
 
 import geopandas as gpd
 import pandas as pd
@@ -43,6 +41,7 @@ from dorfkarte.listings.schedule import When
 from dorfkarte.listings.schema import COLUMNS, MAX_FILE_BYTES
 from dorfkarte.listings.store import action_label, describe_change
 from dorfkarte.listings.template import csv_bytes, example_rows, template_rows, xlsx_bytes
+from dorfkarte.safe import md_escape
 from dorfkarte.timefmt import local_time
 from dorfkarte.ui.context import UIContext
 from dorfkarte.ui.datapanel import render_smart_village_form
@@ -60,17 +59,6 @@ _LOADED_VERSION = "_dk_listings_loaded_version"
 _IMPORTED = "_dk_listings_imported_digest"
 _FORM_KEYS = ("dk_new_name", "dk_new_category", "dk_new_kind", "dk_new_lat", "dk_new_lon",
               "dk_new_stop", "dk_new_hours", "dk_new_provider", "dk_new_note", "dk_new_example")
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$])")
-
-
-def md_escape(text: object) -> str:
-    """Text safe to put into Streamlit markdown (no links, HTML or formatting from data).
-
-    HTML is escaped to entities (shown as the literal characters), then every markdown
-    control character gets a backslash.
-    """
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
 
 
 def render_listings_panel(ctx: UIContext) -> None:

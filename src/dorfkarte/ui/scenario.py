@@ -12,7 +12,6 @@ from the context's :class:`~dorfkarte.workspace.Workspace`.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import geopandas as gpd
@@ -25,7 +24,7 @@ from dorfkarte import fmt, maps, sheets
 from dorfkarte.enums import SiteStatus
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.i18n import category_label, gap_label, has_key, mode_label, t
-from dorfkarte.safe import html_escape
+from dorfkarte.safe import md_escape
 from dorfkarte.scenario import (
     CANDIDATE_KINDS,
     TOTAL_ROW,
@@ -62,8 +61,7 @@ SCN_PENDING = "_dk_scn_pending"
 
 def md(text: object) -> str:
     """Untrusted text (names from OSM/uploads) safe inside Streamlit markdown."""
-    s = html_escape(text)
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~>$])", r"\\\1", s)
+    return md_escape(text)
 
 
 def _fmt(v: float, lang: str = "de") -> str:

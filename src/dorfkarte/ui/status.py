@@ -6,8 +6,9 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from dorfkarte import assets, fmt
+from dorfkarte import assets, fmt, story
 from dorfkarte.i18n import osm_attribution, t
+from dorfkarte.safe import md_escape
 from dorfkarte.snapshot import DISTRICTS
 from dorfkarte.ui.context import UIContext
 
@@ -76,15 +77,19 @@ def render_status(ctx: UIContext) -> None:
     lang, snap = ctx.lang, ctx.snapshot
     path = ctx.ws.snapshot_path
     st.subheader(t("status_snapshot", lang))
+    d = snap.get(DISTRICTS)
+    units = ""
+    if d is not None and len(d):  # counted from the data, in the page's language
+        kern = int((d["kind"].astype(str) == "kernort").sum()) if "kind" in d else 0
+        units = ", " + story.units_text(len(d), kern, lang)
     st.markdown(
-        f"- {t('region', lang)}: **{ctx.region.name}** (`{ctx.region.id}`), "
-        f"{ctx.region.unit_label}\n"
+        f"- {t('region', lang)}: **{md_escape(ctx.region.name)}** "
+        f"({md_escape(ctx.region.id)}){units}\n"
         f"- {t('status_file', lang)}: `{path}`"
         + ("" if path.exists() else f" – {t('status_none', lang)}")
     )
     if not snap.has_osm:
         render_osm_hint(ctx)
-    d = snap.get(DISTRICTS)
     if d is not None and "approx" in d and bool(d["approx"].any()):
         st.info(t("status_approx", lang, source=str(d["source"].iloc[0])))
     note = example_note(ctx.extra_points, lang)
