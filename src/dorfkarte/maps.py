@@ -1014,9 +1014,9 @@ def build_map(
         region, counts, stops is not None and len(stops) > 0, info["approx"], lang,
         "" if dynamic_indicator else _legend_indicator_html(
             region, category, mode, indicator, result is not None, info, lang),
-        example=extra_example, highlight=highlighted,
+        example=extra_example, highlight=highlighted, data_gap=has_data_gap,
+        data_edge=bool(edge),
     )
-    legend = _with_data_edge_legend(legend, has_data_gap, bool(edge), lang)
     HtmlControl(legend, "dk-legend", "dk-legend", "bottomright").add_to(m)
     if title:
         title = provenance.with_flags(title, result, extra_points, category, lang)
@@ -1372,7 +1372,8 @@ def _legend_indicator_html(region: Region, category: str, mode: str, indicator: 
 
 def _legend_html(region: Region, counts: dict[str, dict[str, int]], has_stops: bool,
                  approx: bool, lang: str, indicator_part: str, example: bool = False,
-                 highlight: str | None = None) -> str:
+                 highlight: str | None = None, data_gap: bool = False,
+                 data_edge: bool = False) -> str:
     out = [f"<details open><summary>{esc(t('legend_title', lang))}</summary>",
            f'<div id="dk-legend-ind">{indicator_part}</div>']
     if highlight is not None:
@@ -1404,6 +1405,7 @@ def _legend_html(region: Region, counts: dict[str, dict[str, int]], has_stops: b
         out.append(f'<div class="dk-note dk-flag">{esc(t("legend_example", lang))}</div>')
     if approx:
         out.append(f'<div class="dk-note">{esc(t("legend_approx", lang))}</div>')
+    out.extend(_data_edge_legend_rows(data_gap, data_edge, lang))
     out.append("</details>")
     return "".join(out)
 
@@ -1476,8 +1478,8 @@ def _add_data_edge(m: folium.Map, districts: gpd.GeoDataFrame, edge: frozenset[s
     fg.add_to(m)
 
 
-def _with_data_edge_legend(legend: str, has_gap: bool, has_edge: bool, lang: str) -> str:
-    """The legend with a line for the ``data_gap`` area and one for the marked units."""
+def _data_edge_legend_rows(has_gap: bool, has_edge: bool, lang: str) -> list[str]:
+    """Legend lines for the ``data_gap`` area and for the units marked at its edge."""
     rows = []
     if has_gap:
         rows.append('<div class="dk-row dk-data-gap"><span class="dk-sw" style="background:'
@@ -1487,7 +1489,4 @@ def _with_data_edge_legend(legend: str, has_gap: bool, has_edge: bool, lang: str
         rows.append('<div class="dk-row dk-data-edge"><span class="dk-sw" style="border:2px '
                     'dotted #616161;background:#fff"></span>'
                     f'{esc(t("legend_data_edge", lang))}</div>')
-    if not rows:
-        return legend
-    cut = legend.rfind("</details>")
-    return legend[:cut] + "".join(rows) + legend[cut:] if cut >= 0 else legend + "".join(rows)
+    return rows
