@@ -73,7 +73,6 @@ def by_files(key: Callable[..., tuple[Hashable, Iterable[str | Path | None]]], *
                         cache.popitem(last=False)
             return _copy.deepcopy(hit) if copy else hit
 
-        wrapper.cache_clear = cache.clear  # type: ignore[attr-defined]
         return wrapper
 
     return deco

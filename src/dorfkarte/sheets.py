@@ -79,10 +79,6 @@ def header(column: str, lang: str = "de") -> str:
     return en if lang == "en" else de
 
 
-def _source_text(value: object, lang: str) -> str:
-    return source_label(value, lang)
-
-
 def people_table(table: pd.DataFrame, lang: str = "de", *,
                  example_categories: Iterable[str] = ()) -> pd.DataFrame:
     """The coverage table with words for people: translated headers and values.
@@ -109,7 +105,7 @@ def people_table(table: pd.DataFrame, lang: str = "de", *,
         df["kind"] = df["kind"].map(lambda k: tr(f"kind_{k}", lang)
                                     if k in ("ortsteil", "kernort") else k)
     if "nearest_source" in df:
-        df["nearest_source"] = df["nearest_source"].map(lambda s: _source_text(s, lang))
+        df["nearest_source"] = df["nearest_source"].map(lambda s: source_label(s, lang))
     if "method" in df:
         df["method"] = df["method"].map(lambda m: tr(f"method_{m}", lang)
                                         if m in ("network", "straight_line") else m)

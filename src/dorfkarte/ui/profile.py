@@ -224,8 +224,8 @@ def _connections(ctx: UIContext, name: str) -> None:
     q = run.query
     back_from = pt.parse_hhmm(run.settings.roundtrip_arrive_by) + 60 * \
         run.settings.roundtrip_stay_min
-    trips = _round_trips((ctx.ws.fingerprint, q.day, q.start_s, back_from, lang,
-                          id(run.timetable)), name, ctx, run)
+    trips = _round_trips((ctx.ws.fingerprint, id(run.timetable)), name, q.day, q.start_s,
+                         back_from, lang, ctx, run)
     if not trips:
         return
     st.markdown("**" + t("pt_next", lang, caption=run.caption,
@@ -248,7 +248,8 @@ def _connections(ctx: UIContext, name: str) -> None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
-def _round_trips(key: tuple[Any, ...], name: str, _ctx: UIContext, _run: Any) -> list[Any]:
+def _round_trips(key: tuple[Any, ...], name: str, day: Any, there_from: float,
+                 back_from: float, lang: str, _ctx: UIContext, _run: Any) -> list[Any]:
     """The unit's next connections (:func:`dorfkarte.journey.round_trips`), searched once
     per unit, day and window (~0.3 s): a slider rerun does not search again."""
     from dorfkarte import journey
@@ -258,8 +259,8 @@ def _round_trips(key: tuple[Any, ...], name: str, _ctx: UIContext, _run: Any) ->
     if hit.empty:
         return []
     return journey.round_trips(_planner(_ctx, _run), name,
-                               hit.to_crs("EPSG:4326").geometry.iloc[0], key[2], key[3],
-                               lang=key[4])
+                               hit.to_crs("EPSG:4326").geometry.iloc[0], there_from, back_from,
+                               lang=lang)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

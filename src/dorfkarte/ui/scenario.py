@@ -59,11 +59,6 @@ SCN_CATEGORY = "dk_scn_category"
 SCN_PENDING = "_dk_scn_pending"
 
 
-def md(text: object) -> str:
-    """Untrusted text (names from OSM/uploads) safe inside Streamlit markdown."""
-    return md_escape(text)
-
-
 def _fmt(v: float, lang: str = "de") -> str:
     return fmt.integer(v, lang)
 
@@ -87,7 +82,7 @@ def engine(ctx: UIContext) -> WhatIf:
             wi.apply(ch)
             kept.append(ch)
         except DorfkarteError as exc:
-            st.warning(t("scn_change_skipped", ctx.lang) + md(exc))
+            st.warning(t("scn_change_skipped", ctx.lang) + md_escape(exc))
     st.session_state[CHANGES_KEY] = kept
     st.session_state[ENGINE_KEY] = (ctx.result, wi)
     return wi
@@ -160,7 +155,7 @@ def render_scenario_panel(ctx: UIContext) -> None:
     _render_edit(ctx, wi, cat)
     msg = st.session_state.pop(MSG_KEY, None)
     if msg:
-        (st.success if msg[0] == "success" else st.error)(md(msg[1]))
+        (st.success if msg[0] == "success" else st.error)(md_escape(msg[1]))
     _render_changes(ctx, wi, mode)
     _render_before_after(ctx, wi, cat, mode)
     _render_save_load(ctx, wi, cat, mode)
@@ -457,7 +452,7 @@ def _render_save_load(ctx: UIContext, wi: WhatIf, cat: str = "", mode: str = "")
     try:
         names = store.names()
     except DorfkarteError as exc:
-        c2.error(md(t("error", ctx.lang, msg=exc)))
+        c2.error(md_escape(t("error", ctx.lang, msg=exc)))
         names = []
     if names:
         pick = c2.selectbox(t("scn_saved_scenarios", ctx.lang), names,
@@ -537,7 +532,7 @@ def _render_suggest(ctx: UIContext, wi: WhatIf, cat: str, mode: str, modes: list
                              candidates=gpd.GeoDataFrame(cands, crs="EPSG:4326"))
             st.session_state[SUGGEST_KEY] = sg
         except DorfkarteError as exc:
-            st.error(md(t("error", ctx.lang, msg=exc)))
+            st.error(md_escape(t("error", ctx.lang, msg=exc)))
     sg = st.session_state.get(SUGGEST_KEY)
     if sg is None or sg.category != cat:
         return
@@ -591,7 +586,7 @@ def _render_route(ctx: UIContext, wi: WhatIf, cat: str, modes: list[str]) -> Non
                               stop_min=stop, mode=rmode, snapshot=ctx.snapshot)
             st.session_state[ROUTE_KEY] = (cat, df)
         except DorfkarteError as exc:
-            st.error(md(t("error", ctx.lang, msg=exc)))
+            st.error(md_escape(t("error", ctx.lang, msg=exc)))
     held = st.session_state.get(ROUTE_KEY)
     if held is None or held[0] != cat:
         return
