@@ -38,7 +38,35 @@ def _municipality_answer() -> dict:
 MUNIS = _municipality_answer()
 
 
-class FakeOverpass:
+def _reply_json(handler: BaseHTTPRequestHandler, status: int, body: bytes) -> None:
+    """Send a JSON answer; a client that has given up (timeout test) is no error."""
+    try:
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+
+
+class _LocalServer:
+    """A threaded HTTP server on a free port of 127.0.0.1, serving ``handler``."""
+
+    def _serve(self, handler: type[BaseHTTPRequestHandler], path: str) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class FakeOverpass(_LocalServer):
     """Scripted answers first (``script``), then the recorded ones."""
 
     def __init__(self) -> None:
@@ -68,25 +96,9 @@ class FakeOverpass:
                     status = 200
                     answer = MUNIS if "de:amtlicher_gemeindeschluessel" in query else FULL
                     body = json.dumps(answer).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
+                _reply_json(self, status, body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api"
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._serve(Handler, "/api")
 
 
 # ---- Smart Village App (GraphQL) -------------------------------------------------------
@@ -98,7 +110,7 @@ MAPPING = {"Ärzte": "hausarzt", "Einkaufen": "lebensmittel",
            "Mobile Versorgung": "lebensmittel", "Treffpunkte": "treffpunkt"}
 
 
-class FakeServer:
+class FakeServer(_LocalServer):
     """GraphQL endpoint answering from a script: (status, body, delay) per request."""
 
     def __init__(self) -> None:
@@ -116,21 +128,6 @@ class FakeServer:
                 status, body, delay = (fake.script.pop(0) if fake.script else
                                        (200, json.dumps(ANSWER).encode(), 0.0))
                 time.sleep(delay)
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
+                _reply_json(self, status, body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/graphql"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._serve(Handler, "/graphql")
