@@ -274,3 +274,36 @@ def test_data_status_counts_units_in_the_page_language():
     assert not at.exception, [e.message for e in at.exception]
     text = " ".join(m.value for m in at.markdown)
     assert "27 villages + 2 main places" in text and "Ortsteile" not in text
+
+
+def _in_order(node) -> list:
+    """The elements under ``node`` in page order (AppTest keeps the delta paths' order)."""
+    out = []
+    for child in getattr(node, "children", {}).values():
+        out.append(child)
+        out.extend(_in_order(child))
+    return out
+
+
+def test_headline_stands_above_the_map_though_it_is_filled_after_it():
+    """page.main sends the map first (a slider step's answer) and fills the headline's
+    container afterwards; on the page the figures still stand above the map."""
+    at = start()
+    tab = next(tb for tb in at.tabs if tb.label == "Karte")
+    order = [getattr(el, "type", "") for el in _in_order(tab)]
+    kinds = [("headline" if getattr(el, "type", "") == "markdown"
+              and str(el.value).startswith("#### ") else getattr(el, "type", ""))
+             for el in _in_order(tab)]
+    assert "component_instance" in order and "metric" in order
+    assert kinds.index("headline") < kinds.index("component_instance")
+    assert order.index("metric") < order.index("component_instance")
+
+
+def test_the_repo_config_turns_off_the_full_collection_after_every_run():
+    """``streamlit run app.py`` reads ``.streamlit/config.toml``: static serving (Leaflet
+    offline) on, and no ``gc.collect(2)`` after each script run (a slider step's time)."""
+    import tomllib
+
+    cfg = tomllib.loads((Path(APP).parent / ".streamlit" / "config.toml").read_text("utf-8"))
+    assert cfg["server"]["enableStaticServing"] is True
+    assert cfg["runner"]["postScriptGC"] is False

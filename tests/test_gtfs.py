@@ -158,3 +158,32 @@ def test_cli_import_then_journey_uses_it_and_bad_import_changes_nothing(tmp_path
     assert rc == 2 and err.count("\n") == 1
     assert "stop_times.txt, Zeile 3, Spalte 'arrival_time'" in err
     assert stored.read_bytes() == before
+
+
+def test_two_sessions_asking_at_once_read_the_feed_once(tmp_path, monkeypatch) -> None:
+    """The app's warm-up and its first visitor ask for the timetable at the same moment:
+    the feed is read once and both get the same timetable (lru_cache alone does not lock)."""
+    import threading
+    import time
+
+    feed = tmp_path / "feed.zip"
+    feed.write_bytes(b"not read: read_feed is replaced")
+    calls: list[str] = []
+
+    def slow_read(path, *, info=None):
+        calls.append(str(path))
+        time.sleep(0.2)  # both threads are inside load_timetable meanwhile
+        return object()
+
+    monkeypatch.setattr(gtfs, "read_feed", slow_read)
+    gtfs._cached.cache_clear()
+    got: list[object] = []
+    threads = [threading.Thread(target=lambda: got.append(
+        gtfs.load_timetable("x", tmp_path / "leer", feed))) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    gtfs._cached.cache_clear()
+    assert calls == [str(feed)]
+    assert len(got) == 2 and got[0] is got[1]

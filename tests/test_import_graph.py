@@ -211,13 +211,14 @@ def test_every_module_imports_in_a_fresh_interpreter() -> None:
 
 
 def test_the_app_page_does_not_import_the_osm_import_stack() -> None:
-    """osmnx (with sklearn, matplotlib, scipy.stats: ~2 s) is needed to import OSM data, not
-    to show the app: the page imports without it (the first visitor waits for imports)."""
+    """osmnx (with sklearn, matplotlib, scipy.stats: ~2 s) and networkx are needed to import
+    OSM data, Altair (~0.4 s) only for the folded profile chart, not to show the app: the
+    page imports without them (the first visitor waits for imports)."""
     import subprocess
     import sys
 
-    code = ("import sys, dorfkarte.ui.page, dorfkarte.cli; "
-            "print(sorted(m for m in ('osmnx', 'sklearn', 'matplotlib') if m in sys.modules))")
+    code = ("import sys, dorfkarte.ui.page, dorfkarte.cli; print(sorted(m for m in "
+            "('osmnx', 'sklearn', 'matplotlib', 'networkx', 'altair') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=120)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stderr[-2000:]

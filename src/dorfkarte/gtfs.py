@@ -17,6 +17,7 @@ import datetime as dt
 import io
 import json
 import re
+import threading
 import warnings
 import zipfile
 from dataclasses import asdict, dataclass, field
@@ -525,6 +526,11 @@ def _cached(path: str, mtime: float, size: int, embedded: bool) -> Timetable:
     return read_feed(path, info=embedded_info() if embedded else None)
 
 
+#: ``lru_cache`` does not lock: two sessions asking at once (the app's warm-up and its
+#: first visitor) would each read the feed, twice the work on a busy machine.
+_LOAD_LOCK = threading.Lock()
+
+
 def load_timetable(region_id: str, data_dir: str | Path | None = None,
                    default: str | Path | None = None) -> Timetable:
     """The region's imported feed from ``data_dir``, else ``default`` (the region file's
@@ -543,7 +549,8 @@ def load_timetable(region_id: str, data_dir: str | Path | None = None,
             raise FeedMissingError(f"Fahrplan nicht gefunden: {path}")
     st = path.stat()
     embedded = path.name == EMBEDDED_FEED and path.resolve().parent == embedded_data_dir().resolve()
-    return _cached(str(path), st.st_mtime, st.st_size, embedded)
+    with _LOAD_LOCK:
+        return _cached(str(path), st.st_mtime, st.st_size, embedded)
 
 
 def import_gtfs(src: str | Path, dest: str | Path, keep_area_lonlat: object, *,

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import osmium
 import pandas as pd
@@ -146,6 +145,7 @@ def network_layers(xml: Path, mode: str, region: Region, clip: shapely.Geometry,
     None when the mode has no network in the data; the reason is appended to ``warnings``
     (the import summary), never swallowed.
     """
+    import networkx as nx  # with osmnx: only for imports
     import osmnx as ox  # heavy (sklearn, matplotlib): only for imports
 
     warnings = warnings if warnings is not None else []

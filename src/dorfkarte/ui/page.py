@@ -194,7 +194,9 @@ def main() -> None:
     tabs = dict(zip(tab_names, containers, strict=True))
     if _is_open(tabs["tab_map"]):
         with tabs["tab_map"]:
-            headline(ctx)
+            # The headline stands above the map but is filled after it: the map is what a
+            # slider step answers, so it is sent first (the figures follow a moment later).
+            headline_slot = st.container()
             base_key = (ws.fingerprint, when_key(when), listing_error is None)
             thr_key = tuple(sorted(thresholds.items()))
             fmap, group = data.get_map_layers(
@@ -203,6 +205,8 @@ def main() -> None:
                 basemap=basemap, lang=lang, points=points)
             ensure_selection(ctx)
             render_map(ctx, fmap, group)
+            with headline_slot:
+                headline(ctx)
             st.divider()
             render_profile(ctx)
     panels: dict[str, Callable[[UIContext], None]] = {

@@ -7,9 +7,8 @@ box here, or a test); without a selection the worst-served unit of the current v
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -23,6 +22,9 @@ from dorfkarte.ui.context import UIContext
 from dorfkarte.ui.state import KEY_PROFILE_CHART, SELECTED
 from dorfkarte.views import worst_unit
 from dorfkarte.workspace import when_key
+
+if TYPE_CHECKING:
+    import altair as alt
 
 __all__ = ["ProfileParts", "data_edge_note", "ensure_selection", "missing_lines",
            "nearest_providers", "profile_chart", "profile_table", "render_profile", "worst_unit"]
@@ -113,7 +115,13 @@ def chart_spec(ctx: UIContext, name: str,
 
 
 def profile_chart(ctx: UIContext, name: str) -> alt.LayerChart | None:
-    """:func:`chart_spec` as an Altair chart (``to_dict()`` validates the spec)."""
+    """:func:`chart_spec` as an Altair chart (``to_dict()`` validates the spec).
+
+    Altair (~0.4 s to import) is imported here: the chart is drawn only when its expander
+    is open, and the first visitor waits for the page's imports.
+    """
+    import altair as alt
+
     spec = chart_spec(ctx, name)
     return None if spec is None else alt.LayerChart.from_dict(spec)
 
@@ -224,27 +232,39 @@ def _connections(ctx: UIContext, name: str) -> None:
     q = run.query
     back_from = pt.parse_hhmm(run.settings.roundtrip_arrive_by) + 60 * \
         run.settings.roundtrip_stay_min
-    trips = _round_trips((ctx.ws.fingerprint, id(run.timetable)), name, q.day, q.start_s,
-                         back_from, lang, ctx, run)
-    if not trips:
+    tables = _trip_tables((ctx.ws.fingerprint, id(run.timetable)), name, q.day, q.start_s,
+                          back_from, lang, ctx, run)
+    if not tables:
         return
     st.markdown("**" + t("pt_next", lang, caption=run.caption,
                          day=q.day.strftime("%d.%m.%Y")) + "**")
+    for target, there, back in tables:
+        c1, c2 = st.columns(2)
+        for col, label, frame, t0 in ((c1, t("pt_to", lang, place=target), there, q.start_s),
+                                      (c2, t("pt_back", lang, place=target), back,
+                                       back_from)):
+            with col:
+                st.caption(f"{label} ({t('pt_depart', lang).lower()} {pt.fmt_hhmm(t0)})")
+                if frame is not None:
+                    st.table(frame, hide_index=True)
+                else:
+                    st.caption(t("pt_none", lang))
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _trip_tables(key: tuple[Any, ...], name: str, day: Any, there_from: float,
+                 back_from: float, lang: str, _ctx: UIContext, _run: Any
+                 ) -> list[tuple[str, pd.DataFrame | None, pd.DataFrame | None]]:
+    """:func:`_round_trips` as labelled tables (target, there, back; None: no trip), built
+    once: a slider step redraws them without building four frames again."""
     cols = {"depart": t("pt_depart", lang), "arrive": t("pt_arrive", lang),
             "minutes": t("pt_minutes", lang), "transfers": t("pt_transfers", lang),
             "lines": t("pt_lines", lang)}
-    for trip in trips:
-        c1, c2 = st.columns(2)
-        for col, label, rows, t0 in ((c1, t("pt_to", lang, place=trip.target), trip.there,
-                                      q.start_s),
-                                     (c2, t("pt_back", lang, place=trip.target), trip.back,
-                                      back_from)):
-            with col:
-                st.caption(f"{label} ({t('pt_depart', lang).lower()} {pt.fmt_hhmm(t0)})")
-                if rows:
-                    st.table(pd.DataFrame(rows).rename(columns=cols), hide_index=True)
-                else:
-                    st.caption(t("pt_none", lang))
+    trips = _round_trips(key, name, day, there_from, back_from, lang, _ctx, _run)
+    return [(trip.target,
+             pd.DataFrame(trip.there).rename(columns=cols) if trip.there else None,
+             pd.DataFrame(trip.back).rename(columns=cols) if trip.back else None)
+            for trip in trips]
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
