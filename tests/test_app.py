@@ -90,7 +90,7 @@ def test_threshold_slider_recomputes(region: Region, _isolated_data_dir: Path):
     strict = result.with_thresholds({("haltestelle", "walk"): 3.0})
     assert gap_count(strict, "haltestelle", "walk") != gap_count(result, "haltestelle", "walk")
     at = start()
-    at.sidebar.slider(key=thr_key("haltestelle", "walk")).set_value(3.0).run()
+    at.slider(key=thr_key("haltestelle", "walk")).set_value(3.0).run()
     assert not at.exception
     assert metric(at, GAP_LABEL) == f"{gap_count(strict, 'haltestelle', 'walk')} / 29"
 
@@ -307,3 +307,41 @@ def test_the_repo_config_turns_off_the_full_collection_after_every_run():
     cfg = tomllib.loads((Path(APP).parent / ".streamlit" / "config.toml").read_text("utf-8"))
     assert cfg["server"]["enableStaticServing"] is True
     assert cfg["runner"]["postScriptGC"] is False
+
+
+def test_threshold_sliders_stand_in_the_map_tab_and_the_overview_follows_them(
+        region: Region, _isolated_data_dir: Path):
+    """The sliders moved from the sidebar into the map tab (its fragment); the overview
+    draws the same sliders and ranks with the value set above the map."""
+    result = analyse(open_snapshot(region, _isolated_data_dir), region)
+    strict = result.with_thresholds({("haltestelle", "walk"): 3.0})
+    key = thr_key("haltestelle", "walk")
+    at = start()
+    assert not [s for s in at.sidebar.slider if s.key == key]
+    tab = next(tb for tb in at.tabs if tb.label == "Karte")
+    assert [s for s in _in_order(tab) if getattr(s, "key", None) == key]
+    at.slider(key=key).set_value(3.0).run()
+    at.session_state[KEY_TAB] = "Übersicht"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.slider(key=key).value == 3.0
+    ranking = table_with(at, "Rang")
+    assert (ranking["Klasse"] == "Lücke").sum() == gap_count(strict, "haltestelle", "walk")
+
+
+def test_another_unit_in_the_profile_box_updates_what_is_drawn_below_the_fragment():
+    """Nearest providers and connections are drawn by the full run (below the map tab's
+    fragment): choosing another unit in the profile's box reruns the page, so they follow."""
+    from dorfkarte.ui.state import SELECTED
+
+    def providers_caption(at: AppTest) -> list[str]:
+        return [c.value for c in at.caption if "(ab " in c.value]
+
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state[SELECTED] = "Lütte"
+    at.run()
+    before = providers_caption(at)
+    at.selectbox(key=SELECTED).set_value("Jeserigerhütten").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any(h.value == "Jeserigerhütten" for h in at.subheader)
+    assert before and providers_caption(at) and providers_caption(at) != before

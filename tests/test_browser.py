@@ -127,6 +127,23 @@ def test_map_in_browser_without_network(app_server: tuple[str, float], region) -
             assert page.locator(".vega-embed").count() == 0
             page.get_by_text("Mittlere Reisezeit und Schwelle").click()
             page.locator(".vega-embed").first.wait_for(timeout=60_000)
+
+            # another unit in the profile's box: the map tab's fragment asks for a whole
+            # rerun, so the connections drawn below the fragment are the new unit's
+            to_wiesenburg = page.get_by_text("Nach Wiesenburg (Kernort) (ab 07:00)")
+            assert to_wiesenburg.count() == 1  # Reetz: Wiesenburg and Bad Belzig
+            unit_box = page.locator('[data-testid="stMain"] [data-testid="stSelectbox"]'
+                                    ).filter(has_text="Ortsteil").locator("input")
+            unit_box.click()
+            page.keyboard.type("Lütte")
+            page.get_by_role("option", name="Lütte", exact=True).click()
+            page.locator("h3", has_text=re.compile("^Lütte$")).wait_for(timeout=60_000)
+            page.get_by_text("Nach Bad Belzig (Kernstadt) (ab 07:00)").wait_for(
+                timeout=60_000)
+            end = time.monotonic() + 60
+            while to_wiesenburg.count() and time.monotonic() < end:
+                time.sleep(0.1)
+            assert to_wiesenburg.count() == 0  # Lütte: Bad Belzig only
             assert not page_errors, page_errors
         finally:
             browser.close()

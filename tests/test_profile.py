@@ -58,14 +58,14 @@ def test_slider_change_updates_the_profile_class(region: Region, _isolated_data_
     assert any(h.value == name for h in at.subheader)
     assert _profile_row(at)["Klasse"] == gap_label(old)
 
-    at.sidebar.slider(key=thr_key(CATEGORY, MODE)).set_value(strict).run()
+    at.slider(key=thr_key(CATEGORY, MODE)).set_value(strict).run()
     assert not at.exception, [e.message for e in at.exception]
     row = _profile_row(at)
     assert row["Klasse"] == gap_label(new)
     assert row["Schwelle"].startswith(f"{strict:g}")
 
     # Back to the default: served from the cache, and still the right (old) class.
-    at.sidebar.slider(key=thr_key(CATEGORY, MODE)).set_value(default).run()
+    at.slider(key=thr_key(CATEGORY, MODE)).set_value(default).run()
     assert not at.exception
     assert _profile_row(at)["Klasse"] == gap_label(old)
 
@@ -87,9 +87,9 @@ def test_profile_is_built_once_per_view(region: Region, _isolated_data_dir: Path
     assert calls == [name]
     at.run()  # a rerun without any change (e.g. a map pan) reuses the profile
     assert calls == [name]
-    at.sidebar.slider(key=thr_key(CATEGORY, MODE)).set_value(strict).run()
+    at.slider(key=thr_key(CATEGORY, MODE)).set_value(strict).run()
     assert calls == [name, name]  # a new threshold builds it anew
-    at.sidebar.slider(key=thr_key(CATEGORY, MODE)).set_value(default).run()
+    at.slider(key=thr_key(CATEGORY, MODE)).set_value(default).run()
     assert calls == [name, name]  # back to a view already seen: cached
     assert not at.exception
 

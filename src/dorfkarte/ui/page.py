@@ -9,6 +9,7 @@ the page down.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
@@ -26,13 +27,14 @@ from dorfkarte.ui.export import render_export_panel
 from dorfkarte.ui.listings import render_listings_panel
 from dorfkarte.ui.mapview import render_map
 from dorfkarte.ui.overview import render_overview
-from dorfkarte.ui.profile import ensure_selection, render_profile
+from dorfkarte.ui.profile import ensure_selection, render_profile, render_providers
 from dorfkarte.ui.scenario import render_scenario_panel, restore_pending
-from dorfkarte.ui.state import KEY_DEMO, KEY_TAB
+from dorfkarte.ui.state import KEY_DEMO, KEY_TAB, UNIT_CHANGED
 from dorfkarte.ui.status import render_osm_hint, render_status
 from dorfkarte.workspace import when_key
 
-__all__ = ["KEY_DEMO", "KEY_TAB", "headline", "initial_sidebar_state", "main"]
+__all__ = ["KEY_DEMO", "KEY_TAB", "headline", "initial_sidebar_state", "main", "map_tab",
+           "with_thresholds"]
 
 
 def run_panel(panel: Callable[[UIContext], None], ctx: UIContext, what: str) -> None:
@@ -150,7 +152,8 @@ def main() -> None:
     mode, category, indicator = sidebar.choose_view(region, result, lang)
     if mode == Mode.PT and pt_choice is not None:
         sidebar.render_timetable_widgets(ws, lang)
-    thresholds = sidebar.choose_thresholds(region, result, category, mode, lang)
+    # the sliders themselves stand above the map (map_tab) and the overview
+    thresholds = sidebar.threshold_values(result, mode)
     shown = (ws.result(when=when, thresholds=thresholds, listings=listing_error is None,
                        pt=pt_choice)
              if result is not None else None)
@@ -194,21 +197,8 @@ def main() -> None:
     tabs = dict(zip(tab_names, containers, strict=True))
     if _is_open(tabs["tab_map"]):
         with tabs["tab_map"]:
-            # The headline stands above the map but is filled after it: the map is what a
-            # slider step answers, so it is sent first (the figures follow a moment later).
-            headline_slot = st.container()
-            base_key = (ws.fingerprint, when_key(when), listing_error is None)
-            thr_key = tuple(sorted(thresholds.items()))
-            fmap, group = data.get_map_layers(
-                base_key, thr_key, ws, shown, ctx.extra_points if listing_error is None
-                else None, category=category, mode=mode, indicator=indicator,
-                basemap=basemap, lang=lang, points=points)
-            ensure_selection(ctx)
-            render_map(ctx, fmap, group)
-            with headline_slot:
-                headline(ctx)
-            st.divider()
-            render_profile(ctx)
+            map_tab(ctx, group, listing_error is None, pt_choice)
+            render_providers(ctx)  # threshold-independent: outside the fragment
     panels: dict[str, Callable[[UIContext], None]] = {
         "tab_overview": render_overview, "tab_scenario": render_scenario_panel,
         "tab_listings": render_listings_panel, "tab_export": render_export_panel,
@@ -217,7 +207,59 @@ def main() -> None:
     for key, panel in panels.items():
         if _is_open(tabs[key]):
             with tabs[key]:
+                if key == "tab_overview" and result is not None:
+                    # the same sliders as above the map (one tab is drawn at a time); here a
+                    # change reruns the page, and the ranking follows
+                    sidebar.choose_thresholds(region, result, category, mode, lang)
                 run_panel(panel, ctx, t(key, lang))
+
+
+def with_thresholds(ctx: UIContext, thresholds: dict[tuple[str, str], float], group: str,
+                    listings: bool, pt: tuple[str | None, str | None, str | None] | None
+                    ) -> UIContext:
+    """``ctx`` with other slider values: the workspace's threshold step (no new analysis),
+    then the chosen residents' group; ``ctx`` itself when nothing changed."""
+    if ctx.base_result is None or thresholds == ctx.view.thresholds:
+        return ctx
+    shown = ctx.ws.result(when=ctx.view.listings_when, thresholds=thresholds,
+                          listings=listings, pt=pt)
+    if group != "all":
+        shown = shown.for_group(group)
+    return replace(ctx, result=shown, view=replace(ctx.view, thresholds=thresholds))
+
+
+@st.fragment
+def map_tab(ctx: UIContext, group: str, listings: bool,
+            pt: tuple[str | None, str | None, str | None] | None) -> None:
+    """Threshold sliders, headline, map and profile: what a slider changes.
+
+    A fragment: a slider (or the profile's unit box) reruns this tab only, with the
+    ``ctx`` of the last full run; the sidebar and the page above it are neither rebuilt
+    nor sent to the browser again, which then has the map's update alone to draw. A map
+    click, another unit in the profile's box and every sidebar choice rerun the whole page
+    (the providers and connections below the fragment belong to the unit).
+    """
+    if st.session_state.pop(UNIT_CHANGED, False):
+        st.rerun()
+    thresholds = sidebar.choose_thresholds(ctx.region, ctx.base_result, ctx.category or "",
+                                           ctx.mode, ctx.lang)
+    ctx = with_thresholds(ctx, thresholds, group, listings, pt)
+    # The headline stands above the map but is filled after it: the map is what a slider
+    # step answers, so it is sent first (the figures follow a moment later).
+    headline_slot = st.container()
+    ws, view = ctx.ws, ctx.view
+    base_key = (ws.fingerprint, when_key(view.listings_when), listings)
+    thr_key = tuple(sorted(view.thresholds.items()))
+    fmap, layer = data.get_map_layers(
+        base_key, thr_key, ws, ctx.result, ctx.extra_points if listings else None,
+        category=ctx.category or "", mode=ctx.mode, indicator=view.indicator,
+        basemap=view.basemap, lang=ctx.lang, points=view.point_categories)
+    ensure_selection(ctx)
+    render_map(ctx, fmap, layer)
+    with headline_slot:
+        headline(ctx)
+    st.divider()
+    render_profile(ctx)
 
 
 def _is_open(tab: object) -> bool:

@@ -19,7 +19,7 @@ from dorfkarte.i18n import category_label, gap_label, mode_label, source_label, 
 from dorfkarte.region import TRANSIT
 from dorfkarte.snapshot import DISTRICTS
 from dorfkarte.ui.context import UIContext
-from dorfkarte.ui.state import KEY_PROFILE_CHART, SELECTED
+from dorfkarte.ui.state import KEY_PROFILE_CHART, SELECTED, UNIT_CHANGED
 from dorfkarte.views import worst_unit
 from dorfkarte.workspace import when_key
 
@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     import altair as alt
 
 __all__ = ["ProfileParts", "data_edge_note", "ensure_selection", "missing_lines",
-           "nearest_providers", "profile_chart", "profile_table", "render_profile", "worst_unit"]
+           "nearest_providers", "profile_chart", "profile_table", "render_profile",
+           "render_providers", "worst_unit"]
 
 GAP_CHART_COLOURS = {GapClass.GAP: "#d73027", GapClass.TIGHT: "#fdae61", GapClass.OK: "#1a9850",
                      GapClass.NO_DATA: "#bdbdbd"}
@@ -186,7 +187,7 @@ def render_profile(ctx: UIContext) -> None:
         return
     districts = ctx.snapshot.get(DISTRICTS)
     names = [str(n) for n in districts["name"]]
-    name = st.selectbox(t("choose_unit", lang), names, key=SELECTED)
+    name = st.selectbox(t("choose_unit", lang), names, key=SELECTED, on_change=_unit_changed)
     d = districts[districts["name"].astype(str) == name].iloc[0]
     kind = t("kind_kernort", lang) if d.get("kind") == "kernort" else t("kind_ortsteil", lang)
     pop = d.get("population")
@@ -216,9 +217,28 @@ def render_profile(ctx: UIContext) -> None:
                 st.vega_lite_chart(parts.chart_spec, width="stretch")
             else:
                 st.caption(t("no_data", lang))
-    st.markdown(f"**{t('nearest_providers', lang)}**")
-    st.table(parts.nearest, hide_index=True)
-    _connections(ctx, name)
+
+
+def _unit_changed() -> None:
+    st.session_state[UNIT_CHANGED] = True
+
+
+def render_providers(ctx: UIContext) -> None:
+    """The selected unit's nearest providers and next connections (below the profile).
+
+    They do not depend on the thresholds, so the page draws them outside the map tab's
+    fragment: a slider step does not send them again (they were ~0.1 s of its answer).
+    """
+    name = st.session_state.get(SELECTED)
+    districts = ctx.snapshot.get(DISTRICTS)
+    if ctx.result is None or name is None or districts is None \
+            or str(name) not in set(districts["name"].astype(str)):
+        return
+    identity = result_identity(ctx)
+    st.markdown(f"**{t('nearest_providers', ctx.lang)}**")
+    st.table(_nearest(identity[:2] + identity[4:], str(name), ctx.mode, ctx.lang, ctx),
+             hide_index=True)
+    _connections(ctx, str(name))
 
 
 def _connections(ctx: UIContext, name: str) -> None:
@@ -302,7 +322,6 @@ class ProfileParts:
     missing: list[str]
     table: pd.DataFrame
     chart_spec: dict[str, Any] | None
-    nearest: pd.DataFrame
     #: :func:`data_edge_note` (None: not at the data's edge)
     data_edge: str | None = None
 
@@ -322,7 +341,7 @@ def result_identity(ctx: UIContext) -> tuple[Any, ...]:
 @st.cache_resource(show_spinner=False, max_entries=256)
 def _profile_parts(identity: tuple[Any, ...], name: str, mode: str, lang: str,
                    _ctx: UIContext) -> ProfileParts:
-    """Table, chart spec, gaps and nearest providers of one unit, cached per view.
+    """Table, chart spec and gaps of one unit, cached per view.
 
     Building them (pandas + Altair) took ~0.17 s of every slider rerun under AppTest; the map
     update should have that time. A hit costs ~0.02 s. The category is not part of the key because
@@ -335,7 +354,6 @@ def _profile_parts(identity: tuple[Any, ...], name: str, mode: str, lang: str,
         table=profile_table(_ctx, name, prof),
         # Schema validation costs ~15 ms per build; tests/test_profile.py validates the spec.
         chart_spec=chart_spec(_ctx, name, prof),
-        nearest=_nearest(identity[:2] + identity[4:], name, mode, lang, _ctx),
         data_edge=data_edge_note(_ctx, name, prof),
     )
 

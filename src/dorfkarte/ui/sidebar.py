@@ -1,4 +1,5 @@
-"""Sidebar: what to look at (region, category, mode, indicator, thresholds, base map).
+"""Sidebar: what to look at (region, category, mode, indicator, base map), and the
+threshold sliders, which the map tab and the overview draw.
 
 Widget values live in ``st.session_state`` under the ``KEY_*`` names of
 :mod:`dorfkarte.ui.state`, so tests (AppTest) and the demo can set them, and a rerun keeps
@@ -43,7 +44,7 @@ __all__ = ["KEY_BASEMAP", "KEY_CATEGORY", "KEY_INDICATOR", "KEY_LANG", "KEY_MODE
            "KEY_POINTS", "KEY_REGION", "KEY_WHEN", "KEY_WHEN_DAY", "KEY_WHEN_TIME",
            "THR_PREFIX", "choose_basemap", "choose_group", "choose_language",
            "choose_listings_when", "choose_points", "choose_region", "choose_thresholds",
-           "choose_view", "default_category", "thr_key"]
+           "choose_view", "default_category", "thr_key", "threshold_values"]
 
 
 def thr_key(category: str, mode: str) -> str:
@@ -183,54 +184,74 @@ def _slider_range(unit: str, default: float) -> tuple[float, float, float]:
     return 1.0, max(60.0, 2 * default), 1.0
 
 
-def choose_thresholds(region: Region, result: CoverageResult | None, category: str, mode: str,
-                      lang: str) -> dict[tuple[str, str], float]:
-    """Sliders for the chosen pair and (in an expander) the other categories of the mode."""
+def threshold_values(result: CoverageResult | None, mode: str
+                     ) -> dict[tuple[str, str], float]:
+    """The threshold of every category of ``mode``: the slider's value, else the region's.
+
+    Read from the session before the analysis (no widget): the sliders are drawn where the
+    result shows (:func:`choose_thresholds`, above the map and the overview), and while they
+    are not drawn their values stay in the session (``page.keep_widget_state``).
+    """
     if result is None:
         return {}
-    defaults = result.thresholds
     out: dict[tuple[str, str], float] = {}
-
-    def slider(container: Any, cid: str, label: str) -> None:
-        key = (cid, mode)
-        if key not in defaults:
-            return
-        unit = "m" if mode == TRANSIT else "min"
-        default = float(defaults[key])
-        lo, hi, step = _slider_range(unit, default)
+    for (cid, m), default in result.thresholds.items():
+        if m != mode:
+            continue
         wkey = thr_key(cid, mode)
         if wkey not in st.session_state:
-            st.session_state[wkey] = default
+            st.session_state[wkey] = float(default)
+        out[(cid, mode)] = float(st.session_state[wkey])
+    return out
+
+
+def choose_thresholds(region: Region, result: CoverageResult | None, category: str, mode: str,
+                      lang: str) -> dict[tuple[str, str], float]:
+    """Sliders for the chosen pair and (in an expander) the other categories of the mode.
+
+    Drawn in the current container (the map tab's fragment, the overview), not the sidebar:
+    a slider inside the map tab's fragment reruns only that tab.
+    """
+    out = threshold_values(result, mode)
+    if result is None or (category, mode) not in out:
+        return out
+    defaults = result.thresholds
+
+    def slider(container: Any, cid: str, label: str) -> None:
+        unit = "m" if mode == TRANSIT else "min"
+        lo, hi, step = _slider_range(unit, float(defaults[(cid, mode)]))
         thr = region.categories[cid].thresholds.get(mode)
         source = thr.source if thr is not None else ""
         val = container.slider(f"{label} ({unit})", min_value=lo, max_value=hi, step=step,
-                               key=wkey, format=f"%d {unit}",
+                               key=thr_key(cid, mode), format=f"%d {unit}",
                                help=t("threshold_help", lang, source=source or "–"))
-        out[key] = float(val)
+        out[(cid, mode)] = float(val)
 
-    slider(st.sidebar, category, f"{t('threshold', lang)}: "
-           f"{category_label(region.categories[category], lang)}")
     others = [c for c in region.categories if c != category and (c, mode) in defaults]
-    if not others:
+    main, side = st.columns([3, 2]) if others else (st, None)
+    slider(main, category, f"{t('threshold', lang)}: "
+           f"{category_label(region.categories[category], lang)}")
+    if side is None:
         return out
     # Lazy: the dozen other sliders are drawn only while the expander is open (a rerun on
-    # opening); folded, their values come from the session (page.keep_widget_state keeps
-    # them), so every slider rerun has a dozen widgets less to send and draw.
-    box = st.sidebar.expander(t("more_thresholds", lang, mode=mode_label(mode, lang)),
-                              key=KEY_MORE_THRESHOLDS, on_change="rerun")
+    # opening); folded, their values come from the session, so every slider rerun has a
+    # dozen widgets less to send and draw.
+    box = side.expander(t("more_thresholds", lang, mode=mode_label(mode, lang)),
+                        key=KEY_MORE_THRESHOLDS, on_change="rerun")
     if box.open is False:
-        for cid in others:
-            out[(cid, mode)] = float(st.session_state.get(thr_key(cid, mode),
-                                                          defaults[(cid, mode)]))
         return out
     with box:
         for cid in others:
             slider(st, cid, category_label(region.categories[cid], lang))
-        if st.button(t("reset_thresholds", lang), key="dk_thr_reset"):
-            for (c, m), v in defaults.items():
-                st.session_state[thr_key(c, m)] = float(v)
-            st.rerun()
+        # a callback: it runs before the next run, when the sliders may still be changed
+        st.button(t("reset_thresholds", lang), key="dk_thr_reset", on_click=_reset_thresholds,
+                  args=(dict(defaults),))
     return out
+
+
+def _reset_thresholds(defaults: dict[tuple[str, str], float]) -> None:
+    for (c, m), v in defaults.items():
+        st.session_state[thr_key(c, m)] = float(v)
 
 
 def choose_points(region: Region, category: str, lang: str) -> tuple[str, ...]:

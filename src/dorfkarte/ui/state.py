@@ -37,6 +37,9 @@ KEY_TAB = "dk_tab"
 # ---- map: the selected unit and the last click ----------------------------------------------
 #: The selected Ortsteil (map click, profile select box, tests).
 SELECTED = "selected_unit"
+#: Set when the profile's select box chose another unit inside the map tab's fragment: the
+#: page reruns whole, so the providers and connections below it follow the unit.
+UNIT_CHANGED = "_dk_unit_changed"
 #: Last clicked map position ``(lat, lng)``: where the listings form and the scenario panel
 #: place a new point.
 MAP_CLICK = "dk_map_click"
