@@ -345,3 +345,21 @@ def test_another_unit_in_the_profile_box_updates_what_is_drawn_below_the_fragmen
     assert not at.exception, [e.message for e in at.exception]
     assert any(h.value == "Jeserigerhütten" for h in at.subheader)
     assert before and providers_caption(at) and providers_caption(at) != before
+
+
+def test_reset_button_puts_every_threshold_back(region: Region, _isolated_data_dir: Path):
+    """"Schwellen zurücksetzen" (in the open "Weitere Schwellen" expander, now above the map)
+    puts the chosen category's and the other categories' sliders back to the region's."""
+    from dorfkarte.ui.state import KEY_MORE_THRESHOLDS
+
+    defaults = analyse(open_snapshot(region, _isolated_data_dir), region).thresholds
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state[KEY_MORE_THRESHOLDS] = True  # the expander open
+    at.run()
+    at.slider(key=thr_key("lebensmittel", "walk")).set_value(5.0).run()
+    at.slider(key=thr_key("haltestelle", "walk")).set_value(3.0).run()
+    assert at.slider(key=thr_key("lebensmittel", "walk")).value == 5.0
+    next(b for b in at.button if b.key == "dk_thr_reset").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    for cid in ("lebensmittel", "haltestelle"):
+        assert at.slider(key=thr_key(cid, "walk")).value == defaults[(cid, "walk")]

@@ -243,7 +243,7 @@ def choose_thresholds(region: Region, result: CoverageResult | None, category: s
     with box:
         for cid in others:
             slider(st, cid, category_label(region.categories[cid], lang))
-        # a callback: it runs before the next run, when the sliders may still be changed
+        # a callback (Streamlit's documented way to set widget state): runs before the rerun
         st.button(t("reset_thresholds", lang), key="dk_thr_reset", on_click=_reset_thresholds,
                   args=(dict(defaults),))
     return out
