@@ -12,6 +12,7 @@ from dorfkarte.i18n import category_label, gap_label, mode_label, source_label, 
 from dorfkarte.region import ALL_MODES, Region
 from dorfkarte.sheets import YES_NO
 from dorfkarte.ui.context import UIContext
+from dorfkarte.ui.sidebar import choose_thresholds
 from dorfkarte.views import gap_matrix as matrix_rows
 from dorfkarte.views import ranking
 
@@ -115,6 +116,9 @@ def render_overview(ctx: UIContext) -> None:
     if result is None or ctx.category is None:
         st.info(t("legend_no_result", lang))
         return
+    # the same sliders as above the map (one tab is drawn per run): a change here reruns
+    # the page, and the ranking follows
+    choose_thresholds(region, ctx.base_result, ctx.category, ctx.mode, lang)
     cat_label = category_label(region.categories[ctx.category], lang)
     df = ranking(result, ctx.category, ctx.mode)
     st.subheader(t("overview_ranking", lang, category=cat_label,

@@ -15,9 +15,11 @@ from pathlib import Path
 import streamlit as st
 
 from dorfkarte import fmt, views
+from dorfkarte.coverage import CoverageResult
 from dorfkarte.enums import Mode
 from dorfkarte.errors import DorfkarteError
 from dorfkarte.i18n import category_label, indicator_label, mode_label, t
+from dorfkarte.listings.schedule import When
 from dorfkarte.settings import default_data_dir
 from dorfkarte.ui import data, sidebar, state
 from dorfkarte.ui.context import UIContext, ViewChoice
@@ -31,10 +33,10 @@ from dorfkarte.ui.profile import ensure_selection, render_profile, render_provid
 from dorfkarte.ui.scenario import render_scenario_panel, restore_pending
 from dorfkarte.ui.state import KEY_DEMO, KEY_TAB, UNIT_CHANGED
 from dorfkarte.ui.status import render_osm_hint, render_status
-from dorfkarte.workspace import when_key
+from dorfkarte.workspace import Workspace, when_key
 
 __all__ = ["KEY_DEMO", "KEY_TAB", "headline", "initial_sidebar_state", "main", "map_tab",
-           "with_thresholds"]
+           "shown_result", "with_thresholds"]
 
 
 def run_panel(panel: Callable[[UIContext], None], ctx: UIContext, what: str) -> None:
@@ -152,14 +154,12 @@ def main() -> None:
     mode, category, indicator = sidebar.choose_view(region, result, lang)
     if mode == Mode.PT and pt_choice is not None:
         sidebar.render_timetable_widgets(ws, lang)
-    # the sliders themselves stand above the map (map_tab) and the overview
+    # the sliders themselves stand above the map (map_tab) and the overview (render_overview)
     thresholds = sidebar.threshold_values(result, mode)
-    shown = (ws.result(when=when, thresholds=thresholds, listings=listing_error is None,
-                       pt=pt_choice)
+    group = sidebar.choose_group(result, lang)  # the slider step keeps the origins
+    shown = (shown_result(ws, when=when, thresholds=thresholds,
+                          listings=listing_error is None, pt=pt_choice, group=group)
              if result is not None else None)
-    group = sidebar.choose_group(shown, lang)
-    if shown is not None and group != "all":
-        shown = shown.for_group(group)  # same times, other weights (no new analysis)
     points = sidebar.choose_points(region, category, lang)
     basemap = sidebar.choose_basemap(lang, "osm" if snapshot.has_osm else "own")
     # default through the Session State API only (keep_widget_state writes the key back
@@ -207,30 +207,33 @@ def main() -> None:
     for key, panel in panels.items():
         if _is_open(tabs[key]):
             with tabs[key]:
-                if key == "tab_overview" and result is not None:
-                    # the same sliders as above the map (one tab is drawn at a time); here a
-                    # change reruns the page, and the ranking follows
-                    sidebar.choose_thresholds(region, result, category, mode, lang)
                 run_panel(panel, ctx, t(key, lang))
 
 
+PTChoice = tuple[str | None, str | None, str | None] | None
+
+
+def shown_result(ws: Workspace, *, when: When, thresholds: dict[tuple[str, str], float],
+                 listings: bool, pt: PTChoice, group: str) -> CoverageResult:
+    """The result the page shows: the workspace's threshold step (no new analysis), then
+    the chosen residents' group (same times, other weights)."""
+    shown = ws.result(when=when, thresholds=thresholds, listings=listings, pt=pt)
+    return shown.for_group(group) if group != "all" else shown
+
+
 def with_thresholds(ctx: UIContext, thresholds: dict[tuple[str, str], float], group: str,
-                    listings: bool, pt: tuple[str | None, str | None, str | None] | None
-                    ) -> UIContext:
-    """``ctx`` with other slider values: the workspace's threshold step (no new analysis),
-    then the chosen residents' group; ``ctx`` itself when nothing changed."""
+                    listings: bool, pt: PTChoice) -> UIContext:
+    """``ctx`` with other slider values (:func:`shown_result`); ``ctx`` itself when
+    nothing changed."""
     if ctx.base_result is None or thresholds == ctx.view.thresholds:
         return ctx
-    shown = ctx.ws.result(when=ctx.view.listings_when, thresholds=thresholds,
-                          listings=listings, pt=pt)
-    if group != "all":
-        shown = shown.for_group(group)
+    shown = shown_result(ctx.ws, when=ctx.view.listings_when, thresholds=thresholds,
+                         listings=listings, pt=pt, group=group)
     return replace(ctx, result=shown, view=replace(ctx.view, thresholds=thresholds))
 
 
 @st.fragment
-def map_tab(ctx: UIContext, group: str, listings: bool,
-            pt: tuple[str | None, str | None, str | None] | None) -> None:
+def map_tab(ctx: UIContext, group: str, listings: bool, pt: PTChoice) -> None:
     """Threshold sliders, headline, map and profile: what a slider changes.
 
     A fragment: a slider (or the profile's unit box) reruns this tab only, with the

@@ -275,32 +275,25 @@ def _connections(ctx: UIContext, name: str) -> None:
 def _trip_tables(key: tuple[Any, ...], name: str, day: Any, there_from: float,
                  back_from: float, lang: str, _ctx: UIContext, _run: Any
                  ) -> list[tuple[str, pd.DataFrame | None, pd.DataFrame | None]]:
-    """:func:`_round_trips` as labelled tables (target, there, back; None: no trip), built
-    once: a slider step redraws them without building four frames again."""
-    cols = {"depart": t("pt_depart", lang), "arrive": t("pt_arrive", lang),
-            "minutes": t("pt_minutes", lang), "transfers": t("pt_transfers", lang),
-            "lines": t("pt_lines", lang)}
-    trips = _round_trips(key, name, day, there_from, back_from, lang, _ctx, _run)
-    return [(trip.target,
-             pd.DataFrame(trip.there).rename(columns=cols) if trip.there else None,
-             pd.DataFrame(trip.back).rename(columns=cols) if trip.back else None)
-            for trip in trips]
-
-
-@st.cache_resource(show_spinner=False, max_entries=256)
-def _round_trips(key: tuple[Any, ...], name: str, day: Any, there_from: float,
-                 back_from: float, lang: str, _ctx: UIContext, _run: Any) -> list[Any]:
-    """The unit's next connections (:func:`dorfkarte.journey.round_trips`), searched once
-    per unit, day and window (~0.3 s): a slider rerun does not search again."""
+    """The unit's next connections (:func:`dorfkarte.journey.round_trips`) as labelled
+    tables (target, there, back; None: no trip), searched and built once per unit, day and
+    window (~0.3 s): a rerun draws them without searching or building frames again."""
     from dorfkarte import journey
 
     districts = _ctx.snapshot.get(DISTRICTS)
     hit = districts[districts["name"].astype(str) == name]
     if hit.empty:
         return []
-    return journey.round_trips(_planner(_ctx, _run), name,
-                               hit.to_crs("EPSG:4326").geometry.iloc[0], there_from, back_from,
-                               lang=lang)
+    trips = journey.round_trips(_planner(_ctx, _run), name,
+                                hit.to_crs("EPSG:4326").geometry.iloc[0], there_from,
+                                back_from, lang=lang)
+    cols = {"depart": t("pt_depart", lang), "arrive": t("pt_arrive", lang),
+            "minutes": t("pt_minutes", lang), "transfers": t("pt_transfers", lang),
+            "lines": t("pt_lines", lang)}
+    return [(trip.target,
+             pd.DataFrame(trip.there).rename(columns=cols) if trip.there else None,
+             pd.DataFrame(trip.back).rename(columns=cols) if trip.back else None)
+            for trip in trips]
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
