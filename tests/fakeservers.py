@@ -50,6 +50,16 @@ def _reply_json(handler: BaseHTTPRequestHandler, status: int, body: bytes) -> No
         pass
 
 
+class _QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that logs nothing and reads the POST body for its subclass."""
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+    def body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length", "0")))
+
+
 class _LocalServer:
     """A threaded HTTP server on a free port of 127.0.0.1, serving ``handler``."""
 
@@ -76,13 +86,9 @@ class FakeOverpass(_LocalServer):
         self.lock = threading.Lock()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                return None
-
+        class Handler(_QuietHandler):
             def do_POST(self) -> None:  # noqa: N802
-                n = int(self.headers.get("Content-Length", "0"))
-                form = urllib.parse.parse_qs(self.rfile.read(n).decode())
+                form = urllib.parse.parse_qs(self.body().decode())
                 query = form.get("data", [""])[0]
                 with fake.lock:
                     fake.queries.append(query)
@@ -118,13 +124,9 @@ class FakeServer(_LocalServer):
         self.requests: list[tuple[dict, dict]] = []
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                return None
-
+        class Handler(_QuietHandler):
             def do_POST(self) -> None:  # noqa: N802
-                n = int(self.headers.get("Content-Length", "0"))
-                fake.requests.append((dict(self.headers), json.loads(self.rfile.read(n))))
+                fake.requests.append((dict(self.headers), json.loads(self.body())))
                 status, body, delay = (fake.script.pop(0) if fake.script else
                                        (200, json.dumps(ANSWER).encode(), 0.0))
                 time.sleep(delay)

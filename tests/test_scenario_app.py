@@ -205,6 +205,17 @@ def test_change_layer_escapes_names(region) -> None:
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
 
 
+def _bike_view(data_dir: Path) -> AppTest:
+    """:func:`view_script` run once, then switched to mode bike."""
+    at = AppTest.from_function(view_script, args=(str(TESTS), str(data_dir)),
+                               default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    at.radio(key="dk_mode").set_value("bike")
+    at.run()
+    return at
+
+
 def view_script(tests_dir: str, data_dir: str) -> None:
     """The panel with a stand-in sidebar: mode from ``dk_mode``, two categories."""
     import sys
@@ -243,12 +254,7 @@ def test_load_restores_category_mode_and_name(tmp_path: Path) -> None:
     import shapely
     from scenario_world import STEP, X0, Y0
 
-    at = AppTest.from_function(view_script, args=(str(TESTS), str(tmp_path)),
-                               default_timeout=120)
-    at.run()
-    assert not at.exception, at.exception
-    at.radio(key="dk_mode").set_value("bike")
-    at.run()
+    at = _bike_view(tmp_path)
     pt = gpd.GeoSeries([shapely.Point(X0 + 14 * STEP, Y0 + 1 * STEP)],
                        crs="EPSG:25833").to_crs(4326).iloc[0]
     at.session_state["dk_map_click"] = (pt.y, pt.x)
@@ -290,12 +296,7 @@ def test_panel_shows_figures_per_mode_map_and_route(tmp_path: Path) -> None:
     import shapely
     from scenario_world import STEP, X0, Y0
 
-    at = AppTest.from_function(view_script, args=(str(TESTS), str(tmp_path)),
-                               default_timeout=120)
-    at.run()
-    assert not at.exception, at.exception
-    at.radio(key="dk_mode").set_value("bike")
-    at.run()
+    at = _bike_view(tmp_path)
     # mobile stops (before any change): the world has a car network, the drive is on it
     at.button(key="dk_scn_route_btn").click()
     at.run()
